@@ -1,0 +1,52 @@
+# zerodrop lab. `make` lists the targets; recipes stay thin, the logic lives in lab/.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help venv lab-up lab-down lab-status lab-logs test test-unit test-lab lint images-offline provision
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements-dev.txt app/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP) ## create .venv with the pinned lab, test and lint packages
+
+lab-up: $(STAMP) ## build, start, and wait until Traefik routes every replica
+	$(PY) -m lab up
+
+lab-down: $(STAMP) ## remove the lab's containers, networks and volumes
+	$(PY) -m lab down
+
+lab-status: $(STAMP) ## each replica's version, health and whether Traefik routes it
+	$(PY) -m lab status
+
+lab-logs: $(STAMP) ## follow the stack's logs
+	$(PY) -m lab logs --follow
+
+test: $(STAMP) ## unit tests, then lab tests on the real stack
+	$(PY) -m pytest tests/unit -q
+	$(PY) -m pytest tests/lab -m lab -v
+
+test-unit: $(STAMP) ## the tests that need no Docker
+	$(PY) -m pytest tests/unit -q
+
+test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
+	$(PY) -m pytest tests/lab -m lab -v
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+provision: ## bare Debian host: install and start a Docker engine, add the compose plugin
+	bash scripts/provision-host.sh
+
+images-offline: ## no registry: build the python and traefik base images locally, point .env at them
+	bash scripts/build-offline-images.sh

@@ -1,0 +1,1 @@
+"""zerodrop's demo service: a FastAPI app with readiness, lame-duck shutdown and buffered writes."""

@@ -1,0 +1,140 @@
+"""The HTTP API: slow work, liveness, readiness, buffered writes and a stats view."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Query
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .settings import AppSettings
+from .state import Phase, ReplicaState, persist_events
+
+log = logging.getLogger("zerodrop.app")
+
+# Probe endpoints: answered at once and left out of the in-flight count a drain waits on.
+PROBE_PATHS = frozenset({"/health", "/healthz", "/stats"})
+MAX_EVENT_BYTES = 4096
+
+
+class ReplicaMiddleware:
+    """Tags every response with the version and replica, and counts in-flight work requests."""
+
+    def __init__(self, app: ASGIApp, settings: AppSettings, state: ReplicaState) -> None:
+        self.app = app
+        self.state = state
+        self.headers = [
+            (b"x-app-version", settings.version.encode()),
+            (b"x-app-replica", settings.replica.encode()),
+        ]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting it and tagging its response."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_tagged(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + self.headers
+            await send(message)
+
+        counted = scope["path"] not in PROBE_PATHS
+        if counted:
+            self.state.inflight += 1
+        try:
+            await self.app(scope, receive, send_tagged)
+        finally:
+            if counted:
+                self.state.inflight -= 1
+                self.state.served += 1
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def create_app(settings: AppSettings, state: ReplicaState | None = None) -> FastAPI:
+    """Build the app around one replica's state (a fresh one unless given)."""
+    state = state or ReplicaState(replica=settings.replica)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Initialisation runs after the socket is bound, so /healthz can say 503 meanwhile.
+        async def initialise() -> None:
+            await asyncio.sleep(settings.startup_delay)
+            state.mark_ready()
+            log.info("replica %s (%s) ready", settings.replica, settings.version)
+
+        starter = asyncio.create_task(initialise())
+        yield
+        starter.cancel()
+        # Shutdown work: runs after uvicorn has let in-flight requests finish.
+        written = await persist_events(state, settings.data_dir, settings.shutdown_work_seconds)
+        log.info("shutdown work done: %d buffered events persisted", written)
+
+    app = FastAPI(title="zerodrop app", version=settings.version, lifespan=lifespan)
+    app.state.replica = state
+
+    def starting_response() -> JSONResponse | None:
+        if state.phase is Phase.STARTING:
+            return JSONResponse({"error": "starting", "replica": settings.replica}, status_code=503)
+        return None
+
+    def identity() -> dict[str, Any]:
+        return {"version": settings.version, "replica": settings.replica}
+
+    @app.get("/")
+    async def slow(seconds: float | None = Query(default=None, ge=0, le=120)) -> Any:
+        """Slow work: sleeps SLOW_SECONDS (or ?seconds=) then answers."""
+        if (busy := starting_response()) is not None:
+            return busy
+        started = _now()
+        duration = settings.slow_seconds if seconds is None else seconds
+        await asyncio.sleep(duration)
+        return {**identity(), "slept": duration, "start": started, "end": _now()}
+
+    @app.get("/ping")
+    async def ping() -> Any:
+        """Medium work: sleeps PING_SECONDS then answers."""
+        if (busy := starting_response()) is not None:
+            return busy
+        started = _now()
+        await asyncio.sleep(settings.ping_seconds)
+        return {**identity(), "pong": True, "start": started, "end": _now()}
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        """Liveness: the process answers."""
+        return {**identity(), "status": "alive"}
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        """Readiness: 200 only when ready, 503 while starting or draining."""
+        body = {**identity(), "phase": state.phase.value}
+        return JSONResponse(body, status_code=200 if state.phase is Phase.READY else 503)
+
+    @app.post("/events")
+    async def add_event(payload: dict[str, Any]) -> Any:
+        """Buffer a small JSON item; it is persisted by the shutdown work."""
+        if (busy := starting_response()) is not None:
+            return busy
+        if len(repr(payload)) > MAX_EVENT_BYTES:
+            return JSONResponse({"error": "event too large"}, status_code=413)
+        event_id = state.add_event(payload)
+        return {**identity(), "id": event_id, "accepted": time.time()}
+
+    @app.get("/stats")
+    async def stats() -> dict[str, Any]:
+        """The replica's state: phase, in-flight work requests, buffered and persisted events."""
+        return {**identity(), **state.snapshot()}
+
+    app.add_middleware(ReplicaMiddleware, settings=settings, state=state)
+    return app

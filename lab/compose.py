@@ -1,0 +1,68 @@
+"""The `docker compose` CLI for one project (what the SDK cannot do: build, up, down, logs)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+from lab.config import LabConfig
+
+
+class ComposeError(RuntimeError):
+    """A compose command failed; the message carries the end of its output."""
+
+
+def compose_command(cfg: LabConfig, *args: str) -> list[str]:
+    """The argv of `docker compose` for the lab's project and file."""
+    docker = shutil.which("docker") or "docker"
+    return [docker, "compose", "-p", cfg.project, "-f", str(cfg.compose_file), *args]
+
+
+def run_compose(
+    cfg: LabConfig,
+    *args: str,
+    extra_env: dict[str, str] | None = None,
+    capture: bool = True,
+    timeout: float = 900,
+) -> str:
+    """Run a compose command and return its output; ComposeError on a non-zero exit."""
+    if not cfg.compose_file.is_file():
+        raise ComposeError(f"compose file not found: {cfg.compose_file}")
+    env = {**os.environ, **cfg.compose_env(), **(extra_env or {})}
+    argv = compose_command(cfg, *args)
+    result = subprocess.run(
+        argv,
+        env=env,
+        cwd=cfg.compose_file.parent,
+        capture_output=capture,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if result.returncode != 0:
+        tail = "\n".join(((result.stdout or "") + (result.stderr or "")).strip().splitlines()[-15:])
+        raise ComposeError(f"`docker compose {' '.join(args)}` failed (exit {result.returncode}):\n{tail}")
+    return result.stdout or ""
+
+
+def build(cfg: LabConfig, services: Sequence[str] = (), extra_env: dict[str, str] | None = None) -> None:
+    """Build the images of the given services (all with a build section when empty)."""
+    run_compose(cfg, "build", *services, extra_env=extra_env)
+
+
+def up(cfg: LabConfig, *flags: str, extra_env: dict[str, str] | None = None) -> None:
+    """`docker compose up -d` with extra flags (e.g. --no-recreate, --scale app=3)."""
+    run_compose(cfg, "up", "-d", *flags, extra_env=extra_env)
+
+
+def down(cfg: LabConfig) -> None:
+    """Remove every container, network and volume of the project."""
+    run_compose(cfg, "down", "--volumes", "--remove-orphans", "--timeout", "40")
+
+
+def logs(cfg: LabConfig, follow: bool = False, tail: int = 100) -> None:
+    """Stream the project's logs to the terminal."""
+    flags = ["--tail", str(tail)] + (["--follow"] if follow else [])
+    run_compose(cfg, "logs", *flags, capture=False, timeout=24 * 3600)

@@ -1,0 +1,115 @@
+"""Every lab setting in one place: environment first, then the project's `.env`, then defaults.
+
+Compose reads the same `.env`, so the lab and the stack always agree on ports and names.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# name -> (default, meaning); the README's variables table mirrors this.
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "LAB_PROJECT": ("zerodrop", "compose project name of the lab"),
+    "LAB_COMPOSE_FILE": ("docker-compose.yml", "compose file, relative to the repo root"),
+    "LAB_SERVICE": ("app", "the service that is routed, rolled and probed"),
+    "LAB_HTTP_PORT": ("8088", "Traefik's web entrypoint on 127.0.0.1"),
+    "LAB_API_PORT": ("8080", "Traefik's API and dashboard on 127.0.0.1"),
+    "APP_HOST": ("app.docker.localhost", "Host header the app's router matches"),
+    "APP_REPLICAS": ("2", "replicas of the app"),
+    "LAB_UP_TIMEOUT": ("300", "seconds `lab up` waits for every replica to be routed"),
+}
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a compose-style `.env` file (comments and blanks skipped)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip("'\"")
+    return values
+
+
+class ConfigError(ValueError):
+    """A setting has a value the lab cannot use."""
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Resolved lab settings."""
+
+    project: str
+    compose_file: Path
+    service: str
+    http_port: int
+    api_port: int
+    app_host: str
+    replicas: int
+    up_timeout: float
+
+    @property
+    def http_url(self) -> str:
+        """Traefik's web entrypoint as reached from the host."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def api_url(self) -> str:
+        """Traefik's API as reached from the host."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def traefik_service(self) -> str:
+        """The name Traefik's API gives the app's load balancer."""
+        return f"{self.service}@docker"
+
+    def compose_env(self) -> dict[str, str]:
+        """Variables the compose file reads, so compose and the lab agree."""
+        return {
+            "COMPOSE_PROJECT_NAME": self.project,
+            "LAB_HTTP_PORT": str(self.http_port),
+            "LAB_API_PORT": str(self.api_port),
+            "APP_HOST": self.app_host,
+            "APP_REPLICAS": str(self.replicas),
+        }
+
+    def with_overrides(self, **changes: object) -> LabConfig:
+        """A copy with some settings changed (tests use a private project and ports)."""
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _int(name: str, raw: str, minimum: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    return value
+
+
+def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> LabConfig:
+    """The lab's settings from the environment, the repo's `.env`, and the defaults above."""
+    environ = dict(os.environ if environ is None else environ)
+    from_file = read_env_file(root / ".env")
+
+    def get(name: str) -> str:
+        return environ.get(name) or from_file.get(name) or DEFAULTS[name][0]
+
+    return LabConfig(
+        project=get("LAB_PROJECT"),
+        compose_file=root / get("LAB_COMPOSE_FILE"),
+        service=get("LAB_SERVICE"),
+        http_port=_int("LAB_HTTP_PORT", get("LAB_HTTP_PORT"), 1),
+        api_port=_int("LAB_API_PORT", get("LAB_API_PORT"), 1),
+        app_host=get("APP_HOST"),
+        replicas=_int("APP_REPLICAS", get("APP_REPLICAS"), 1),
+        up_timeout=float(_int("LAB_UP_TIMEOUT", get("LAB_UP_TIMEOUT"), 1)),
+    )

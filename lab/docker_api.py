@@ -1,0 +1,151 @@
+"""All of the lab's Docker access, through the docker SDK (one client, passed around)."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from dataclasses import dataclass
+from typing import Any
+
+import docker
+from docker.errors import APIError, DockerException, NotFound
+from docker.models.containers import Container
+
+PROJECT_LABEL = "com.docker.compose.project"
+SERVICE_LABEL = "com.docker.compose.service"
+NUMBER_LABEL = "com.docker.compose.container-number"
+
+ENGINE_HINT = (
+    "Docker engine unreachable: start it (`sudo scripts/provision-host.sh` on a bare Debian host, "
+    "or start Docker Desktop), or run `make test-unit` for the tests that need no Docker"
+)
+
+
+class DockerUnavailable(RuntimeError):
+    """The engine does not answer."""
+
+
+@dataclass(frozen=True)
+class Replica:
+    """What the lab needs to know of one container of a service."""
+
+    id: str
+    name: str
+    hostname: str
+    image: str
+    version: str
+    status: str
+    health: str
+    ips: tuple[str, ...]
+    number: int
+
+    @property
+    def short_id(self) -> str:
+        """The 12-character id Docker shows (and the app reports as its replica name)."""
+        return self.id[:12]
+
+
+def connect() -> docker.DockerClient:
+    """A client for the local engine, API version negotiated; DockerUnavailable if it is down."""
+    try:
+        client = docker.from_env(version="auto", timeout=60)
+        client.ping()
+    except DockerException as error:
+        raise DockerUnavailable(f"{ENGINE_HINT} ({error.__class__.__name__})") from None
+    return client
+
+
+def _env(container: Container) -> dict[str, str]:
+    pairs = container.attrs.get("Config", {}).get("Env") or []
+    return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
+
+
+def describe(container: Container) -> Replica:
+    """A Replica from a container's current attributes (call after reload())."""
+    attrs = container.attrs
+    state = attrs.get("State", {})
+    networks = attrs.get("NetworkSettings", {}).get("Networks") or {}
+    labels = attrs.get("Config", {}).get("Labels") or {}
+    return Replica(
+        id=container.id or "",
+        name=container.name or "",
+        hostname=attrs.get("Config", {}).get("Hostname", ""),
+        image=attrs.get("Config", {}).get("Image", ""),
+        version=_env(container).get("APP_VERSION", "?"),
+        status=state.get("Status", "?"),
+        health=(state.get("Health") or {}).get("Status", "none"),
+        ips=tuple(n["IPAddress"] for n in networks.values() if n.get("IPAddress")),
+        number=int(labels.get(NUMBER_LABEL, "0") or 0),
+    )
+
+
+def service_containers(
+    client: docker.DockerClient, project: str, service: str | None = None, *, all: bool = False
+) -> list[Container]:
+    """Containers of a compose project (optionally one service), oldest number first."""
+    labels = [f"{PROJECT_LABEL}={project}"]
+    if service:
+        labels.append(f"{SERVICE_LABEL}={service}")
+    found = client.containers.list(all=all, filters={"label": labels}, ignore_removed=True)
+    return sorted(found, key=lambda c: int(c.labels.get(NUMBER_LABEL, "0") or 0))
+
+
+def replicas(client: docker.DockerClient, project: str, service: str) -> list[Replica]:
+    """The running replicas of a service, fresh from the engine."""
+    return [describe(c) for c in service_containers(client, project, service)]
+
+
+def get_container(client: docker.DockerClient, container_id: str) -> Container | None:
+    """A container by id or name, or None if it is gone."""
+    try:
+        return client.containers.get(container_id)
+    except NotFound:
+        return None
+
+
+def replica_stats(container: Container, port: int = 8000) -> dict[str, Any]:
+    """The app's /stats, asked from inside the container (never over the host's network)."""
+    code = (
+        "import urllib.request;"
+        f"print(urllib.request.urlopen('http://127.0.0.1:{port}/stats', timeout=3).read().decode())"
+    )
+    result = container.exec_run(["python", "-c", code], demux=False)
+    if result.exit_code != 0:
+        raise RuntimeError(f"/stats failed in {container.name}: {result.output.decode()[-200:]}")
+    stats: dict[str, Any] = json.loads(result.output.decode())
+    return stats
+
+
+def send_signal(container: Container, signal_name: str) -> None:
+    """Deliver a signal (SIGUSR1 drains the app, SIGUSR2 undrains it)."""
+    container.kill(signal=signal_name)
+
+
+def read_directory(container: Container, path: str) -> dict[str, bytes]:
+    """Every regular file under `path` inside a container (running or stopped), by file name."""
+    try:
+        chunks, _ = container.get_archive(path)
+    except (NotFound, APIError):
+        return {}
+    files: dict[str, bytes] = {}
+    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
+        for member in archive.getmembers():
+            extracted = archive.extractfile(member) if member.isfile() else None
+            if extracted is not None:
+                files[member.name.rsplit("/", 1)[-1]] = extracted.read()
+    return files
+
+
+def health_log(container: Container, last: int = 5) -> list[str]:
+    """The last healthcheck outputs Docker recorded for a container."""
+    container.reload()
+    entries = ((container.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
+    return [f"exit {e.get('ExitCode')}: {str(e.get('Output', '')).strip()}" for e in entries[-last:]]
+
+
+def exit_code(container: Container) -> int | None:
+    """The exit code of a stopped container, None while it runs."""
+    container.reload()
+    state = container.attrs.get("State") or {}
+    return None if state.get("Running") else int(state.get("ExitCode", -1))

@@ -1,0 +1,103 @@
+"""Bring the lab stack up and down, and tell what runs and what Traefik routes."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import docker
+import httpx
+
+from lab import compose
+from lab.config import LabConfig
+from lab.docker_api import Replica, replicas, service_containers
+from lab.traefik_api import TraefikUnavailable, routed_ips
+from lab.waits import wait_for
+
+
+@dataclass(frozen=True)
+class Routing:
+    """One look at the service: its replicas and the IPs Traefik routes to."""
+
+    replicas: list[Replica]
+    routed: set[str]
+
+    def routed_replicas(self) -> list[Replica]:
+        """Replicas Traefik lists among the service's servers."""
+        return [r for r in self.replicas if self.routed.intersection(r.ips)]
+
+    def summary(self) -> str:
+        """One line: each replica with its health and whether it is routed."""
+        parts = [
+            f"{r.name} {r.version} {r.health}{' routed' if self.routed.intersection(r.ips) else ''}"
+            for r in self.replicas
+        ]
+        return f"{len(self.routed)} routed; " + ", ".join(parts or ["no replicas"])
+
+
+def look(client: docker.DockerClient, cfg: LabConfig) -> Routing:
+    """The service's replicas and Traefik's servers, now (no servers if Traefik is not up yet)."""
+    try:
+        routed = routed_ips(cfg.api_url, cfg.traefik_service)
+    except TraefikUnavailable:
+        routed = set()
+    return Routing(replicas(client, cfg.project, cfg.service), routed)
+
+
+def wait_all_routed(client: docker.DockerClient, cfg: LabConfig, expected: int, timeout: float) -> Routing:
+    """Wait until exactly `expected` replicas run, all healthy, and Traefik routes to exactly them."""
+    last: list[Routing] = []
+
+    def check() -> Routing | None:
+        seen = look(client, cfg)
+        last[:] = [seen]
+        ips = {ip for r in seen.replicas for ip in r.ips}
+        healthy = [r for r in seen.replicas if r.health == "healthy"]
+        if len(seen.replicas) == expected == len(healthy) and seen.routed == ips and ips:
+            return seen
+        return None
+
+    return wait_for(
+        check,
+        what=f"{expected} healthy replicas of {cfg.service}, all routed by Traefik",
+        timeout=timeout,
+        last_seen=lambda: last[0].summary() if last else "nothing",
+    )
+
+
+def smoke_request(cfg: LabConfig) -> httpx.Response:
+    """One quick GET /health through Traefik with the app's Host header."""
+    return httpx.get(f"{cfg.http_url}/health", headers={"Host": cfg.app_host}, timeout=10)
+
+
+@dataclass(frozen=True)
+class UpReport:
+    """What `lab up` did and how long each part took."""
+
+    build_seconds: float
+    start_seconds: float
+    routed_seconds: float
+    routing: Routing
+
+
+def lab_up(client: docker.DockerClient, cfg: LabConfig, build: bool = True) -> UpReport:
+    """Build the images, start the stack, and wait until Traefik routes every replica."""
+    t0 = time.monotonic()
+    if build:
+        compose.build(cfg)
+    t1 = time.monotonic()
+    compose.up(cfg, "--remove-orphans")
+    t2 = time.monotonic()
+    routing = wait_all_routed(client, cfg, cfg.replicas, timeout=cfg.up_timeout)
+    t3 = time.monotonic()
+    return UpReport(t1 - t0, t2 - t1, t3 - t2, routing)
+
+
+def lab_down(cfg: LabConfig) -> None:
+    """Remove the stack: containers, networks and volumes."""
+    compose.down(cfg)
+
+
+def leftovers(client: docker.DockerClient, project: str) -> list[str]:
+    """Names of any containers, running or not, still labelled with the project."""
+    return [c.name or c.id or "?" for c in service_containers(client, project, all=True)]

