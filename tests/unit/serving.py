@@ -1,0 +1,53 @@
+"""Run the real app under a real uvicorn (LameDuckServer) in a thread, on an ephemeral port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import httpx
+from zerodrop_app.__main__ import build_server
+from zerodrop_app.server import LameDuckServer
+from zerodrop_app.settings import AppSettings
+
+from lab.waits import wait_for
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningApp:
+    server: LameDuckServer
+    thread: threading.Thread
+    url: str
+
+
+@contextmanager
+def app_in_thread(settings: AppSettings) -> Iterator[RunningApp]:
+    """Start the app, wait until it is ready, and always stop it at the end."""
+    port = free_port()
+    server = build_server(AppSettings(**{**settings.__dict__, "port": port}), host="127.0.0.1")
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    try:
+        wait_for(ready, what="app in thread ready", timeout=10, interval=0.05)
+        yield RunningApp(server, thread, url)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

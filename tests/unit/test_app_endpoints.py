@@ -1,0 +1,106 @@
+"""The app's endpoints, in-process (starlette's TestClient runs the lifespan)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from zerodrop_app.api import create_app
+from zerodrop_app.settings import AppSettings
+from zerodrop_app.state import Phase, ReplicaState, events_file
+
+from lab.waits import wait_for
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AppSettings:
+    return AppSettings(
+        version="v9",
+        replica="r-test",
+        slow_seconds=0.05,
+        ping_seconds=0.02,
+        shutdown_work_seconds=0.0,
+        data_dir=tmp_path,
+    )
+
+
+def test_slow_root_answers_with_version_replica_and_times(settings):
+    with TestClient(create_app(settings)) as client:
+        response = client.get("/")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["version"] == "v9" and body["replica"] == "r-test"
+    assert body["slept"] == 0.05 and body["start"] < body["end"]
+    assert response.headers["x-app-version"] == "v9"
+    assert response.headers["x-app-replica"] == "r-test"
+
+
+def test_root_seconds_parameter_overrides_and_is_bounded(settings):
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/?seconds=0").json()["slept"] == 0
+        assert client.get("/?seconds=-1").status_code == 422
+        assert client.get("/?seconds=1000").status_code == 422
+
+
+def test_ping_and_liveness(settings):
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/ping").json()["pong"] is True
+        health = client.get("/health")
+    assert health.status_code == 200 and health.json()["status"] == "alive"
+    assert health.headers["x-app-replica"] == "r-test"
+
+
+def test_readiness_fails_during_startup_delay_then_passes(settings):
+    slow_start = replace(settings, startup_delay=0.4)
+    with TestClient(create_app(slow_start)) as client:
+        started = time.monotonic()
+        assert client.get("/healthz").status_code == 503
+        assert client.get("/").status_code == 503, "work is refused while initialising"
+        assert client.get("/health").status_code == 200, "liveness passes while starting"
+        wait_for(
+            lambda: client.get("/healthz").status_code == 200, what="readiness", timeout=5, interval=0.05
+        )
+        assert time.monotonic() - started >= 0.35
+        assert client.get("/").status_code == 200
+
+
+def test_readiness_fails_while_draining_but_work_is_served(settings):
+    state = ReplicaState(replica=settings.replica)
+    with TestClient(create_app(settings, state)) as client:
+        assert client.get("/healthz").status_code == 200
+        state.start_draining()
+        assert client.get("/healthz").status_code == 503
+        assert client.get("/healthz").json()["phase"] == "draining"
+        assert client.get("/").status_code == 200
+        assert client.post("/events", json={"k": 1}).status_code == 200
+        state.stop_draining()
+        assert client.get("/healthz").status_code == 200
+
+
+def test_events_are_acknowledged_buffered_and_persisted_on_shutdown(settings):
+    with TestClient(create_app(settings)) as client:
+        ids = [client.post("/events", json={"n": n}).json()["id"] for n in range(5)]
+        stats = client.get("/stats").json()
+        assert stats["buffered"] == 5 and stats["persisted"] == 0
+        assert not events_file(settings.data_dir, "r-test").exists(), "written only by shutdown work"
+    lines = events_file(settings.data_dir, "r-test").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ids
+    assert len(set(ids)) == 5
+
+
+def test_event_must_be_a_small_json_object(settings):
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/events", json=[1, 2]).status_code == 422
+        assert client.post("/events", json={"x": "y" * 5000}).status_code == 413
+
+
+def test_stats_reports_phase_and_inflight(settings):
+    state = ReplicaState(replica="r-test")
+    with TestClient(create_app(settings, state)) as client:
+        stats = client.get("/stats").json()
+    assert stats["phase"] == Phase.READY.value and stats["ready"] is True
+    assert stats["inflight"] == 0, "probe endpoints are not counted as in-flight work"

@@ -1,0 +1,43 @@
+"""Lab settings: environment over `.env` over defaults, and one clear error for bad values."""
+
+import pytest
+
+from lab.config import ConfigError, load_config, read_env_file
+from lab.traefik_api import server_ip, server_urls
+
+
+def test_defaults(tmp_path):
+    cfg = load_config({}, root=tmp_path)
+    assert (cfg.project, cfg.http_port, cfg.api_port, cfg.replicas) == ("zerodrop", 8088, 8080, 2)
+    assert cfg.http_url == "http://127.0.0.1:8088" and cfg.traefik_service == "app@docker"
+
+
+def test_env_file_then_environment(tmp_path):
+    (tmp_path / ".env").write_text("# comment\nLAB_HTTP_PORT=9000\nAPP_HOST='x.localhost'\n\nJUNK\n")
+    assert read_env_file(tmp_path / ".env") == {"LAB_HTTP_PORT": "9000", "APP_HOST": "x.localhost"}
+    cfg = load_config({"LAB_HTTP_PORT": "9100"}, root=tmp_path)
+    assert cfg.http_port == 9100 and cfg.app_host == "x.localhost"
+    assert cfg.compose_env()["LAB_HTTP_PORT"] == "9100"
+
+
+@pytest.mark.parametrize(("name", "value"), [("APP_REPLICAS", "0"), ("LAB_HTTP_PORT", "web")])
+def test_bad_values_are_one_clear_error(tmp_path, name, value):
+    with pytest.raises(ConfigError, match=name):
+        load_config({name: value}, root=tmp_path)
+
+
+def test_traefik_service_document_parsing():
+    doc = {"loadBalancer": {"servers": [{"url": "http://172.18.0.3:8000"}, {"url": "http://10.0.0.9:8000"}]}}
+    assert server_urls(doc) == {"http://172.18.0.3:8000", "http://10.0.0.9:8000"}
+    assert server_ip("http://172.18.0.3:8000") == "172.18.0.3"
+    assert server_urls({}) == set()
+
+
+def test_unreachable_engine_is_one_line_with_the_way_out(monkeypatch, tmp_path):
+    from lab.docker_api import DockerUnavailable, connect
+
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(DockerUnavailable) as caught:
+        connect()
+    message = str(caught.value)
+    assert "\n" not in message and "make test-unit" in message and "provision-host.sh" in message

@@ -1,0 +1,69 @@
+"""Real signals to a real `python -m zerodrop_app` process: drain, undrain, graceful exit 0."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+from lab.waits import wait_for
+from tests.unit.serving import free_port
+
+APP_DIR = Path(__file__).resolve().parents[2] / "app"
+
+
+def healthz(url: str) -> int | None:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=1).status_code
+    except httpx.TransportError:
+        return None
+
+
+def test_signals_drive_readiness_and_sigterm_exits_zero_with_work_done(tmp_path):
+    """1. start the app 2. SIGUSR1: readiness 503, still serving 3. SIGUSR2: ready again
+    4. a slow request and a write 5. SIGTERM: the request completes, exit code 0, write persisted."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_PORT": str(port),
+        "APP_REPLICA": "proc",
+        "DATA_DIR": str(tmp_path),
+        "SLOW_SECONDS": "1.5",
+        "DRAIN_SECONDS": "0.5",
+        "SHUTDOWN_WORK_SECONDS": "0.1",
+        "PYTHONPATH": str(APP_DIR),
+    }
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "zerodrop_app"], env=env, cwd=tmp_path)
+    try:
+        wait_for(lambda: healthz(url) == 200, what="process ready", timeout=15, interval=0.05)
+        process.send_signal(signal.SIGUSR1)
+        wait_for(lambda: healthz(url) == 503, what="drained", timeout=5, interval=0.02)
+        assert httpx.get(f"{url}/?seconds=0").status_code == 200
+        process.send_signal(signal.SIGUSR2)
+        wait_for(lambda: healthz(url) == 200, what="undrained", timeout=5, interval=0.02)
+
+        event_id = httpx.post(f"{url}/events", json={"n": 1}).json()["id"]
+        with ThreadPoolExecutor(1) as pool:
+            slow = pool.submit(httpx.get, f"{url}/", timeout=30)
+            wait_for(
+                lambda: httpx.get(f"{url}/stats").json()["inflight"] == 1,
+                what="in flight",
+                timeout=5,
+                interval=0.02,
+            )
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=30) == 0
+            assert slow.result(timeout=5).status_code == 200
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    lines = (tmp_path / "events-proc.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [event_id]
