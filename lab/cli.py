@@ -5,10 +5,22 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from lab import compose, stack
 from lab.config import ConfigError, LabConfig, load_config
+from lab.deploy import PREVIOUS, execute_rollout, resolve_target
 from lab.docker_api import DockerUnavailable, connect
+from lab.history import RolloutLocked
+from lab.rollout import (
+    DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_MAX_SURGE,
+    DEFAULT_ROUTE_TIMEOUT,
+    RolloutFailed,
+    RolloutInputError,
+    RolloutOptions,
+    summary_table,
+)
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
 
@@ -69,6 +81,68 @@ def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE strings from repeated --set options."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RolloutInputError(f"--set {pair!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Replace the service's replicas one batch at a time, with no request dropped."""
+    target = resolve_target(cfg, args.to, parse_assignments(args.set))
+    options = RolloutOptions(
+        target=target,
+        max_surge=args.max_surge,
+        health_timeout=args.timeout,
+        route_timeout=args.route_timeout,
+        build=not args.no_build,
+    )
+    client = connect()
+    log_path = args.log or cfg.out_dir / f"rollout-{cfg.project}.jsonl"
+    result = execute_rollout(client, cfg, options, log_path)
+    print(summary_table(result))
+    print(f"rollout: phase log {log_path}")
+    return 0
+
+
+def add_rollout_options(parser: argparse.ArgumentParser) -> None:
+    """The options rollout and rollback share."""
+    parser.add_argument(
+        "--max-surge",
+        type=int,
+        default=DEFAULT_MAX_SURGE,
+        help=f"replicas replaced at a time; never fewer than N serve (default {DEFAULT_MAX_SURGE})",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_HEALTH_TIMEOUT,
+        help=f"seconds a new replica has to become healthy (default {DEFAULT_HEALTH_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--route-timeout",
+        type=float,
+        default=DEFAULT_ROUTE_TIMEOUT,
+        help=f"seconds Traefik has to add or drop a replica (default {DEFAULT_ROUTE_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="compose variable for the new replicas (e.g. STARTUP_DELAY=8); repeatable",
+    )
+    parser.add_argument("--no-build", action="store_true", help="use the version's image as it is")
+    parser.add_argument(
+        "--log", type=Path, help="phase log (JSON lines); default out/rollout-<project>.jsonl"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m lab`."""
     parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
@@ -82,7 +156,28 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--follow", "-f", action="store_true", help="keep streaming")
     logs.add_argument("--tail", type=int, default=100, help="lines per container (default 100)")
     logs.set_defaults(run=cmd_logs)
+    rollout = commands.add_parser("rollout", help="replace the replicas by a new version, zero drops")
+    rollout.add_argument(
+        "--to",
+        required=True,
+        metavar="VERSION",
+        help=f"version to roll to (image tag; built unless --no-build), or {PREVIOUS}",
+    )
+    add_rollout_options(rollout)
+    rollout.set_defaults(run=cmd_rollout)
+    rollback = commands.add_parser("rollback", help="roll back to what ran before the last rollout")
+    add_rollout_options(rollback)
+    rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
     return parser
+
+
+# Known failures: (exception types, exit code, prefix of the one line printed).
+ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
+    ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
+    ((RolloutInputError, RolloutLocked), EXIT_BAD_INPUT, ""),
+    ((RolloutFailed,), EXIT_FAILED, "rollout failed, the old replicas still serve: "),
+    ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,15 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[LabConfig, argparse.Namespace], int] = args.run
     try:
         return run(load_config(), args)
-    except ConfigError as error:
-        print(f"lab: bad setting: {error}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except (DockerUnavailable, TraefikUnavailable) as error:
-        print(f"lab: {error}", file=sys.stderr)
-        return EXIT_FAILED
-    except (compose.ComposeError, WaitTimeout) as error:
-        print(f"lab: {error}", file=sys.stderr)
-        return EXIT_FAILED
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        for kinds, code, prefix in ERRORS:
+            if isinstance(error, kinds):
+                print(f"lab: {prefix}{error}", file=sys.stderr)
+                return code
+        raise

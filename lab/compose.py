@@ -8,6 +8,7 @@ import subprocess
 from collections.abc import Sequence
 
 from lab.config import LabConfig
+from lab.history import current_release
 
 
 class ComposeError(RuntimeError):
@@ -20,6 +21,12 @@ def compose_command(cfg: LabConfig, *args: str) -> list[str]:
     return [docker, "compose", "-p", cfg.project, "-f", str(cfg.compose_file), *args]
 
 
+def deployed_env(cfg: LabConfig) -> dict[str, str]:
+    """APP_VERSION and the variables of the release the last rollout deployed (empty if none)."""
+    release = current_release(cfg.state_dir, cfg.project)
+    return {} if release is None else {**release.env, "APP_VERSION": release.version}
+
+
 def run_compose(
     cfg: LabConfig,
     *args: str,
@@ -30,7 +37,9 @@ def run_compose(
     """Run a compose command and return its output; ComposeError on a non-zero exit."""
     if not cfg.compose_file.is_file():
         raise ComposeError(f"compose file not found: {cfg.compose_file}")
-    env = {**os.environ, **cfg.compose_env(), **(extra_env or {})}
+    # What the last rollout deployed, so compose agrees with the running replicas; an explicit
+    # APP_VERSION in the environment still wins, and the caller's extra_env wins over all.
+    env = {**deployed_env(cfg), **os.environ, **cfg.compose_env(), **(extra_env or {})}
     argv = compose_command(cfg, *args)
     result = subprocess.run(
         argv,

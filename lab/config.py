@@ -21,6 +21,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "APP_HOST": ("app.docker.localhost", "Host header the app's router matches"),
     "APP_REPLICAS": ("2", "replicas of the app"),
     "LAB_UP_TIMEOUT": ("300", "seconds `lab up` waits for every replica to be routed"),
+    "LAB_STATE_DIR": (".lab-state", "rollout history and locks, relative to the repo root"),
+    "LAB_OUT_DIR": ("out", "probe reports, rollout logs and plots, relative to the repo root"),
 }
 
 
@@ -54,6 +56,8 @@ class LabConfig:
     app_host: str
     replicas: int
     up_timeout: float
+    state_dir: Path
+    out_dir: Path
 
     @property
     def http_url(self) -> str:
@@ -112,4 +116,6 @@ def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -
         app_host=get("APP_HOST"),
         replicas=_int("APP_REPLICAS", get("APP_REPLICAS"), 1),
         up_timeout=float(_int("LAB_UP_TIMEOUT", get("LAB_UP_TIMEOUT"), 1)),
+        state_dir=root / get("LAB_STATE_DIR"),
+        out_dir=root / get("LAB_OUT_DIR"),
     )

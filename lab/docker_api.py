@@ -6,6 +6,7 @@ import io
 import json
 import tarfile
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import docker
@@ -39,6 +40,8 @@ class Replica:
     health: str
     ips: tuple[str, ...]
     number: int
+    stop_timeout: float = 10.0
+    created: float | None = None
 
     @property
     def short_id(self) -> str:
@@ -77,7 +80,21 @@ def describe(container: Container) -> Replica:
         health=(state.get("Health") or {}).get("Status", "none"),
         ips=tuple(n["IPAddress"] for n in networks.values() if n.get("IPAddress")),
         number=int(labels.get(NUMBER_LABEL, "0") or 0),
+        stop_timeout=float(attrs.get("Config", {}).get("StopTimeout") or 10),
+        created=parse_docker_time(attrs.get("Created", "")),
     )
+
+
+def parse_docker_time(stamp: str) -> float | None:
+    """Epoch seconds from Docker's RFC 3339 timestamps (nanoseconds trimmed); None if unparsable."""
+    if not stamp:
+        return None
+    head, _, fraction = stamp.rstrip("Z").partition(".")
+    digits = "".join(ch for ch in fraction if ch.isdigit())[:6].ljust(6, "0")
+    try:
+        return datetime.fromisoformat(f"{head}.{digits}+00:00").timestamp()
+    except ValueError:
+        return None
 
 
 def service_containers(

@@ -11,6 +11,7 @@ import httpx
 from lab import compose
 from lab.config import LabConfig
 from lab.docker_api import Replica, replicas, service_containers
+from lab.history import forget
 from lab.traefik_api import TraefikUnavailable, routed_ips
 from lab.waits import wait_for
 
@@ -94,8 +95,9 @@ def lab_up(client: docker.DockerClient, cfg: LabConfig, build: bool = True) -> U
 
 
 def lab_down(cfg: LabConfig) -> None:
-    """Remove the stack: containers, networks and volumes."""
+    """Remove the stack: containers, networks and volumes, and forget its rollout history."""
     compose.down(cfg)
+    forget(cfg.state_dir, cfg.project)
 
 
 def leftovers(client: docker.DockerClient, project: str) -> list[str]:

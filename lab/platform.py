@@ -1,0 +1,173 @@
+"""What a rollout needs from the world, as an interface, and its real implementation
+(Docker SDK + compose + Traefik's API). Unit tests drive the rollout with a fake instead."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Protocol
+
+import docker
+from docker.errors import APIError, ImageNotFound, NotFound
+
+from lab import compose, docker_api
+from lab.config import LabConfig
+from lab.docker_api import Replica
+from lab.history import Release
+from lab.traefik_api import routed_ips
+
+
+class ServicePlatform(Protocol):
+    """The operations a rolling replacement is made of, for one service."""
+
+    def replicas(self) -> list[Replica]:
+        """Running replicas of the service."""
+        ...
+
+    def find(self, replica_id: str) -> Replica | None:
+        """A replica's current state (running or not), None if it no longer exists."""
+        ...
+
+    def routed_ips(self) -> set[str]:
+        """IPs Traefik's load balancer for the service sends to now."""
+        ...
+
+    def image_exists(self, release: Release) -> bool:
+        """Whether the release's image is present locally."""
+        ...
+
+    def build(self, release: Release) -> None:
+        """Build the release's image."""
+        ...
+
+    def scale_up(self, release: Release, total: int) -> None:
+        """Add replicas of `release` until the service has `total`, leaving existing ones alone."""
+        ...
+
+    def drain(self, replica_id: str) -> None:
+        """Make the replica fail readiness while it keeps serving."""
+        ...
+
+    def undrain(self, replica_id: str) -> None:
+        """Make a drained replica pass readiness again."""
+        ...
+
+    def inflight(self, replica_id: str) -> int:
+        """Work requests the replica is serving now."""
+        ...
+
+    def stop(self, replica_id: str, timeout: float) -> int | None:
+        """Stop the replica (SIGTERM, SIGKILL after `timeout`); its exit code."""
+        ...
+
+    def remove(self, replica_id: str) -> None:
+        """Remove the replica's container (forcefully if it still runs)."""
+        ...
+
+    def diagnostics(self, replica_id: str) -> list[str]:
+        """Health log and last log lines, for a replica that failed."""
+        ...
+
+
+def image_name(release: Release, environ: dict[str, str]) -> str:
+    """The app image of a release, as the compose file names it."""
+    return f"{environ.get('APP_IMAGE') or 'zerodrop/app'}:{release.version}"
+
+
+class DockerPlatform:
+    """ServicePlatform on the local engine, for the lab's compose project."""
+
+    def __init__(self, client: docker.DockerClient, cfg: LabConfig) -> None:
+        self.client = client
+        self.cfg = cfg
+
+    def _compose_env(self, release: Release) -> dict[str, str]:
+        return {**release.env, "APP_VERSION": release.version}
+
+    def _container(self, replica_id: str) -> docker.models.containers.Container | None:
+        return docker_api.get_container(self.client, replica_id)
+
+    def replicas(self) -> list[Replica]:
+        """Running replicas of the service."""
+        return docker_api.replicas(self.client, self.cfg.project, self.cfg.service)
+
+    def find(self, replica_id: str) -> Replica | None:
+        """A replica's current state, None if it no longer exists."""
+        container = self._container(replica_id)
+        return docker_api.describe(container) if container is not None else None
+
+    def routed_ips(self) -> set[str]:
+        """IPs Traefik routes to for the service."""
+        return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
+
+    def image_exists(self, release: Release) -> bool:
+        """Whether the release's image is present locally."""
+        try:
+            self.client.images.get(image_name(release, dict(os.environ)))
+        except ImageNotFound:
+            return False
+        return True
+
+    def build(self, release: Release) -> None:
+        """Build the release's image with compose (APP_VERSION baked in)."""
+        compose.build(self.cfg, [self.cfg.service], extra_env=self._compose_env(release))
+
+    def scale_up(self, release: Release, total: int) -> None:
+        """`compose up --no-recreate --scale`: new containers get the release's config and labels,
+        so `docker compose ps` and a later `up -d` with the same variables agree with them."""
+        compose.up(
+            self.cfg,
+            "--no-deps",
+            "--no-recreate",
+            "--no-build",
+            "--scale",
+            f"{self.cfg.service}={total}",
+            self.cfg.service,
+            extra_env=self._compose_env(release),
+        )
+
+    def drain(self, replica_id: str) -> None:
+        """SIGUSR1: the app's drain trigger."""
+        container = self._container(replica_id)
+        if container is not None:
+            docker_api.send_signal(container, "SIGUSR1")
+
+    def undrain(self, replica_id: str) -> None:
+        """SIGUSR2: the app's undrain trigger."""
+        container = self._container(replica_id)
+        if container is not None:
+            docker_api.send_signal(container, "SIGUSR2")
+
+    def inflight(self, replica_id: str) -> int:
+        """In-flight work requests, from the app's /stats asked inside the container."""
+        container = self._container(replica_id)
+        if container is None:
+            return 0
+        return int(docker_api.replica_stats(container)["inflight"])
+
+    def stop(self, replica_id: str, timeout: float) -> int | None:
+        """docker stop with the given grace; the exit code."""
+        container = self._container(replica_id)
+        if container is None:
+            return None
+        container.stop(timeout=int(timeout))
+        return docker_api.exit_code(container)
+
+    def remove(self, replica_id: str) -> None:
+        """Remove the container, killing it if it still runs."""
+        container = self._container(replica_id)
+        if container is not None:
+            with contextlib.suppress(NotFound):
+                container.remove(force=True)
+
+    def diagnostics(self, replica_id: str) -> list[str]:
+        """Health log and last 20 log lines."""
+        container = self._container(replica_id)
+        if container is None:
+            return ["(container is gone)"]
+        lines = [f"health: {line}" for line in docker_api.health_log(container)]
+        try:
+            logs = container.logs(tail=20).decode(errors="replace").splitlines()
+        except APIError:
+            logs = []
+        return lines + [f"log: {line}" for line in logs]
