@@ -6,7 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs test test-unit test-lab lint images-offline provision
+.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout \
+	lint images-offline provision
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -30,6 +31,19 @@ lab-status: $(STAMP) ## each replica's version, health and whether Traefik route
 lab-logs: $(STAMP) ## follow the stack's logs
 	$(PY) -m lab logs --follow
 
+VERSION ?= v2
+demo: lab-up ## probe the lab while it rolls to VERSION (default v2): figures and a timeline PNG
+	$(PY) -m lab demo --to $(VERSION)
+
+rollout: $(STAMP) ## roll the lab to VERSION (default v2), one replica at a time
+	$(PY) -m lab rollout --to $(VERSION)
+
+rollback: $(STAMP) ## roll back to the version that ran before the last rollout
+	$(PY) -m lab rollback
+
+probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a summary
+	$(PY) -m lab probe --until-signal --report out/probe.json
+
 test: $(STAMP) ## unit tests, then lab tests on the real stack
 	$(PY) -m pytest tests/unit -q
 	$(PY) -m pytest tests/lab -m lab -v
@@ -39,6 +53,9 @@ test-unit: $(STAMP) ## the tests that need no Docker
 
 test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
 	$(PY) -m pytest tests/lab -m lab -v
+
+test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
+	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lab import compose, stack
 from lab.config import ConfigError, LabConfig, load_config
+from lab.demo import default_probe_options, probe_during_rollout, save_report
 from lab.deploy import PREVIOUS, execute_rollout, resolve_target
 from lab.docker_api import DockerUnavailable, connect
 from lab.history import RolloutLocked
+from lab.probe import MAX_DURATION, Probe, ProbeInputError, ProbeOptions, ProbeResult
+from lab.report import load_phases, load_result, plot_timeline, summarize
 from lab.rollout import (
     DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_MAX_SURGE,
@@ -23,6 +29,7 @@ from lab.rollout import (
 )
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
+from lab.writes import check_writes
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -110,6 +117,110 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def probe_options_from(cfg: LabConfig, args: argparse.Namespace) -> ProbeOptions:
+    """Probe options from the command line."""
+    duration = MAX_DURATION if args.until_signal else args.duration
+    return ProbeOptions(
+        base_url=cfg.http_url,
+        host=cfg.app_host,
+        long_concurrency=args.long,
+        short_rate=args.short_rate,
+        write_rate=args.write_rate,
+        duration=duration,
+        long_seconds=args.long_seconds,
+    )
+
+
+def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Send load through Traefik, print a live tally and a summary, optionally save a report."""
+    probe = Probe(probe_options_from(cfg, args), out=lambda line: print(line, flush=True))
+
+    async def run() -> ProbeResult:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, probe.stop)
+        return await probe.run()
+
+    result = asyncio.run(run())
+    writes = None
+    if not args.no_write_check:
+        writes = check_writes(connect(), cfg.project, cfg.service, result.acked_event_ids())
+    print(summarize(result, writes=writes))
+    if args.report:
+        data = result.to_json()
+        if writes is not None:
+            data["writes"] = {"acked": writes.acked, "persisted": writes.persisted, "lost": writes.lost}
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(data), encoding="utf-8")
+        print(f"probe: report {args.report}")
+    failed = bool(result.failures) or bool(writes and writes.lost)
+    return EXIT_FAILED if failed and args.fail_on_error else 0
+
+
+def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
+    """Summarize a probe report and draw its timeline."""
+    if not args.file.is_file():
+        raise RolloutInputError(f"no such report: {args.file}")
+    result, extra = load_result(args.file)
+    log_path = args.rollout_log or (Path(extra["rollout_log"]) if extra.get("rollout_log") else None)
+    phases = load_phases(log_path)
+    print(summarize(result, phases))
+    if extra.get("writes"):
+        w = extra["writes"]
+        print(f"writes: acknowledged {w['acked']}, persisted {w['persisted']}, lost {len(w['lost'])}")
+    if args.plot:
+        print(f"report: timeline {plot_timeline(result, phases, args.plot)}")
+    return 0
+
+
+def cmd_demo(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Probe the running lab while it rolls to another version; print the figures and the plot."""
+    client = connect()
+    target = resolve_target(cfg, args.to, {})
+    log_path = cfg.out_dir / "demo-rollout.jsonl"
+    measured = probe_during_rollout(
+        client,
+        cfg,
+        RolloutOptions(target=target),
+        default_probe_options(cfg),
+        log_path=log_path,
+        out=lambda line: print(line, flush=True),
+    )
+    if measured.rollout is not None:
+        print(summary_table(measured.rollout))
+    report = save_report(measured, cfg.out_dir / "demo-probe.json", log_path)
+    print(summarize(measured.probe, measured.phases, measured.writes))
+    plot = plot_timeline(
+        measured.probe,
+        measured.phases,
+        cfg.out_dir / "demo-timeline.png",
+        title=f"rollout to {target.version} under load: {len(measured.probe.failures)} failed",
+    )
+    print(f"demo: report {report}\ndemo: timeline {plot}")
+    if measured.failure:
+        print(f"demo: rollout failed: {measured.failure}")
+    clean = not measured.failure and not measured.probe.failures and not measured.writes.lost
+    return 0 if clean else EXIT_FAILED
+
+
+def add_probe_options(parser: argparse.ArgumentParser) -> None:
+    """The probe's load options."""
+    parser.add_argument("--long", type=int, default=4, help="long GET / kept in flight (default 4)")
+    parser.add_argument("--short-rate", type=float, default=10.0, help="GET /health per second (default 10)")
+    parser.add_argument("--write-rate", type=float, default=5.0, help="POST /events per second (default 5)")
+    parser.add_argument(
+        "--long-seconds", type=float, help="?seconds= for long requests (default: SLOW_SECONDS)"
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60)")
+    group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
+    parser.add_argument("--report", type=Path, help="save every request to this JSON file")
+    parser.add_argument(
+        "--fail-on-error", action="store_true", help="exit 1 if any request failed or write was lost"
+    )
+    parser.add_argument("--no-write-check", action="store_true", help="skip the lost-write check (no Docker)")
+
+
 def add_rollout_options(parser: argparse.ArgumentParser) -> None:
     """The options rollout and rollback share."""
     parser.add_argument(
@@ -168,13 +279,26 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="roll back to what ran before the last rollout")
     add_rollout_options(rollback)
     rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
+    probe = commands.add_parser("probe", help="load through Traefik with a tally and a summary")
+    add_probe_options(probe)
+    probe.set_defaults(run=cmd_probe)
+    report = commands.add_parser("report", help="summary and timeline plot of a probe report")
+    report.add_argument("file", type=Path, help="a probe report (--report of probe, or the demo's)")
+    report.add_argument("--plot", type=Path, help="write the timeline PNG here")
+    report.add_argument(
+        "--rollout-log", type=Path, help="rollout phase log (default: the one the report names)"
+    )
+    report.set_defaults(run=cmd_report)
+    demo = commands.add_parser("demo", help="roll the running lab to another version under load")
+    demo.add_argument("--to", default="v2", help="version to roll to (default v2)")
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 
 # Known failures: (exception types, exit code, prefix of the one line printed).
 ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
     ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
-    ((RolloutInputError, RolloutLocked), EXIT_BAD_INPUT, ""),
+    ((RolloutInputError, RolloutLocked, ProbeInputError), EXIT_BAD_INPUT, ""),
     ((RolloutFailed,), EXIT_FAILED, "rollout failed, the old replicas still serve: "),
     ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
 )

@@ -131,6 +131,11 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         event_id = state.add_event(payload)
         return {**identity(), "id": event_id, "accepted": time.time()}
 
+    @app.get("/events")
+    async def buffered_events() -> dict[str, Any]:
+        """Ids of the events buffered in memory, not yet persisted (for the lost-write check)."""
+        return {**identity(), "buffered": [item["id"] for item in state.buffered]}
+
     @app.get("/stats")
     async def stats() -> dict[str, Any]:
         """The replica's state: phase, in-flight work requests, buffered and persisted events."""

@@ -86,6 +86,7 @@ def test_events_are_acknowledged_buffered_and_persisted_on_shutdown(settings):
         ids = [client.post("/events", json={"n": n}).json()["id"] for n in range(5)]
         stats = client.get("/stats").json()
         assert stats["buffered"] == 5 and stats["persisted"] == 0
+        assert client.get("/events").json()["buffered"] == ids
         assert not events_file(settings.data_dir, "r-test").exists(), "written only by shutdown work"
     lines = events_file(settings.data_dir, "r-test").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == ids

@@ -1,0 +1,288 @@
+"""The load probe: long requests kept in flight, short reads and writes at fixed rates, through
+Traefik's published port on 127.0.0.1 only. Every request is recorded; nothing is retried."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import httpx
+
+LONG, SHORT, WRITE = "long", "short", "write"
+MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
+MAX_REQUESTS = 500_000  # nor sends more than this many requests
+MAX_PENDING = 400  # open-loop requests in flight at once; past this the probe counts itself behind
+
+
+class ProbeInputError(ValueError):
+    """The probe was asked for something it must not do (another host, negative rates)."""
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """What to send, how fast, and for how long."""
+
+    base_url: str
+    host: str
+    long_concurrency: int = 4
+    short_rate: float = 10.0
+    write_rate: float = 5.0
+    duration: float = 60.0
+    long_seconds: float | None = None  # None: the app's SLOW_SECONDS
+    long_timeout: float = 60.0
+    short_timeout: float = 10.0
+    tally_every: float = 2.0
+
+    def check(self) -> None:
+        """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
+        if httpx.URL(self.base_url).host not in {"127.0.0.1", "localhost"}:
+            raise ProbeInputError(f"the probe only targets 127.0.0.1, not {self.base_url}")
+        if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
+            raise ProbeInputError("rates, concurrency and duration must not be negative")
+
+
+@dataclass
+class RequestRecord:
+    """One request: when, what came back, and from which version and replica."""
+
+    kind: str
+    start: float
+    end: float = 0.0
+    status: int | None = None
+    version: str | None = None
+    replica: str | None = None
+    error: str | None = None
+    event_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Answered as it should be (2xx with the expected body)."""
+        return self.error is None
+
+    @property
+    def seconds(self) -> float:
+        """Latency."""
+        return self.end - self.start
+
+
+def classify(error: httpx.HTTPError) -> str:
+    """A failure kind for a transport error: refused, reset, timeout or transport."""
+    if isinstance(error, httpx.TimeoutException):
+        return "timeout"
+    if isinstance(error, httpx.ConnectError):
+        return "refused"
+    if isinstance(error, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+        return "reset"
+    return "transport"
+
+
+@dataclass
+class ProbeResult:
+    """Every request the probe made, with the probe's own pacing figures."""
+
+    options: ProbeOptions
+    started: float
+    ended: float
+    records: list[RequestRecord] = field(default_factory=list)
+    behind: int = 0  # scheduled requests that could not be sent on time (probe saturated)
+
+    @property
+    def failures(self) -> list[RequestRecord]:
+        """The requests that did not succeed."""
+        return [r for r in self.records if not r.ok]
+
+    def acked_event_ids(self) -> set[str]:
+        """Ids of every write the app acknowledged."""
+        return {r.event_id for r in self.records if r.kind == WRITE and r.ok and r.event_id}
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form (the --report file)."""
+        return {
+            "options": asdict(self.options),
+            "started": self.started,
+            "ended": self.ended,
+            "behind": self.behind,
+            "records": [asdict(r) for r in self.records],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProbeResult:
+        """Back from the form to_json wrote."""
+        return cls(
+            options=ProbeOptions(**data["options"]),
+            started=data["started"],
+            ended=data["ended"],
+            records=[RequestRecord(**r) for r in data["records"]],
+            behind=data.get("behind", 0),
+        )
+
+
+class Probe:
+    """Runs the load; `stop()` may be called from any thread and ends it early."""
+
+    def __init__(self, options: ProbeOptions, out: Callable[[str], None] = print) -> None:
+        options.check()
+        self.options = options
+        self.out = out
+        self.records: list[RequestRecord] = []
+        self.behind = 0
+        self._stop_requested = threading.Event()
+
+    def stop(self) -> None:
+        """Stop sending new requests; those in flight still finish."""
+        self._stop_requested.set()
+
+    def _stopping(self, deadline: float) -> bool:
+        return (
+            self._stop_requested.is_set() or time.monotonic() >= deadline or len(self.records) >= MAX_REQUESTS
+        )
+
+    async def _send(self, client: httpx.AsyncClient, kind: str, n: int) -> None:
+        record = RequestRecord(kind, time.time())
+        self.records.append(record)
+        try:
+            if kind == LONG:
+                params = {} if self.options.long_seconds is None else {"seconds": self.options.long_seconds}
+                response = await client.get("/", params=params, timeout=self.options.long_timeout)
+            elif kind == WRITE:
+                response = await client.post("/events", json={"probe": n, "at": record.start})
+            else:
+                response = await client.get("/health")
+            record.status = response.status_code
+            record.version = response.headers.get("x-app-version")
+            record.replica = response.headers.get("x-app-replica")
+            if response.status_code >= 300:
+                record.error = f"http-{response.status_code}"
+            else:
+                record.error, record.event_id = self._check_body(kind, response)
+        except httpx.HTTPError as error:
+            record.error = classify(error)
+        finally:
+            record.end = time.time()
+
+    def _check_body(self, kind: str, response: httpx.Response) -> tuple[str | None, str | None]:
+        try:
+            body = response.json()
+        except ValueError:
+            return "bad-body", None
+        if kind == WRITE:
+            return (None, str(body["id"])) if body.get("id") else ("bad-body", None)
+        if kind == LONG:
+            expected = self.options.long_seconds
+            complete = "end" in body and (expected is None or body.get("slept") == expected)
+            return (None, None) if complete else ("bad-body", None)
+        return None, None
+
+    async def _long_worker(self, client: httpx.AsyncClient, deadline: float) -> None:
+        n = 0
+        while not self._stopping(deadline):
+            await self._send(client, LONG, n)
+            n += 1
+
+    async def _paced(self, client: httpx.AsyncClient, kind: str, rate: float, deadline: float) -> None:
+        if rate <= 0:
+            return
+        period = 1.0 / rate
+        pending: set[asyncio.Task[None]] = set()
+        next_at = time.monotonic()
+        n = 0
+        while not self._stopping(deadline):
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0 or len(pending) >= MAX_PENDING:
+                self.behind += 1  # more than a second late, or too much in flight: skip, count it
+                next_at = time.monotonic()
+            if len(pending) < MAX_PENDING:
+                task = asyncio.create_task(self._send(client, kind, n))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                n += 1
+            next_at += period
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def _tally(self, deadline: float) -> None:
+        started = time.monotonic()
+        while not self._stopping(deadline):
+            await asyncio.sleep(self.options.tally_every)
+            self.out(f"probe: {time.monotonic() - started:5.1f}s {tally_line(self.records)}")
+
+    async def run(self) -> ProbeResult:
+        """Send the load until the duration is over or stop() is called, then let in-flight
+        requests finish, and return every record."""
+        started = time.time()
+        duration = min(self.options.duration, MAX_DURATION)
+        deadline = time.monotonic() + duration
+        limits = httpx.Limits(max_connections=MAX_PENDING + self.options.long_concurrency + 10)
+        async with httpx.AsyncClient(
+            base_url=self.options.base_url,
+            headers={"Host": self.options.host},
+            timeout=httpx.Timeout(self.options.short_timeout, connect=5.0),
+            limits=limits,
+        ) as client:
+            tally = asyncio.create_task(self._tally(deadline))
+            await asyncio.gather(
+                *(self._long_worker(client, deadline) for _ in range(self.options.long_concurrency)),
+                self._paced(client, SHORT, self.options.short_rate, deadline),
+                self._paced(client, WRITE, self.options.write_rate, deadline),
+            )
+            tally.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tally
+        result = ProbeResult(self.options, started, time.time(), list(self.records), self.behind)
+        self.out(f"probe: done {tally_line(result.records)}")
+        return result
+
+
+class ProbeThread:
+    """A probe on its own event loop in a background thread (for tests and the demo)."""
+
+    def __init__(self, options: ProbeOptions, out: Callable[[str], None] = print) -> None:
+        self.probe = Probe(options, out)
+        self.result: ProbeResult | None = None
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+
+    def _run(self) -> None:
+        self.result = asyncio.run(self.probe.run())
+
+    def start(self) -> ProbeThread:
+        """Start sending."""
+        self._thread.start()
+        return self
+
+    def in_flight(self, kind: str = LONG) -> int:
+        """Requests of a kind sent and not yet answered."""
+        return sum(1 for r in list(self.probe.records) if r.kind == kind and r.end == 0.0)
+
+    def finish(self, timeout: float = 120.0) -> ProbeResult:
+        """Stop sending, wait for in-flight requests, and return the result."""
+        self.probe.stop()
+        self._thread.join(timeout)
+        if self._thread.is_alive() or self.result is None:
+            raise TimeoutError(f"probe did not finish within {timeout:.0f}s")
+        return self.result
+
+
+def tally_line(records: list[RequestRecord]) -> str:
+    """'ok 35, failed 8, in flight 4 | ok/failed: long 2/0, short 30/8, write 3/0 | v1 30, v2 5'."""
+    snapshot = list(records)
+    done = [r for r in snapshot if r.end]
+    ok = sum(1 for r in done if r.ok)
+    parts = []
+    for kind in (LONG, SHORT, WRITE):
+        of_kind = [r for r in done if r.kind == kind]
+        good = sum(1 for r in of_kind if r.ok)
+        parts.append(f"{kind} {good}/{len(of_kind) - good}")
+    versions = Counter(r.version for r in done if r.ok and r.version)
+    by_version = ", ".join(f"{v} {n}" for v, n in sorted(versions.items())) or "-"
+    return (
+        f"ok {ok}, failed {len(done) - ok}, in flight {len(snapshot) - len(done)} "
+        f"| ok/failed: {', '.join(parts)} | {by_version}"
+    )
