@@ -46,16 +46,16 @@ probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a su
 
 test: $(STAMP) ## unit tests, then lab tests on the real stack
 	$(PY) -m pytest tests/unit -q
-	$(PY) -m pytest tests/lab -m lab -v
+	$(PY) -m pytest tests/lab -m lab -v -s
 
 test-unit: $(STAMP) ## the tests that need no Docker
 	$(PY) -m pytest tests/unit -q
 
 test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
-	$(PY) -m pytest tests/lab -m lab -v
+	$(PY) -m pytest tests/lab -m lab -v -s
 
 test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
-	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v
+	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v -s
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

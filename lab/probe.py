@@ -262,8 +262,12 @@ class ProbeThread:
         return sum(1 for r in list(self.probe.records) if r.kind == kind and r.end == 0.0)
 
     def finish(self, timeout: float = 120.0) -> ProbeResult:
-        """Stop sending, wait for in-flight requests, and return the result."""
+        """Stop sending now, wait for in-flight requests, and return the result."""
         self.probe.stop()
+        return self.wait(timeout)
+
+    def wait(self, timeout: float) -> ProbeResult:
+        """Wait until the probe ends by itself (its duration) and return the result."""
         self._thread.join(timeout)
         if self._thread.is_alive() or self.result is None:
             raise TimeoutError(f"probe did not finish within {timeout:.0f}s")

@@ -24,13 +24,18 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
-def lab_cfg(docker_client: docker.DockerClient) -> Iterator[LabConfig]:
+def lab_cfg(
+    docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabConfig]:
     """A running stack of 2 replicas in a compose project of its own; removed at the end."""
+    scratch = tmp_path_factory.mktemp("lab")
     cfg = load_config().with_overrides(
         project=f"zdtest-{uuid.uuid4().hex[:8]}",
         http_port=free_port(),
         api_port=free_port(),
         replicas=2,
+        state_dir=scratch / "state",
+        out_dir=scratch / "out",
     )
     try:
         stack.lab_up(docker_client, cfg)

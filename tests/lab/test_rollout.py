@@ -1,0 +1,151 @@
+"""The core claim, on the real stack: replicas are replaced under load and nothing is dropped.
+
+The tests run in file order on the session's stack: v1 -> v2 under load, a failed rollout to a
+version that never becomes healthy (v2 keeps serving), then a rollback to v1 under load."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from lab import compose
+from lab.cli import main
+from lab.demo import default_probe_options, probe_during_rollout
+from lab.docker_api import service_containers
+from lab.history import Release, rollout_lock
+from lab.probe import LONG, SHORT, WRITE
+from lab.report import summarize
+from lab.rollout import RolloutOptions, summary_table
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture
+def cli_env(monkeypatch, lab_cfg):
+    """Point `python -m lab` (run in-process) at the test stack."""
+    monkeypatch.setenv("LAB_PROJECT", lab_cfg.project)
+    monkeypatch.setenv("LAB_HTTP_PORT", str(lab_cfg.http_port))
+    monkeypatch.setenv("LAB_API_PORT", str(lab_cfg.api_port))
+    monkeypatch.setenv("LAB_STATE_DIR", str(lab_cfg.state_dir))
+    monkeypatch.setenv("LAB_OUT_DIR", str(lab_cfg.out_dir))
+    return lab_cfg
+
+
+def versions_answering(cfg, n: int = 10) -> set[str]:
+    return {
+        httpx.get(f"{cfg.http_url}/health", headers={"Host": cfg.app_host}, timeout=10).headers[
+            "x-app-version"
+        ]
+        for _ in range(n)
+    }
+
+
+def all_versions(client, cfg) -> list[str]:
+    containers = service_containers(client, cfg.project, cfg.service, all=True)
+    return sorted(c.attrs["Config"]["Image"].rsplit(":", 1)[-1] for c in containers)
+
+
+def assert_nothing_dropped(measured) -> None:
+    """Print the figures (they land in the CI log), then assert on them."""
+    if measured.rollout is not None:
+        print(summary_table(measured.rollout))
+    print(summarize(measured.probe, measured.phases, measured.writes))
+    probe = measured.probe
+    kinds = {k: [r for r in probe.records if r.kind == k] for k in (LONG, SHORT, WRITE)}
+    failures = [(r.kind, r.error, r.replica) for r in probe.failures]
+    assert failures == [], f"{len(failures)} requests failed: {failures[:10]}"
+    assert len(kinds[LONG]) >= 4 and len(kinds[SHORT]) >= 60 and len(kinds[WRITE]) >= 30
+    assert all(r.status == 200 and r.seconds >= 15 for r in kinds[LONG]), "a long request was cut"
+    assert measured.writes.lost == [], f"acknowledged writes lost: {measured.writes.lost[:10]}"
+    assert measured.writes.acked == len(kinds[WRITE])
+
+
+def test_rollout_under_load_drops_nothing(docker_client, lab_cfg, capsys):
+    """1. two v1 replicas, the probe keeps 4 long requests in flight plus 20 GET/s and 10 POST/s
+    2. roll to v2 3. not one request failed, every long request got its full 15 s answer, every
+    acknowledged write is on the volume or in a running replica 4. only v2 answers, exactly two
+    replicas exist, and compose agrees with them (a plain `up -d` recreates nothing)."""
+    assert versions_answering(lab_cfg) == {"v1"}
+    log_path = lab_cfg.out_dir / f"{lab_cfg.project}-rollout-v2.jsonl"
+    measured = probe_during_rollout(
+        docker_client,
+        lab_cfg,
+        RolloutOptions(target=Release("v2")),
+        default_probe_options(lab_cfg),
+        log_path=log_path,
+    )
+    assert measured.failure is None and measured.rollout is not None
+    assert_nothing_dropped(measured)
+    assert {r.version for r in measured.probe.records if r.kind == SHORT} == {"v1", "v2"}
+    assert versions_answering(lab_cfg) == {"v2"}
+    assert all_versions(docker_client, lab_cfg) == ["v2", "v2"], "a v1 container was left behind"
+    phases = {p.phase for p in measured.phases}
+    assert {"start-to-healthy", "healthy-to-routed", "drain-to-out", "drain-to-idle", "stop"} <= phases
+
+    before = {c.id for c in service_containers(docker_client, lab_cfg.project, lab_cfg.service)}
+    compose.up(lab_cfg, extra_env={"APP_VERSION": "v2"})
+    after = {c.id for c in service_containers(docker_client, lab_cfg.project, lab_cfg.service)}
+    assert before == after, "compose disagreed with the rollout and recreated replicas"
+
+
+def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving(docker_client, cli_env):
+    """1. the probe runs 2. a rollout to v3 whose replica initialises longer than --timeout
+    3. exit 1, the v3 replica is removed, 0 failed requests, v2 still answers."""
+    from lab.probe import ProbeThread
+
+    cfg = cli_env
+    probe = ProbeThread(default_probe_options(cfg, duration=300)).start()
+    try:
+        code = main(["rollout", "--to", "v3", "--set", "STARTUP_DELAY=600", "--timeout", "10"])
+    finally:
+        result = probe.finish(timeout=60)
+    assert code == 1
+    assert [(r.kind, r.error) for r in result.failures] == []
+    assert versions_answering(cfg) == {"v2"}
+    assert all_versions(docker_client, cfg) == ["v2", "v2"], "the failed v3 replica was left behind"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["rollout", "--to", "v9", "--no-build"], "does not exist"),
+        (["rollout", "--to", "v2", "--max-surge", "0"], "at least 1"),
+        (["rollout", "--to", "v2", "--set", "oops"], "KEY=VALUE"),
+        (["rollout", "--to", "bad tag"], "not a valid image tag"),
+    ],
+)
+def test_bad_input_exits_2_and_changes_nothing(docker_client, cli_env, capsys, argv, message):
+    before = {c.id for c in service_containers(docker_client, cli_env.project, None, all=True)}
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert {c.id for c in service_containers(docker_client, cli_env.project, None, all=True)} == before
+
+
+def test_unknown_project_and_concurrent_rollout_are_refused(docker_client, cli_env, monkeypatch, capsys):
+    with rollout_lock(cli_env.state_dir, cli_env.project):
+        assert main(["rollout", "--to", "v2"]) == 2
+    assert "already running" in capsys.readouterr().err
+    monkeypatch.setenv("LAB_PROJECT", "zd-no-such-project")
+    assert main(["rollout", "--to", "v2"]) == 2
+    assert "no running replicas" in capsys.readouterr().err
+
+
+def test_rollback_under_load_drops_nothing(docker_client, lab_cfg):
+    """1. the stack runs v2 after the first rollout 2. roll back (to what ran before it) under load
+    3. 0 failed requests, no lost write, only v1 answers."""
+    from lab.deploy import PREVIOUS, resolve_target
+
+    target = resolve_target(lab_cfg, PREVIOUS, {})
+    assert target.version == "v1"
+    measured = probe_during_rollout(
+        docker_client,
+        lab_cfg,
+        RolloutOptions(target=target, build=False),
+        default_probe_options(lab_cfg),
+        log_path=lab_cfg.out_dir / f"{lab_cfg.project}-rollback.jsonl",
+    )
+    assert measured.failure is None
+    assert_nothing_dropped(measured)
+    assert versions_answering(lab_cfg) == {"v1"}
+    assert all_versions(docker_client, lab_cfg) == ["v1", "v1"]
