@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout \
+.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout bench-probe \
 	lint images-offline provision
 
 help: ## list the targets
@@ -56,6 +56,9 @@ test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
 
 test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
 	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v -s
+
+bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
+	PYTHONPATH=. $(PY) bench/probe_capacity.py
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .
