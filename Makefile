@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 	lint images-offline provision
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements-dev.txt app/requirements.txt
 	python3 -m venv $(VENV)
@@ -43,6 +43,9 @@ rollback: $(STAMP) ## roll back to the version that ran before the last rollout
 
 probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a summary
 	$(PY) -m lab probe --until-signal --report out/probe.json
+
+workshop-%: $(STAMP) ## workshop scenario N (1-7), e.g. `make workshop-3`: broken, then fixed, with figures
+	$(PY) -m lab workshop $*
 
 test: $(STAMP) ## unit tests, then lab tests on the real stack
 	$(PY) -m pytest tests/unit -q

@@ -29,6 +29,7 @@ from lab.rollout import (
 )
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
+from lab.workshop import BROKEN, FIXED, SCENARIOS, ensure_images, run_scenario
 from lab.writes import check_writes
 
 EXIT_FAILED = 1
@@ -203,6 +204,20 @@ def cmd_demo(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0 if clean else EXIT_FAILED
 
 
+def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Reproduce one workshop scenario: the broken variant, then the fixed one, with figures."""
+    if args.scenario not in SCENARIOS:
+        raise RolloutInputError(f"no scenario {args.scenario}; there are {min(SCENARIOS)}-{max(SCENARIOS)}")
+    client = connect()
+    ensure_images(client, cfg)
+    title, _ = SCENARIOS[args.scenario]
+    print(f"workshop {args.scenario}: {title} (each variant on a fresh stack of its own)", flush=True)
+    variants = (args.variant,) if args.variant else (BROKEN, FIXED)
+    plots = None if args.no_plot else cfg.out_dir / "workshop"
+    run_scenario(client, cfg, args.scenario, variants, plots)
+    return 0
+
+
 def add_probe_options(parser: argparse.ArgumentParser) -> None:
     """The probe's load options."""
     parser.add_argument("--long", type=int, default=4, help="long GET / kept in flight (default 4)")
@@ -292,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="roll the running lab to another version under load")
     demo.add_argument("--to", default="v2", help="version to roll to (default v2)")
     demo.set_defaults(run=cmd_demo)
+    workshop = commands.add_parser("workshop", help="reproduce a workshop scenario, broken then fixed")
+    workshop.add_argument("scenario", type=int, help="scenario number (docs/workshop/NN-*.md)")
+    workshop.add_argument("--variant", choices=(BROKEN, FIXED), help="only this variant")
+    workshop.add_argument("--no-plot", action="store_true", help="skip the timeline PNGs")
+    workshop.set_defaults(run=cmd_workshop)
     return parser
 
 

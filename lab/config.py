@@ -6,7 +6,8 @@ Compose reads the same `.env`, so the lab and the stack always agree on ports an
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -58,6 +59,8 @@ class LabConfig:
     up_timeout: float
     state_dir: Path
     out_dir: Path
+    # Extra compose variables for this stack (workshop variants: DRAIN_SECONDS=0, ...).
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def http_url(self) -> str:
@@ -82,6 +85,7 @@ class LabConfig:
             "LAB_API_PORT": str(self.api_port),
             "APP_HOST": self.app_host,
             "APP_REPLICAS": str(self.replicas),
+            **self.variables,
         }
 
     def with_overrides(self, **changes: object) -> LabConfig:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import docker
 
@@ -18,7 +19,8 @@ from lab.rollout import RolloutFailed, RolloutOptions, RolloutResult
 from lab.waits import wait_for
 from lab.writes import WriteCheck, check_writes
 
-SETTLE_SHORT_REQUESTS = 30  # short requests answered before the rollout starts, and after it ends
+T = TypeVar("T")
+SETTLE_SHORT_REQUESTS = 100  # short requests answered before the action starts, and after it ends
 
 
 @dataclass
@@ -44,6 +46,50 @@ def default_probe_options(cfg: LabConfig, duration: float = 600.0) -> ProbeOptio
     )
 
 
+@dataclass
+class UnderLoad(Generic[T]):
+    """The probe's records, and what the action returned or the error it raised."""
+
+    probe: ProbeResult
+    value: T | None
+    error: Exception | None
+
+
+def measure_under_load(
+    action: Callable[[], T],
+    probe_options: ProbeOptions,
+    *,
+    settle: int = SETTLE_SHORT_REQUESTS,
+    out: Callable[[str], None] = print,
+    expected_errors: tuple[type[Exception], ...] = (),
+) -> UnderLoad[T]:
+    """Start the probe, wait for a baseline (`settle` short answers, every long request in flight),
+    run `action`, wait for `settle` more short answers, stop the probe and return everything.
+    An exception of `expected_errors` from the action is returned, not raised."""
+    thread = ProbeThread(probe_options, out).start()
+    value: T | None = None
+    error: Exception | None = None
+
+    def answered() -> int:
+        return sum(1 for r in list(thread.probe.records) if r.kind == SHORT and r.end)
+
+    try:
+        wait_for(
+            lambda: answered() >= settle and thread.in_flight(LONG) >= probe_options.long_concurrency,
+            what="the probe's baseline",
+            timeout=60,
+        )
+        try:
+            value = action()
+        except expected_errors as caught:
+            error = caught
+        after = answered() + settle
+        wait_for(lambda: answered() >= after, what="answers after the action", timeout=60)
+    finally:
+        probe = thread.finish(timeout=probe_options.long_timeout + 30)
+    return UnderLoad(probe, value, error)
+
+
 def probe_during_rollout(
     client: docker.DockerClient,
     cfg: LabConfig,
@@ -53,34 +99,16 @@ def probe_during_rollout(
     log_path: Path,
     out: Callable[[str], None] = print,
 ) -> MeasuredRollout:
-    """Start the probe, wait until it has a baseline with every long request in flight, roll,
-    let it run on until it has answers after the rollout, stop it, and check the writes."""
-    thread = ProbeThread(probe_options, out).start()
-    result: RolloutResult | None = None
-    failure: str | None = None
-
-    def answered(kind: str) -> int:
-        return sum(1 for r in list(thread.probe.records) if r.kind == kind and r.end)
-
-    try:
-        wait_for(
-            lambda: (
-                answered(SHORT) >= SETTLE_SHORT_REQUESTS
-                and thread.in_flight(LONG) >= probe_options.long_concurrency
-            ),
-            what="the probe's baseline",
-            timeout=60,
-        )
-        try:
-            result = execute_rollout(client, cfg, rollout, log_path, out)
-        except RolloutFailed as error:
-            failure = str(error)
-        after = answered(SHORT) + SETTLE_SHORT_REQUESTS
-        wait_for(lambda: answered(SHORT) >= after, what="answers after the rollout", timeout=60)
-    finally:
-        probe = thread.finish(timeout=probe_options.long_timeout + 30)
-    writes = check_writes(client, cfg.project, cfg.service, probe.acked_event_ids())
-    return MeasuredRollout(probe, result, failure, load_phases(log_path), writes)
+    """A rollout under load, then the lost-write check."""
+    measured = measure_under_load(
+        lambda: execute_rollout(client, cfg, rollout, log_path, out),
+        probe_options,
+        out=out,
+        expected_errors=(RolloutFailed,),
+    )
+    writes = check_writes(client, cfg.project, cfg.service, measured.probe.acked_event_ids())
+    failure = None if measured.error is None else str(measured.error)
+    return MeasuredRollout(measured.probe, measured.value, failure, load_phases(log_path), writes)
 
 
 def save_report(measured: MeasuredRollout, path: Path, log_path: Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from dataclasses import dataclass
 
@@ -53,7 +54,8 @@ def wait_all_routed(client: docker.DockerClient, cfg: LabConfig, expected: int, 
         seen = look(client, cfg)
         last[:] = [seen]
         ips = {ip for r in seen.replicas for ip in r.ips}
-        healthy = [r for r in seen.replicas if r.health == "healthy"]
+        # "none": the healthcheck is disabled, and Traefik routes a running container at once.
+        healthy = [r for r in seen.replicas if r.health in {"healthy", "none"}]
         if len(seen.replicas) == expected == len(healthy) and seen.routed == ips and ips:
             return seen
         return None
@@ -92,6 +94,13 @@ def lab_up(client: docker.DockerClient, cfg: LabConfig, build: bool = True) -> U
     routing = wait_all_routed(client, cfg, cfg.replicas, timeout=cfg.up_timeout)
     t3 = time.monotonic()
     return UpReport(t1 - t0, t2 - t1, t3 - t2, routing)
+
+
+def free_loopback_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a stack beside the lab)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def lab_down(cfg: LabConfig) -> None:

@@ -96,6 +96,7 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         """Slow work: sleeps SLOW_SECONDS (or ?seconds=) then answers."""
         if (busy := starting_response()) is not None:
             return busy
+        state.slow_started += 1
         started = _now()
         duration = settings.slow_seconds if seconds is None else seconds
         await asyncio.sleep(duration)

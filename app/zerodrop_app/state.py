@@ -28,6 +28,7 @@ class ReplicaState:
     phase: Phase = Phase.STARTING
     inflight: int = 0
     served: int = 0
+    slow_started: int = 0
     drain_started: float | None = None
     buffered: list[dict[str, Any]] = field(default_factory=list)
     persisted: int = 0
@@ -72,6 +73,7 @@ class ReplicaState:
             "draining": self.phase is Phase.DRAINING,
             "inflight": self.inflight,
             "served": self.served,
+            "slow_started": self.slow_started,
             "buffered": len(self.buffered),
             "persisted": self.persisted,
         }

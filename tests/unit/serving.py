@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,14 +12,10 @@ from zerodrop_app.__main__ import build_server
 from zerodrop_app.server import LameDuckServer
 from zerodrop_app.settings import AppSettings
 
+from lab.stack import free_loopback_port
 from lab.waits import wait_for
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+free_port = free_loopback_port
 
 
 @dataclass
