@@ -16,6 +16,7 @@ from lab.demo import default_probe_options, probe_during_rollout, save_report
 from lab.deploy import PREVIOUS, execute_rollout, resolve_target
 from lab.docker_api import DockerUnavailable, connect
 from lab.history import RolloutLocked
+from lab.lint import LintInputError, lint_file
 from lab.probe import MAX_DURATION, Probe, ProbeInputError, ProbeOptions, ProbeResult
 from lab.report import load_phases, load_result, plot_timeline, summarize
 from lab.rollout import (
@@ -218,6 +219,18 @@ def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_lint(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Check a compose file for the workshop's traps; exit 1 if any is found."""
+    path = args.file or cfg.compose_file
+    findings = lint_file(path)
+    for finding in findings:
+        print(finding.line())
+    print(
+        f"lint: {path.name}: {len(findings)} finding(s)" if findings else f"lint: {path.name}: no traps found"
+    )
+    return EXIT_FAILED if findings else 0
+
+
 def add_probe_options(parser: argparse.ArgumentParser) -> None:
     """The probe's load options."""
     parser.add_argument("--long", type=int, default=4, help="long GET / kept in flight (default 4)")
@@ -312,13 +325,16 @@ def build_parser() -> argparse.ArgumentParser:
     workshop.add_argument("--variant", choices=(BROKEN, FIXED), help="only this variant")
     workshop.add_argument("--no-plot", action="store_true", help="skip the timeline PNGs")
     workshop.set_defaults(run=cmd_workshop)
+    lint = commands.add_parser("lint", help="pre-flight check of a compose file for rollout traps")
+    lint.add_argument("-f", "--file", type=Path, help="compose file (default: the lab's)")
+    lint.set_defaults(run=cmd_lint)
     return parser
 
 
 # Known failures: (exception types, exit code, prefix of the one line printed).
 ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
     ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
-    ((RolloutInputError, RolloutLocked, ProbeInputError), EXIT_BAD_INPUT, ""),
+    ((RolloutInputError, RolloutLocked, ProbeInputError, LintInputError), EXIT_BAD_INPUT, ""),
     ((RolloutFailed,), EXIT_FAILED, "rollout failed, the old replicas still serve: "),
     ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
 )

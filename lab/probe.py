@@ -17,6 +17,7 @@ import httpx
 LONG, SHORT, WRITE = "long", "short", "write"
 MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
 MAX_REQUESTS = 500_000  # nor sends more than this many requests
+LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long
 MAX_PENDING = 400  # open-loop requests in flight at once; past this the probe counts itself behind
 
 
@@ -143,7 +144,7 @@ class Probe:
             self._stop_requested.is_set() or time.monotonic() >= deadline or len(self.records) >= MAX_REQUESTS
         )
 
-    async def _send(self, client: httpx.AsyncClient, kind: str, n: int) -> None:
+    async def _send(self, client: httpx.AsyncClient, kind: str, n: int) -> RequestRecord:
         record = RequestRecord(kind, time.time())
         self.records.append(record)
         try:
@@ -165,6 +166,7 @@ class Probe:
             record.error = classify(error)
         finally:
             record.end = time.time()
+        return record
 
     def _check_body(self, kind: str, response: httpx.Response) -> tuple[str | None, str | None]:
         try:
@@ -182,14 +184,18 @@ class Probe:
     async def _long_worker(self, client: httpx.AsyncClient, deadline: float) -> None:
         n = 0
         while not self._stopping(deadline):
-            await self._send(client, LONG, n)
+            record = await self._send(client, LONG, n)
+            if not record.ok:
+                # An instant 404/502 would otherwise turn a worker into a tight loop that inflates
+                # the failure count; a real client pauses before it tries again.
+                await asyncio.sleep(LONG_PAUSE_AFTER_FAILURE)
             n += 1
 
     async def _paced(self, client: httpx.AsyncClient, kind: str, rate: float, deadline: float) -> None:
         if rate <= 0:
             return
         period = 1.0 / rate
-        pending: set[asyncio.Task[None]] = set()
+        pending: set[asyncio.Task[RequestRecord]] = set()
         next_at = time.monotonic()
         n = 0
         while not self._stopping(deadline):
@@ -200,7 +206,7 @@ class Probe:
                 self.behind += 1  # more than a second late, or too much in flight: skip, count it
                 next_at = time.monotonic()
             if len(pending) < MAX_PENDING:
-                task = asyncio.create_task(self._send(client, kind, n))
+                task: asyncio.Task[RequestRecord] = asyncio.create_task(self._send(client, kind, n))
                 pending.add(task)
                 task.add_done_callback(pending.discard)
                 n += 1

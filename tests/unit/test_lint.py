@@ -1,0 +1,76 @@
+"""`lab lint`: the lab's own compose file passes, and a fixture per trap fails with that trap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lab.cli import main
+from lab.lint import LintInputError, interpolate, lint_file, parse_duration
+
+FIXTURES = Path(__file__).parent / "fixtures" / "lint"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_lab_compose_file_has_no_trap():
+    assert lint_file(REPO / "docker-compose.yml", environ={}) == []
+
+
+def test_the_clean_fixture_has_no_trap():
+    assert lint_file(FIXTURES / "good.yml", environ={}) == []
+
+
+@pytest.mark.parametrize(
+    "trap",
+    [
+        "grace-request",
+        "grace-shutdown-work",
+        "graceful-timeout",
+        "keepalive",
+        "healthcheck",
+        "ports",
+        "container-name",
+        "networks",
+    ],
+)
+def test_each_trap_is_found_and_names_its_page(trap):
+    findings = lint_file(FIXTURES / f"{trap}.yml", environ={})
+    assert [f.code for f in findings] == [trap]
+    line = findings[0].line()
+    assert line.startswith("service app: ") and "docs/workshop/0" in line and "\n" not in line
+
+
+def test_shell_form_cmd_in_the_dockerfile_is_found():
+    findings = lint_file(FIXTURES / "shell-cmd" / "docker-compose.yml", environ={})
+    assert [f.code for f in findings] == ["shell-cmd"]
+    assert "CMD is shell form" in findings[0].message
+
+
+def test_variables_are_interpolated_like_compose():
+    assert interpolate("${A:-x} ${B-y} ${C} $$D ${E:-${F:-z}}", {"A": "", "B": "", "C": "c"}) == "x  c $D z"
+    codes = [f.code for f in lint_file(FIXTURES / "good.yml", environ={"GRACE": "12s"})]
+    assert codes == ["grace-request", "graceful-timeout"], "a 12 s grace is short on both counts"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("1m30s", 90), ("500ms", 0.5), (45, 45), (None, 10)]
+)
+def test_durations(text, seconds):
+    assert parse_duration(text, 10) == seconds
+
+
+def test_unreadable_input_is_one_line_and_exit_2(tmp_path, capsys):
+    with pytest.raises(LintInputError):
+        parse_duration("soon", 10)
+    (tmp_path / "bad.yml").write_text("services: [unclosed\n")
+    assert main(["lint", "-f", str(tmp_path / "bad.yml")]) == 2
+    assert main(["lint", "-f", str(tmp_path / "missing.yml")]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 2
+
+
+def test_cli_exit_codes(capsys):
+    assert main(["lint", "-f", str(FIXTURES / "good.yml")]) == 0
+    assert main(["lint", "-f", str(FIXTURES / "ports.yml")]) == 1
+    out = capsys.readouterr().out
+    assert "no traps found" in out and "02-manual-recipe.md" in out
