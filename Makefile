@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout bench-probe \
+.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout test-workshop bench-probe \
 	lint images-offline provision
 
 help: ## list the targets
@@ -60,13 +60,17 @@ test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
 test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
 	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v -s
 
+test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fails, each fix holds)
+	$(PY) -m pytest tests/lab/test_workshop.py -m lab -v -s
+
 bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
 	PYTHONPATH=. $(PY) bench/probe_capacity.py
 
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(PY) -m lab lint
 
 provision: ## bare Debian host: install and start a Docker engine, add the compose plugin
 	bash scripts/provision-host.sh

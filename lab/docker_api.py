@@ -161,6 +161,13 @@ def health_log(container: Container, last: int = 5) -> list[str]:
     return [f"exit {e.get('ExitCode')}: {str(e.get('Output', '')).strip()}" for e in entries[-last:]]
 
 
+def health_log_ends(container: Container) -> list[str]:
+    """When each healthcheck Docker still remembers ended (changes when a new one completes)."""
+    container.reload()
+    entries = ((container.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
+    return [str(e.get("End", "")) for e in entries]
+
+
 def exit_code(container: Container) -> int | None:
     """The exit code of a stopped container, None while it runs."""
     container.reload()

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import docker
@@ -49,6 +49,7 @@ class Outcome:
     acked_writes: int = 0
     lost_writes: int = 0
     notes: list[str] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)
     phases: list[Phase] = field(default_factory=list)
 
     @property
@@ -77,7 +78,9 @@ class Outcome:
             parts.append(f"outage {self.outage_seconds:.1f}s,")
         parts.append(f"writes lost {self.lost_writes}/{self.acked_writes},")
         parts.append(f"exit codes {self.exit_codes}")
-        return " ".join(p for p in parts if p) + "".join(f"\n    {n}" for n in self.notes)
+        figures = ", ".join(f"{k} {v:g}" for k, v in self.figures.items())
+        notes = [*self.notes, figures] if figures else self.notes
+        return " ".join(p for p in parts if p) + "".join(f"\n    {n}" for n in notes)
 
 
 @contextmanager
@@ -108,8 +111,19 @@ def ensure_images(client: docker.DockerClient, cfg: LabConfig) -> None:
 
 
 def probe_options(cfg: LabConfig) -> ProbeOptions:
-    """The workshop's load: the demo's, never more than ten minutes."""
-    return default_probe_options(cfg, duration=600)
+    """The workshop's load: the demo's with 50 short requests a second, never over ten minutes."""
+    return replace(default_probe_options(cfg, duration=600), short_rate=50.0)
+
+
+def _right_after_a_healthcheck(container: docker.models.containers.Container) -> None:
+    """Return as soon as Docker has finished a new healthcheck of the container, so an action
+    taken now meets the longest wait before the next one (the window a reader sees at worst)."""
+    from lab.docker_api import health_log_ends
+
+    seen = health_log_ends(container)
+    wait_for(
+        lambda: health_log_ends(container) != seen, what="the next healthcheck", timeout=10, interval=0.05
+    )
 
 
 def _quiet(_: str) -> None:
@@ -194,6 +208,7 @@ def manual_recipe(client: docker.DockerClient, base: LabConfig, variant: str) ->
             compose.up(cfg, *scale, extra_env={"APP_VERSION": "v2"})
             wait_all_routed(client, cfg, 4, timeout=120)  # fair to the recipe: new ones are routed
             containers = [c for r in old if (c := get_container(client, r.id)) is not None]
+            _right_after_a_healthcheck(containers[0])
             outcome.exit_codes = _stop_all(containers, timeout=30)
             for container in containers:  # the recipe's `docker container prune -f`, this project only
                 container.remove()
@@ -218,16 +233,16 @@ def graceful_alone(client: docker.DockerClient, base: LabConfig, variant: str) -
         def action() -> None:
             if variant == FIXED:
                 seconds = _drain_and_confirm(client, cfg, victim)
-                outcome.notes.append(f"Traefik's API dropped {victim.name} {seconds:.1f}s after SIGUSR1")
+                outcome.figures["seconds until Traefik's API dropped it"] = round(seconds, 1)
             container = get_container(client, victim.id)
             assert container is not None
+            _right_after_a_healthcheck(container)
             outcome.exit_codes = _stop_all([container], timeout=30)
 
         measured = measure_under_load(action, probe_options(cfg), out=_quiet)
         served = [r for r in measured.probe.records if r.kind == LONG and r.replica == victim.hostname]
-        outcome.notes.append(
-            f"long requests answered by the stopped replica: {sum(r.ok for r in served)} of {len(served)} ok"
-        )
+        outcome.figures["stopped replica's long requests"] = len(served)
+        outcome.figures["of them completed 200"] = sum(r.ok for r in served)
         return _finish(outcome, client, cfg, measured.probe)
 
 
@@ -287,11 +302,7 @@ def short_stop_timeout(client: docker.DockerClient, base: LabConfig, variant: st
 
         measured = measure_under_load(action, probe_options(cfg), out=_quiet)
         measured.probe.records.extend(pinned)
-        cut = [r for r in measured.probe.failures if r.kind == LONG]
-        outcome.notes.append(
-            f"long requests cut: {len(cut)} (of them pinned to the stopped replica: "
-            f"{sum(1 for r in pinned if not r.ok)} of {len(pinned)})"
-        )
+        outcome.figures["long requests cut"] = sum(1 for r in measured.probe.failures if r.kind == LONG)
         return _finish(outcome, client, cfg, measured.probe)
 
 
@@ -359,7 +370,7 @@ def slow_shutdown_work(client: docker.DockerClient, base: LabConfig, variant: st
         mine = [
             r for r in measured.probe.records if r.kind == WRITE and r.ok and r.replica == victim.hostname
         ]
-        outcome.notes.append(f"writes acknowledged by the stopped replica: {len(mine)}")
+        outcome.figures["writes acknowledged by the stopped replica"] = len(mine)
         return outcome
 
 
