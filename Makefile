@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout test-workshop bench-probe \
+.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout test-workshop bench-probe bench-strategies \
 	lint images-offline provision
 
 help: ## list the targets
@@ -65,6 +65,9 @@ test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fail
 
 bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
 	PYTHONPATH=. $(PY) bench/probe_capacity.py
+
+bench-strategies: $(STAMP) ## recreate-all vs manual recipe vs rollout tool, same load, one run
+	PYTHONPATH=. $(PY) bench/strategies.py
 
 lint: $(STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
 	$(VENV)/bin/ruff check .
