@@ -150,13 +150,25 @@ def plot_timeline(result: ProbeResult, phases: list[Phase], path: Path, title: s
                 ax.axvspan(p.start - t0, p.end - t0, color=PHASE_COLOURS[p.phase], alpha=0.12, lw=0)
     band_ax.set_yticks(list(rows.values()), list(rows.keys()), fontsize=7)
     band_ax.set_title(title or "requests through Traefik during the rollout", fontsize=11)
-    fig.legend(
-        handles=[Patch(color=c) for c in PHASE_COLOURS.values()],
-        labels=list(PHASE_COLOURS),
-        fontsize=7,
-        loc="upper right",
-        ncol=4,
-    )
+    if rows:
+        band_ax.legend(
+            handles=[Patch(color=c) for c in PHASE_COLOURS.values()],
+            labels=list(PHASE_COLOURS),
+            fontsize=7,
+            loc="upper left",
+            ncol=4,
+        )
+    else:
+        band_ax.text(
+            0.5,
+            0.5,
+            "no rollout phases: plain docker / compose commands",
+            ha="center",
+            va="center",
+            transform=band_ax.transAxes,
+            fontsize=9,
+            color="grey",
+        )
 
     longs = sorted((r for r in records if r.kind == LONG), key=lambda r: r.start)
     lane_free: list[float] = []

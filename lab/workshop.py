@@ -31,7 +31,7 @@ from lab.platform import DockerPlatform
 from lab.probe import LONG, WRITE, ProbeOptions, ProbeResult, RequestRecord, classify, tally_line
 from lab.report import Phase, plot_timeline
 from lab.rollout import Roller, RolloutLog, RolloutOptions
-from lab.stack import free_loopback_port, lab_down, lab_up, wait_all_routed
+from lab.stack import free_loopback_port, lab_down, lab_up, smoke_request, wait_all_routed
 from lab.waits import WaitTimeout, wait_for
 from lab.writes import check_writes
 
@@ -85,19 +85,26 @@ class Outcome:
 
 @contextmanager
 def scenario_stack(
-    client: docker.DockerClient, base: LabConfig, name: str, variables: dict[str, str]
+    client: docker.DockerClient, base: LabConfig, name: str, variables: dict[str, str], replicas: int = 2
 ) -> Iterator[LabConfig]:
-    """A fresh 2-replica v1 stack with the variant's compose variables; always removed."""
+    """A fresh v1 stack (2 replicas unless told) with the variant's compose variables; always removed."""
     cfg = base.with_overrides(
         project=f"zdws-{name}-{uuid.uuid4().hex[:6]}",
         http_port=free_loopback_port(),
         api_port=free_loopback_port(),
-        replicas=2,
+        replicas=replicas,
         variables={"APP_VERSION": "v1", **variables},
         state_dir=base.out_dir / "workshop-state",
     )
     try:
         lab_up(client, cfg, build=False)
+        # Routed is not ready when the healthcheck is off (page 04): start from a stack that answers.
+        wait_for(
+            lambda: all(smoke_request(cfg).status_code == 200 for _ in range(10)),
+            what="the stack to answer",
+            timeout=60,
+            interval=0.5,
+        )
         yield cfg
     finally:
         lab_down(cfg)
@@ -376,53 +383,60 @@ def slow_shutdown_work(client: docker.DockerClient, base: LabConfig, variant: st
 
 # --- 7. the keep-alive race ----------------------------------------------------------------------
 
-KEEPALIVE_LANES = 8
-KEEPALIVE_SECONDS = 60.0
+KEEPALIVE_CONNECTIONS = 20
+# Idle gaps between bursts, swept across uvicorn's 5 s keep-alive in 1 ms steps.
+KEEPALIVE_GAPS = tuple(4.985 + 0.001 * k for k in range(21))
 
 
-async def _keepalive_lane(cfg: LabConfig, lane: int, deadline: float, records: list[RequestRecord]) -> None:
-    """POST, then stay idle for about the app's 5 s keep-alive (sweeping 4.96-5.04 s), repeat."""
-    gaps = [4.96 + 0.01 * ((lane + k) % 9) for k in range(64)]
-    async with httpx.AsyncClient(base_url=cfg.http_url, headers={"Host": cfg.app_host}, timeout=10) as client:
-        k = 0
-        while time.monotonic() < deadline and k < len(gaps):
-            record = RequestRecord(WRITE, time.time())
-            records.append(record)
-            try:
-                response = await client.post("/events", json={"lane": lane, "k": k})
-                record.status, record.replica = response.status_code, response.headers.get("x-app-replica")
-                record.version = response.headers.get("x-app-version")
-                if response.status_code >= 300:
-                    record.error = f"http-{response.status_code}"
-                else:
-                    record.event_id = str(response.json()["id"])
-            except httpx.HTTPError as error:
-                record.error = classify(error)
-            record.end = time.time()
-            await asyncio.sleep(gaps[k])
-            k += 1
+async def _post(client: httpx.AsyncClient, tag: dict[str, int]) -> RequestRecord:
+    record = RequestRecord(WRITE, time.time())
+    try:
+        # Held 50 ms so the burst needs one backend connection per request.
+        response = await client.post("/events", params={"hold": 0.05}, json=tag)
+        record.status, record.replica = response.status_code, response.headers.get("x-app-replica")
+        record.version = response.headers.get("x-app-version")
+        if response.status_code >= 300:
+            record.error = f"http-{response.status_code}"
+        else:
+            record.event_id = str(response.json()["id"])
+    except httpx.HTTPError as error:
+        record.error = classify(error)
+    record.end = time.time()
+    return record
+
+
+async def _keepalive_bursts(cfg: LabConfig, records: list[RequestRecord]) -> None:
+    """Bursts of concurrent writes, each burst after an idle gap near the app's keep-alive, so that
+    every backend connection Traefik holds is reused just as uvicorn may be closing it."""
+    clients = [
+        httpx.AsyncClient(base_url=cfg.http_url, headers={"Host": cfg.app_host}, timeout=10)
+        for _ in range(KEEPALIVE_CONNECTIONS)
+    ]
+    try:
+        for burst, gap in enumerate((0.0, *KEEPALIVE_GAPS)):
+            await asyncio.sleep(gap)
+            records.extend(
+                await asyncio.gather(*(_post(c, {"burst": burst, "n": n}) for n, c in enumerate(clients)))
+            )
+    finally:
+        for client in clients:
+            await client.aclose()
 
 
 def keepalive_race(client: docker.DockerClient, base: LabConfig, variant: str) -> Outcome:
-    """Writes whose connections sit idle for about 5 s between requests. Broken: uvicorn's default
-    5 s keep-alive under Traefik's default 90 s idle timeout. Fixed: the lab's 30 s keep-alive
-    with Traefik closing idle backend connections after 10 s."""
+    """Bursts of writes after idle gaps around 5 s, on one replica. Broken: uvicorn's default 5 s
+    keep-alive under Traefik's default 90 s idle timeout. Fixed: the lab's 30 s keep-alive with
+    Traefik closing idle backend connections after 10 s."""
     outcome = Outcome(7, variant)
     variables = (
         {"APP_KEEPALIVE_SECONDS": "5", "TRAEFIK_IDLE_CONN_TIMEOUT": "90s"} if variant == BROKEN else {}
     )
-    with scenario_stack(client, base, f"s7{variant[0]}", variables) as cfg:
+    with scenario_stack(client, base, f"s7{variant[0]}", variables, replicas=1) as cfg:
         records: list[RequestRecord] = []
         started = time.time()
-
-        async def run() -> None:
-            deadline = time.monotonic() + KEEPALIVE_SECONDS
-            await asyncio.gather(
-                *(_keepalive_lane(cfg, n, deadline, records) for n in range(KEEPALIVE_LANES))
-            )
-
-        asyncio.run(run())
-        options = ProbeOptions(base_url=cfg.http_url, host=cfg.app_host, long_concurrency=0, duration=60)
+        asyncio.run(_keepalive_bursts(cfg, records))
+        options = ProbeOptions(base_url=cfg.http_url, host=cfg.app_host, long_concurrency=0, duration=120)
+        outcome.figures["bursts"] = len(KEEPALIVE_GAPS) + 1
         return _finish(outcome, client, cfg, ProbeResult(options, started, time.time(), records))
 
 

@@ -123,10 +123,13 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         return JSONResponse(body, status_code=200 if state.phase is Phase.READY else 503)
 
     @app.post("/events")
-    async def add_event(payload: dict[str, Any]) -> Any:
-        """Buffer a small JSON item; it is persisted by the shutdown work."""
+    async def add_event(payload: dict[str, Any], hold: float = Query(default=0, ge=0, le=5)) -> Any:
+        """Buffer a small JSON item (after `hold` seconds of simulated work); it is persisted by
+        the shutdown work."""
         if (busy := starting_response()) is not None:
             return busy
+        if hold:
+            await asyncio.sleep(hold)
         if len(repr(payload)) > MAX_EVENT_BYTES:
             return JSONResponse({"error": "event too large"}, status_code=413)
         event_id = state.add_event(payload)

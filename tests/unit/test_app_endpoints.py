@@ -93,6 +93,14 @@ def test_events_are_acknowledged_buffered_and_persisted_on_shutdown(settings):
     assert len(set(ids)) == 5
 
 
+def test_event_can_be_held_to_simulate_slow_writes(settings):
+    with TestClient(create_app(settings)) as client:
+        started = time.monotonic()
+        assert client.post("/events?hold=0.1", json={"k": 1}).status_code == 200
+        assert time.monotonic() - started >= 0.1
+        assert client.post("/events?hold=9", json={"k": 1}).status_code == 422
+
+
 def test_event_must_be_a_small_json_object(settings):
     with TestClient(create_app(settings)) as client:
         assert client.post("/events", json=[1, 2]).status_code == 422
