@@ -121,17 +121,23 @@ def get_container(client: docker.DockerClient, container_id: str) -> Container |
         return None
 
 
-def replica_stats(container: Container, port: int = 8000) -> dict[str, Any]:
-    """The app's /stats, asked from inside the container (never over the host's network)."""
+def app_get_json(container: Container, path: str, port: int = 8000) -> dict[str, Any]:
+    """GET one of the app's JSON endpoints from inside the container (never over the host's
+    network to a container address); RuntimeError if it does not answer."""
     code = (
         "import urllib.request;"
-        f"print(urllib.request.urlopen('http://127.0.0.1:{port}/stats', timeout=3).read().decode())"
+        f"print(urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3).read().decode())"
     )
     result = container.exec_run(["python", "-c", code], demux=False)
     if result.exit_code != 0:
-        raise RuntimeError(f"/stats failed in {container.name}: {result.output.decode()[-200:]}")
-    stats: dict[str, Any] = json.loads(result.output.decode())
-    return stats
+        raise RuntimeError(f"{path} failed in {container.name}: {result.output.decode()[-200:]}")
+    answer: dict[str, Any] = json.loads(result.output.decode())
+    return answer
+
+
+def replica_stats(container: Container) -> dict[str, Any]:
+    """The app's /stats: phase, in-flight work requests, buffered and persisted events."""
+    return app_get_json(container, "/stats")
 
 
 def send_signal(container: Container, signal_name: str) -> None:

@@ -142,6 +142,12 @@ def _number(env: dict[str, str], name: str) -> float | None:
         return None
 
 
+def _setting(args: list[str], flag: str, env: dict[str, str], variable: str) -> float | None:
+    """A uvicorn setting from its command-line flag, else from the app's environment variable."""
+    raw = _flag(args, flag)
+    return float(raw) if raw else _number(env, variable)
+
+
 def _is_traefik(service: dict[str, Any]) -> bool:
     return "traefik" in str(service.get("image", "")).lower() or any(
         arg.startswith("--providers.docker") for arg in _command(service)
@@ -232,16 +238,14 @@ def _lint_routed(
             f"stop grace period {grace:g}s is not longer than request {longest:g}s "
             f"+ drain {drain:g}s + shutdown work {work:g}s: SIGKILL lands before the work is done",
         )
-    graceful_raw = _flag(args, "--timeout-graceful-shutdown")
-    graceful = float(graceful_raw) if graceful_raw else _number(env, "GRACEFUL_TIMEOUT")
+    graceful = _setting(args, "--timeout-graceful-shutdown", env, "GRACEFUL_TIMEOUT")
     if graceful is not None and graceful + drain >= grace:
         add(
             "graceful-timeout",
             f"uvicorn's graceful timeout {graceful:g}s (+ drain {drain:g}s) is not "
             f"below the stop grace period {grace:g}s: SIGKILL comes before uvicorn gives up cleanly",
         )
-    keepalive_raw = _flag(args, "--timeout-keep-alive")
-    keepalive = float(keepalive_raw) if keepalive_raw else _number(env, "APP_KEEPALIVE_SECONDS")
+    keepalive = _setting(args, "--timeout-keep-alive", env, "APP_KEEPALIVE_SECONDS")
     keepalive = UVICORN_DEFAULT_KEEPALIVE if keepalive is None else keepalive
     if proxy_idle >= keepalive:
         add(

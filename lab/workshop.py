@@ -25,11 +25,11 @@ from lab import compose
 from lab.config import LabConfig
 from lab.demo import default_probe_options, measure_under_load
 from lab.deploy import execute_rollout
-from lab.docker_api import Replica, exit_code, get_container, replicas
+from lab.docker_api import Replica, exit_code, get_container, health_log_ends, replica_stats, replicas
 from lab.history import Release
 from lab.platform import DockerPlatform
 from lab.probe import LONG, WRITE, ProbeOptions, ProbeResult, RequestRecord, classify, tally_line
-from lab.report import Phase, plot_timeline
+from lab.report import Phase, load_phases, plot_timeline
 from lab.rollout import Roller, RolloutLog, RolloutOptions
 from lab.stack import free_loopback_port, lab_down, lab_up, smoke_request, wait_all_routed
 from lab.waits import WaitTimeout, wait_for
@@ -125,8 +125,6 @@ def probe_options(cfg: LabConfig) -> ProbeOptions:
 def _right_after_a_healthcheck(container: docker.models.containers.Container) -> None:
     """Return as soon as Docker has finished a new healthcheck of the container, so an action
     taken now meets the longest wait before the next one (the window a reader sees at worst)."""
-    from lab.docker_api import health_log_ends
-
     seen = health_log_ends(container)
     wait_for(
         lambda: health_log_ends(container) != seen, what="the next healthcheck", timeout=10, interval=0.05
@@ -171,8 +169,6 @@ def _drain_and_confirm(client: docker.DockerClient, cfg: LabConfig, replica: Rep
 def _rollout(client: docker.DockerClient, cfg: LabConfig, version: str, outcome: Outcome) -> None:
     log_path = cfg.out_dir / f"{cfg.project}.rollout.jsonl"
     execute_rollout(client, cfg, RolloutOptions(target=Release(version), build=False), log_path, _quiet)
-    from lab.report import load_phases
-
     outcome.phases = load_phases(log_path)
 
 
@@ -272,8 +268,6 @@ def slow_start(client: docker.DockerClient, base: LabConfig, variant: str) -> Ou
             assert container is not None
 
             def ready() -> bool:
-                from lab.docker_api import replica_stats
-
                 try:
                     return bool(replica_stats(container)["ready"])
                 except RuntimeError:
@@ -321,8 +315,6 @@ def _pin_fresh_long_request(
 ) -> list[RequestRecord]:
     """Send 15 s requests through Traefik, one at a time, until one has just started on the given
     replica (its slow_started count goes up). Returns records that fill in when they end."""
-    from lab.docker_api import replica_stats
-
     records: list[RequestRecord] = []
 
     def send(record: RequestRecord) -> None:

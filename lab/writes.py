@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import docker
 
-from lab.docker_api import read_directory, service_containers
+from lab.docker_api import app_get_json, read_directory, service_containers
 
 DATA_DIR = "/data"
 
@@ -44,16 +44,12 @@ def persisted_ids(files: dict[str, bytes]) -> set[str]:
     return ids
 
 
-def buffered_ids(container: docker.models.containers.Container, port: int = 8000) -> set[str]:
-    """Ids a running replica holds in memory, asked inside the container."""
-    code = (
-        "import urllib.request;"
-        f"print(urllib.request.urlopen('http://127.0.0.1:{port}/events', timeout=3).read().decode())"
-    )
-    result = container.exec_run(["python", "-c", code])
-    if result.exit_code != 0:
+def buffered_ids(container: docker.models.containers.Container) -> set[str]:
+    """Ids a running replica holds in memory, asked inside the container (none if it is gone)."""
+    try:
+        return {str(i) for i in app_get_json(container, "/events")["buffered"]}
+    except RuntimeError:
         return set()
-    return {str(i) for i in json.loads(result.output.decode())["buffered"]}
 
 
 def check_writes(client: docker.DockerClient, project: str, service: str, acked: set[str]) -> WriteCheck:
