@@ -376,8 +376,10 @@ def slow_shutdown_work(client: docker.DockerClient, base: LabConfig, variant: st
 # --- 7. the keep-alive race ----------------------------------------------------------------------
 
 KEEPALIVE_CONNECTIONS = 20
-# Idle gaps between bursts, swept across uvicorn's 5 s keep-alive in 1 ms steps.
-KEEPALIVE_GAPS = tuple(4.985 + 0.001 * k for k in range(21))
+# The broken variant's app keep-alive: uvicorn's default is 5 s; 1 s gives the same race five
+# times as many chances a minute. Idle gaps between bursts sweep across it in 0.25 ms steps.
+BROKEN_KEEPALIVE_SECONDS = 1
+KEEPALIVE_GAPS = tuple(BROKEN_KEEPALIVE_SECONDS - 0.01 + 0.00025 * k for k in range(80))
 
 
 async def _post(client: httpx.AsyncClient, tag: dict[str, int]) -> RequestRecord:
@@ -416,9 +418,9 @@ async def _keepalive_bursts(cfg: LabConfig, records: list[RequestRecord]) -> Non
 
 
 def keepalive_race(client: docker.DockerClient, base: LabConfig, variant: str) -> Outcome:
-    """Bursts of writes after idle gaps around 5 s, on one replica. Broken: uvicorn's default 5 s
-    keep-alive under Traefik's default 90 s idle timeout. Fixed: the lab's 30 s keep-alive with
-    Traefik closing idle backend connections after 10 s."""
+    """Bursts of writes after idle gaps around the app's keep-alive, on one replica. Broken: a short
+    app keep-alive (1 s; uvicorn's default is 5 s) under Traefik's default 90 s idle timeout.
+    Fixed: the lab's 30 s keep-alive with Traefik closing idle backend connections after 10 s."""
     outcome = Outcome(7, variant)
     variables = (
         {"APP_KEEPALIVE_SECONDS": "5", "TRAEFIK_IDLE_CONN_TIMEOUT": "90s"} if variant == BROKEN else {}
