@@ -134,6 +134,7 @@ def _draw_phases(band_ax: Any, others: list[Any], phases: list[Phase], t0: float
             for ax in others:
                 ax.axvspan(p.start - t0, p.end - t0, color=PHASE_COLOURS[p.phase], alpha=0.12, lw=0)
     if not rows:
+        band_ax.set_yticks([])
         band_ax.text(
             0.5,
             0.5,
