@@ -1,7 +1,8 @@
 """The core claim, on the real stack: replicas are replaced under load and nothing is dropped.
 
 The tests run in file order on the session's stack: v1 -> v2 under load, a failed rollout to a
-version that never becomes healthy (v2 keeps serving), then a rollback to v1 under load."""
+version that never becomes healthy (v2 keeps serving), a rollback to v1 under load, then v1 -> v2
+again with both replicas replaced in one batch (`--max-surge 2`)."""
 
 from __future__ import annotations
 
@@ -149,3 +150,22 @@ def test_rollback_under_load_drops_nothing(docker_client, lab_cfg):
     assert_nothing_dropped(measured)
     assert versions_answering(lab_cfg) == {"v1"}
     assert all_versions(docker_client, lab_cfg) == ["v1", "v1"]
+
+
+def test_rollout_in_one_batch_of_two_drops_nothing(docker_client, lab_cfg):
+    """1. the stack runs v1 after the rollback 2. roll to v2 with --max-surge 2: two new replicas
+    start beside the two old ones, then both old ones drain and stop together 3. 0 failed
+    requests, no lost write, exactly two v2 replicas."""
+    measured = probe_during_rollout(
+        docker_client,
+        lab_cfg,
+        RolloutOptions(target=Release("v2"), max_surge=2),
+        default_probe_options(lab_cfg),
+        log_path=lab_cfg.out_dir / f"{lab_cfg.project}-surge-2.jsonl",
+    )
+    assert measured.failure is None and measured.rollout is not None
+    assert_nothing_dropped(measured)
+    created = [p for p in measured.phases if p.phase == "create"]
+    assert len(created) == 1, f"expected one batch, the rollout made {len(created)}"
+    assert versions_answering(lab_cfg) == {"v2"}
+    assert all_versions(docker_client, lab_cfg) == ["v2", "v2"]
