@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -46,3 +47,15 @@ def app_in_thread(settings: AppSettings) -> Iterator[RunningApp]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def start_slow_request(pool: Executor, url: str) -> Future[httpx.Response]:
+    """Send `GET /` (the slow request) from the pool; return once the app counts it in flight."""
+    slow = pool.submit(httpx.get, f"{url}/", timeout=30)
+    wait_for(
+        lambda: httpx.get(f"{url}/stats").json()["inflight"] == 1,
+        what="slow request in flight",
+        timeout=5,
+        interval=0.02,
+    )
+    return slow

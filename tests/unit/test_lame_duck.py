@@ -14,7 +14,7 @@ from zerodrop_app.settings import AppSettings
 from zerodrop_app.state import events_file
 
 from lab.waits import wait_for
-from tests.unit.serving import app_in_thread
+from tests.unit.serving import app_in_thread, start_slow_request
 
 
 @pytest.fixture
@@ -36,13 +36,7 @@ def test_stop_signal_drains_then_finishes_inflight_then_persists(settings):
     6. the shutdown work writes both events, after the slow request ended."""
     with app_in_thread(settings) as running, ThreadPoolExecutor(2) as pool:
         first_id = httpx.post(f"{running.url}/events", json={"n": 1}).json()["id"]
-        slow = pool.submit(httpx.get, f"{running.url}/", timeout=30)
-        wait_for(
-            lambda: httpx.get(f"{running.url}/stats").json()["inflight"] == 1,
-            what="slow request in flight",
-            timeout=5,
-            interval=0.02,
-        )
+        slow = start_slow_request(pool, running.url)
         signalled = time.monotonic()
         running.server.handle_exit(signal.SIGTERM, None)  # what the SIGTERM handler calls
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 
 from lab.waits import wait_for
-from tests.unit.serving import free_port
+from tests.unit.serving import free_port, start_slow_request
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
@@ -51,13 +51,7 @@ def test_signals_drive_readiness_and_sigterm_exits_zero_with_work_done(tmp_path)
 
         event_id = httpx.post(f"{url}/events", json={"n": 1}).json()["id"]
         with ThreadPoolExecutor(1) as pool:
-            slow = pool.submit(httpx.get, f"{url}/", timeout=30)
-            wait_for(
-                lambda: httpx.get(f"{url}/stats").json()["inflight"] == 1,
-                what="in flight",
-                timeout=5,
-                interval=0.02,
-            )
+            slow = start_slow_request(pool, url)
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0
             assert slow.result(timeout=5).status_code == 200
