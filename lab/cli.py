@@ -5,36 +5,99 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 from lab import compose, stack
 from lab.config import ConfigError, LabConfig, load_config
 from lab.demo import default_probe_options, probe_during_rollout, save_report
-from lab.deploy import PREVIOUS, execute_rollout, resolve_target
+from lab.deploy import PREVIOUS, deployed_release, execute_rollout, resolve_target
 from lab.docker_api import DockerUnavailable, connect
-from lab.history import RolloutLocked
+from lab.gates import Gates
+from lab.history import RolloutLocked, lock_state, rollout_lock
 from lab.lint import LintInputError, lint_file
+from lab.phaselog import RolloutLog
+from lab.platform import DockerPlatform
 from lab.probe import MAX_DURATION, Probe, ProbeInputError, ProbeOptions, ProbeResult
-from lab.report import load_phases, load_result, plot_timeline, summarize
+from lab.recovery import findings, look, recover, state_lines
+from lab.report import load_phases, load_result, plot_timeline, summarize, summary_table
 from lab.rollout import (
     DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_MAX_SURGE,
     DEFAULT_ROUTE_TIMEOUT,
-    RolloutFailed,
+    Interrupt,
     RolloutInputError,
+    RolloutInterrupted,
     RolloutOptions,
-    summary_table,
+    RolloutStopped,
 )
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
 from lab.workshop import BROKEN, FIXED, SCENARIOS, ensure_images, run_scenario
 from lab.writes import check_writes
 
-EXIT_FAILED = 1
-EXIT_BAD_INPUT = 2
+# Exit statuses (the README's table mirrors these).
+EXIT_OK = 0  # done: every replica replaced, nothing cut
+EXIT_FAILED = 1  # a step failed: the current batch was undone (earlier batches stay replaced)
+EXIT_BAD_INPUT = 2  # bad input, or another rollout holds the lock: nothing was changed
+EXIT_CUT = 3  # done, but an old replica was stopped with work in flight or exited uncleanly
+EXIT_SIGNAL_BASE = 128  # interrupted by signal N (SIGINT 130, SIGTERM 143): current batch undone
+
+
+class LabArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `lab: <message>` and exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"lab: {self.prog.removeprefix('python -m ')}: {message}\n")
+
+
+def finite_seconds(raw: str) -> float:
+    """A positive, finite number of seconds (nan and inf refused)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{raw!r} must be a positive, finite number of seconds")
+    return value
+
+
+def finite_rate(raw: str) -> float:
+    """A finite number, zero or more (nan and inf refused)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{raw!r} must be a finite number, zero or more")
+    return value
+
+
+@contextmanager
+def signals_to(interrupt: Interrupt) -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM ask the rollout to undo its step and stop, instead
+    of killing it half-way; a second signal only says that it is still restoring."""
+
+    def handler(signum: int, _: object) -> None:
+        if interrupt.request(signum):
+            print(
+                f"rollout: {signal.Signals(signum).name}: undoing the current step, then stopping", flush=True
+            )
+        else:
+            print("rollout: still restoring a consistent state; SIGKILL would leave it half-done", flush=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
@@ -72,16 +135,26 @@ def cmd_down(cfg: LabConfig, _: argparse.Namespace) -> int:
 def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
     """Show each replica's version, health and whether Traefik routes to it."""
     client = connect()
-    routing = stack.look(client, cfg)
-    if not routing.replicas:
-        print(f"lab: no running replicas of {cfg.service!r} in project {cfg.project!r}")
+    view = look(DockerPlatform(client, cfg))
+    if not view.replicas:
+        print(f"lab: no replicas of {cfg.service!r} in project {cfg.project!r}")
         return EXIT_FAILED
-    print(f"{'container':<28} {'version':<8} {'status':<8} {'health':<10} {'routed':<6} ip")
-    for r in routing.replicas:
-        routed = "yes" if routing.routed.intersection(r.ips) else "no"
-        print(f"{r.name:<28} {r.version:<8} {r.status:<8} {r.health:<10} {routed:<6} {','.join(r.ips)}")
-    print(f"Traefik routes {len(routing.routed)} server(s) for {cfg.traefik_service}")
-    return 0
+    print(f"{'container':<28} {'version':<8} {'status':<8} {'health':<10} {'phase':<9} {'routed':<6} ip")
+    for r in view.replicas:
+        routed = "yes" if view.is_routed(r) else "no"
+        phase = view.phases.get(r.id, "-")
+        print(
+            f"{r.name:<28} {r.version:<8} {r.status:<8} {r.health:<10} {phase:<9} {routed:<6} "
+            + ",".join(r.ips)
+        )
+    for line in state_lines(view)[:1]:
+        print(line)
+    found = findings(view, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
+    for line in found:
+        print(f"found: {line}")
+    if found:
+        print("lab: `python -m lab recover` mends these (a rollout does it first by itself)")
+    return EXIT_FAILED if found else 0
 
 
 def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
@@ -113,10 +186,56 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     )
     client = connect()
     log_path = args.log or cfg.out_dir / f"rollout-{cfg.project}.jsonl"
-    result = execute_rollout(client, cfg, options, log_path)
+    interrupt = Interrupt()
+    try:
+        with signals_to(interrupt):
+            result = execute_rollout(client, cfg, options, log_path, interrupt=interrupt)
+    except RolloutStopped as stopped:
+        print(
+            f"lab: rollout {'interrupted' if isinstance(stopped, RolloutInterrupted) else 'failed'}: "
+            + str(stopped)
+        )
+        for line in stopped.left_behind:
+            print(f"lab: left behind: {line}")
+        for line in stopped.now:
+            print(f"lab: {line}")
+        print(f"rollout: phase log {log_path}")
+        if isinstance(stopped, RolloutInterrupted):
+            return EXIT_SIGNAL_BASE + stopped.signum
+        return EXIT_FAILED
     print(summary_table(result))
     print(f"rollout: phase log {log_path}")
-    return 0
+    return EXIT_CUT if result.cut else EXIT_OK
+
+
+def cmd_recover(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Bring the service back to APP_REPLICAS ready, routed replicas after a killed rollout."""
+    client = connect()
+    platform = DockerPlatform(client, cfg)
+    with rollout_lock(cfg.state_dir, cfg.project, "recover") as lock:
+        view = look(platform)
+        found = findings(view, cfg.replicas, lock)
+        for line in found:
+            print(f"found: {line}")
+        log = RolloutLog(out=lambda line: print(line.replace("rollout:", "recover:", 1), flush=True))
+        cut = recover(
+            platform,
+            Gates(platform),
+            log,
+            cfg.replicas,
+            deployed_release(cfg, platform),
+            health_timeout=args.timeout,
+            route_timeout=args.route_timeout,
+        )
+        after = look(platform)
+    for line in state_lines(after):
+        print(f"recover: {line}")
+    rest = findings(after, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
+    for line in rest:
+        print(f"recover: still: {line}")
+    if not found:
+        print("recover: nothing to mend")
+    return EXIT_CUT if cut else (EXIT_FAILED if any(not r.startswith("mixed") for r in rest) else EXIT_OK)
 
 
 def probe_options_from(cfg: LabConfig, args: argparse.Namespace) -> ProbeOptions:
@@ -234,19 +353,39 @@ def cmd_lint(cfg: LabConfig, args: argparse.Namespace) -> int:
 def add_probe_options(parser: argparse.ArgumentParser) -> None:
     """The probe's load options."""
     parser.add_argument("--long", type=int, default=4, help="long GET / kept in flight (default 4)")
-    parser.add_argument("--short-rate", type=float, default=10.0, help="GET /health per second (default 10)")
-    parser.add_argument("--write-rate", type=float, default=5.0, help="POST /events per second (default 5)")
     parser.add_argument(
-        "--long-seconds", type=float, help="?seconds= for long requests (default: SLOW_SECONDS)"
+        "--short-rate", type=finite_rate, default=10.0, help="GET /health per second (default 10)"
+    )
+    parser.add_argument(
+        "--write-rate", type=finite_rate, default=5.0, help="POST /events per second (default 5)"
+    )
+    parser.add_argument(
+        "--long-seconds", type=finite_rate, help="?seconds= for long requests (default: SLOW_SECONDS)"
     )
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--duration", type=float, default=60.0, help="seconds to run (default 60)")
+    group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
     group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
     parser.add_argument("--report", type=Path, help="save every request to this JSON file")
     parser.add_argument(
         "--fail-on-error", action="store_true", help="exit 1 if any request failed or write was lost"
     )
     parser.add_argument("--no-write-check", action="store_true", help="skip the lost-write check (no Docker)")
+
+
+def add_deadline_options(parser: argparse.ArgumentParser) -> None:
+    """--timeout and --route-timeout (rollout, rollback, recover)."""
+    parser.add_argument(
+        "--timeout",
+        type=finite_seconds,
+        default=DEFAULT_HEALTH_TIMEOUT,
+        help=f"seconds a new replica has to become healthy (default {DEFAULT_HEALTH_TIMEOUT:.0f})",
+    )
+    parser.add_argument(
+        "--route-timeout",
+        type=finite_seconds,
+        default=DEFAULT_ROUTE_TIMEOUT,
+        help=f"seconds Traefik has to add or drop a replica (default {DEFAULT_ROUTE_TIMEOUT:.0f})",
+    )
 
 
 def add_rollout_options(parser: argparse.ArgumentParser) -> None:
@@ -257,18 +396,7 @@ def add_rollout_options(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_MAX_SURGE,
         help=f"replicas replaced at a time; never fewer than N serve (default {DEFAULT_MAX_SURGE})",
     )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_HEALTH_TIMEOUT,
-        help=f"seconds a new replica has to become healthy (default {DEFAULT_HEALTH_TIMEOUT:.0f})",
-    )
-    parser.add_argument(
-        "--route-timeout",
-        type=float,
-        default=DEFAULT_ROUTE_TIMEOUT,
-        help=f"seconds Traefik has to add or drop a replica (default {DEFAULT_ROUTE_TIMEOUT:.0f})",
-    )
+    add_deadline_options(parser)
     parser.add_argument(
         "--set",
         action="append",
@@ -284,7 +412,7 @@ def add_rollout_options(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m lab`."""
-    parser = argparse.ArgumentParser(prog="python -m lab", description=__doc__)
+    parser = LabArgumentParser(prog="python -m lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="build, start and wait until every replica is routed")
     up.add_argument("--no-build", action="store_true", help="use the images as they are")
@@ -307,6 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="roll back to what ran before the last rollout")
     add_rollout_options(rollback)
     rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
+    recover_parser = commands.add_parser(
+        "recover", help="mend what a killed rollout left: back to APP_REPLICAS ready, routed replicas"
+    )
+    add_deadline_options(recover_parser)
+    recover_parser.set_defaults(run=cmd_recover)
     probe = commands.add_parser("probe", help="load through Traefik with a tally and a summary")
     add_probe_options(probe)
     probe.set_defaults(run=cmd_probe)
@@ -335,7 +468,6 @@ def build_parser() -> argparse.ArgumentParser:
 ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
     ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
     ((RolloutInputError, RolloutLocked, ProbeInputError, LintInputError), EXIT_BAD_INPUT, ""),
-    ((RolloutFailed,), EXIT_FAILED, "rollout failed, the old replicas still serve: "),
     ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
 )
 

@@ -49,6 +49,9 @@ def run_compose(
         text=True,
         timeout=timeout,
         check=False,
+        # Its own session: a Ctrl-C at the terminal reaches the rollout, which finishes or undoes
+        # the step, and never a compose command half-way through creating containers.
+        start_new_session=True,
     )
     if result.returncode != 0:
         tail = "\n".join(((result.stdout or "") + (result.stderr or "")).strip().splitlines()[-15:])

@@ -15,7 +15,7 @@ from lab.config import LabConfig
 from lab.deploy import execute_rollout
 from lab.probe import LONG, SHORT, ProbeOptions, ProbeResult, ProbeThread
 from lab.report import Phase, load_phases
-from lab.rollout import RolloutFailed, RolloutOptions, RolloutResult
+from lab.rollout import RolloutOptions, RolloutResult, RolloutStopped
 from lab.waits import wait_for
 from lab.writes import WriteCheck, check_writes
 
@@ -104,7 +104,7 @@ def probe_during_rollout(
         lambda: execute_rollout(client, cfg, rollout, log_path, out),
         probe_options,
         out=out,
-        expected_errors=(RolloutFailed,),
+        expected_errors=(RolloutStopped,),
     )
     writes = check_writes(client, cfg.project, cfg.service, measured.probe.acked_event_ids())
     failure = None if measured.error is None else str(measured.error)

@@ -1,4 +1,5 @@
-"""A whole rollout as the CLI runs it: resolve and check the target, lock, build, roll, record."""
+"""A whole rollout as the CLI runs it: resolve and check the target, lock, mend what an earlier
+rollout left behind, build, roll, record the outcome, and on failure say what serves now."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from pathlib import Path
 import docker
 
 from lab.config import LabConfig
-from lab.history import Release, current_release, previous_release, record_rollout, rollout_lock
-from lab.platform import DockerPlatform
+from lab.gates import Gates
+from lab.history import LockState, Release, current_release, previous_release, record_rollout, rollout_lock
+from lab.phaselog import RolloutLog, open_log
+from lab.platform import DockerPlatform, ServicePlatform
+from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.rollout import (
-    Roller,
+    Interrupt,
+    RolloutEngine,
     RolloutInputError,
-    RolloutLog,
+    RolloutInterrupted,
     RolloutOptions,
     RolloutResult,
-    open_log,
+    RolloutStopped,
     validate_options,
 )
 
@@ -34,41 +39,93 @@ def resolve_target(cfg: LabConfig, to: str, env: dict[str, str]) -> Release:
     return Release(previous.version, {**previous.env, **env})
 
 
+def deployed_release(cfg: LabConfig, platform: ServicePlatform) -> Release:
+    """What should run when no rollout is under way: the last completed rollout's target, else the
+    version most running replicas have."""
+    deployed = current_release(cfg.state_dir, cfg.project)
+    if deployed is not None:
+        return deployed
+    versions = [r.version for r in platform.replicas()]
+    return Release(max(set(versions), key=versions.count) if versions else "v1")
+
+
+def mend_leftovers(
+    cfg: LabConfig, platform: ServicePlatform, options: RolloutOptions, log: RolloutLog, lock: LockState
+) -> bool:
+    """Say what an earlier rollout left behind, one line each, and mend it; whether there was any."""
+    view = look(platform)
+    found = findings(view, cfg.replicas, lock)
+    for line in found:
+        log.note(f"found: {line}")
+    if not needs_recovery(view, cfg.replicas):
+        return bool(found)
+    log.note(f"recovering to {cfg.replicas} ready replica(s) first")
+    gates = Gates(platform, options.poll_interval)
+    recover(
+        platform,
+        gates,
+        log,
+        cfg.replicas,
+        deployed_release(cfg, platform),
+        health_timeout=options.health_timeout,
+        route_timeout=options.route_timeout,
+    )
+    for line in state_lines(look(platform)):
+        log.note(line)
+    return True
+
+
 def execute_rollout(
     client: docker.DockerClient,
     cfg: LabConfig,
     options: RolloutOptions,
     log_path: Path | None,
     out: Callable[[str], None] = print,
+    *,
+    interrupt: Interrupt | None = None,
 ) -> RolloutResult:
     """Check everything that can be checked without changing anything, then roll under the lock.
 
-    RolloutInputError: nothing changed. RolloutFailed: the old replicas still serve."""
+    RolloutInputError: nothing changed. RolloutStopped (failed or interrupted): the current batch
+    was undone, and the error's `now` says what serves."""
     validate_options(options)
     if not cfg.compose_file.is_file():
         raise RolloutInputError(f"compose file not found: {cfg.compose_file}")
     platform = DockerPlatform(client, cfg)
-    with rollout_lock(cfg.state_dir, cfg.project):
+    purpose = f"rollout to {options.target.version}"
+    with rollout_lock(cfg.state_dir, cfg.project, purpose) as lock:
         old = platform.replicas()
         if not old:
             raise RolloutInputError(
                 f"no running replicas of service {cfg.service!r} in project {cfg.project!r}"
             )
-        deployed = current_release(cfg.state_dir, cfg.project)
-        before = Release(",".join(sorted({r.version for r in old})), deployed.env if deployed else {})
         if not options.build and not platform.image_exists(options.target):
             raise RolloutInputError(f"image for version {options.target.version!r} does not exist")
-        if options.build:
-            started = time.monotonic()
-            platform.build(options.target)
-            out(f"rollout: build          {options.target.version:<24} {time.monotonic() - started:6.1f}s")
-        out(
-            f"rollout: {len(old)} replica(s) of {cfg.service} {before.version} -> {options.target.version}, "
-            f"{options.max_surge} at a time"
-        )
         jsonl = open_log(log_path)
+        log = RolloutLog(out=out, jsonl=jsonl)
         try:
-            result = Roller(platform, options, RolloutLog(out=out, jsonl=jsonl)).run()
+            mend_leftovers(cfg, platform, options, log, lock)
+            deployed = current_release(cfg.state_dir, cfg.project)
+            old = platform.replicas()
+            before = Release(",".join(sorted({r.version for r in old})), deployed.env if deployed else {})
+            if options.build:
+                started = time.monotonic()
+                platform.build(options.target)
+                log.note(f"build            {options.target.version:<24} {time.monotonic() - started:6.1f}s")
+            log.note(
+                f"{len(old)} replica(s) of {cfg.service} {before.version} -> {options.target.version}, "
+                f"{options.max_surge} at a time"
+            )
+            try:
+                result = RolloutEngine(platform, options, log, interrupt).run()
+            except RolloutStopped as stopped:
+                outcome = "interrupted" if isinstance(stopped, RolloutInterrupted) else "failed"
+                record_rollout(cfg.state_dir, cfg.project, before, options.target, outcome)
+                try:
+                    stopped.now = state_lines(look(platform))
+                except Exception as error:
+                    stopped.now = [f"now: unknown, Docker did not answer ({error})"]
+                raise
         finally:
             if jsonl is not None:
                 jsonl.close()

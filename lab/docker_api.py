@@ -27,6 +27,10 @@ class DockerUnavailable(RuntimeError):
     """The engine does not answer."""
 
 
+class ReplicaUnreachable(RuntimeError):
+    """The app inside a container did not answer a request made from inside it."""
+
+
 @dataclass(frozen=True)
 class Replica:
     """What the lab needs to know of one container of a service."""
@@ -108,9 +112,9 @@ def service_containers(
     return sorted(found, key=lambda c: int(c.labels.get(NUMBER_LABEL, "0") or 0))
 
 
-def replicas(client: docker.DockerClient, project: str, service: str) -> list[Replica]:
-    """The running replicas of a service, fresh from the engine."""
-    return [describe(c) for c in service_containers(client, project, service)]
+def replicas(client: docker.DockerClient, project: str, service: str, *, all: bool = False) -> list[Replica]:
+    """The running replicas of a service (stopped ones too with `all`), fresh from the engine."""
+    return [describe(c) for c in service_containers(client, project, service, all=all)]
 
 
 def get_container(client: docker.DockerClient, container_id: str) -> Container | None:
@@ -123,14 +127,14 @@ def get_container(client: docker.DockerClient, container_id: str) -> Container |
 
 def app_get_json(container: Container, path: str, port: int = 8000) -> dict[str, Any]:
     """GET one of the app's JSON endpoints from inside the container (never over the host's
-    network to a container address); RuntimeError if it does not answer."""
+    network to a container address); ReplicaUnreachable if it does not answer."""
     code = (
         "import urllib.request;"
         f"print(urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3).read().decode())"
     )
     result = container.exec_run(["python", "-c", code], demux=False)
     if result.exit_code != 0:
-        raise RuntimeError(f"{path} failed in {container.name}: {result.output.decode()[-200:]}")
+        raise ReplicaUnreachable(f"{path} failed in {container.name}: {result.output.decode()[-200:]}")
     answer: dict[str, Any] = json.loads(result.output.decode())
     return answer
 

@@ -23,11 +23,12 @@ class Release:
 
 @dataclass(frozen=True)
 class RolloutRecord:
-    """One finished rollout."""
+    """One rollout that ended: done, failed (its batch undone) or interrupted."""
 
     from_release: Release
     to_release: Release
     finished_at: float
+    outcome: str = "done"
 
 
 class RolloutLocked(RuntimeError):
@@ -45,16 +46,23 @@ def load_history(state_dir: Path, project: str) -> list[RolloutRecord]:
         return []
     raw: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return [
-        RolloutRecord(Release(**item["from_release"]), Release(**item["to_release"]), item["finished_at"])
+        RolloutRecord(
+            Release(**item["from_release"]),
+            Release(**item["to_release"]),
+            item["finished_at"],
+            item.get("outcome", "done"),
+        )
         for item in raw
     ]
 
 
-def record_rollout(state_dir: Path, project: str, from_release: Release, to_release: Release) -> None:
-    """Append a finished rollout to the project's history."""
+def record_rollout(
+    state_dir: Path, project: str, from_release: Release, to_release: Release, outcome: str = "done"
+) -> None:
+    """Append a rollout that ended (done, failed or interrupted) to the project's history."""
     state_dir.mkdir(parents=True, exist_ok=True)
     records = load_history(state_dir, project)
-    records.append(RolloutRecord(from_release, to_release, time.time()))
+    records.append(RolloutRecord(from_release, to_release, time.time(), outcome))
     path = _history_file(state_dir, project)
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps([asdict(r) for r in records], indent=2), encoding="utf-8")
@@ -62,14 +70,14 @@ def record_rollout(state_dir: Path, project: str, from_release: Release, to_rele
 
 
 def current_release(state_dir: Path, project: str) -> Release | None:
-    """What the last rollout deployed, if any."""
-    records = load_history(state_dir, project)
+    """What the last completed rollout deployed, if any."""
+    records = [r for r in load_history(state_dir, project) if r.outcome == "done"]
     return records[-1].to_release if records else None
 
 
 def previous_release(state_dir: Path, project: str) -> Release | None:
-    """What the service ran before the last rollout, if any."""
-    records = load_history(state_dir, project)
+    """What the service ran before the last completed rollout, if any."""
+    records = [r for r in load_history(state_dir, project) if r.outcome == "done"]
     return records[-1].from_release if records else None
 
 
@@ -78,12 +86,42 @@ def forget(state_dir: Path, project: str) -> None:
     _history_file(state_dir, project).unlink(missing_ok=True)
 
 
+def _lock_file(state_dir: Path, project: str) -> Path:
+    return state_dir / f"{project}.rollout.lock"
+
+
+@dataclass(frozen=True)
+class LockState:
+    """The rollout lock as found: held by a live process, stale (its holder died without letting
+    go, e.g. SIGKILL), or free. `holder` is what the holder wrote: pid, target, start time."""
+
+    held: bool
+    stale: bool
+    holder: str = ""
+
+
+def lock_state(state_dir: Path, project: str) -> LockState:
+    """Look at the project's rollout lock without keeping it."""
+    path = _lock_file(state_dir, project)
+    if not path.is_file():
+        return LockState(False, False)
+    with path.open("r", encoding="utf-8") as handle:
+        holder = handle.read().strip()
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return LockState(True, False, holder)
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return LockState(False, bool(holder), holder)
+
+
 @contextmanager
-def rollout_lock(state_dir: Path, project: str) -> Iterator[None]:
+def rollout_lock(state_dir: Path, project: str, purpose: str = "") -> Iterator[LockState]:
     """Hold the project's rollout lock for the block; RolloutLocked at once if another holds it.
-    The kernel releases it if the process dies."""
+    The kernel releases it if the process dies, but what the holder wrote stays: the LockState
+    yielded says whether the previous holder died without finishing (stale)."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    path = state_dir / f"{project}.rollout.lock"
+    path = _lock_file(state_dir, project)
     with path.open("a+", encoding="utf-8") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -92,12 +130,17 @@ def rollout_lock(state_dir: Path, project: str) -> Iterator[None]:
             holder = handle.read().strip() or "another process"
             raise RolloutLocked(f"a rollout of project {project!r} is already running ({holder})") from None
         handle.seek(0)
+        previous = handle.read().strip()
+        handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()}")
+        handle.write(
+            f"pid {os.getpid()}{', ' + purpose if purpose else ''}, since {time.strftime('%H:%M:%S')}"
+        )
         handle.flush()
         try:
-            yield
+            yield LockState(False, bool(previous), previous)
         finally:
             handle.seek(0)
             handle.truncate()
+            handle.flush()
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -5,23 +5,52 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 import docker
-from docker.errors import APIError, ImageNotFound, NotFound
+import requests
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from lab import compose, docker_api
 from lab.config import LabConfig
-from lab.docker_api import Replica
+from lab.docker_api import Replica, ReplicaUnreachable
 from lab.history import Release
-from lab.traefik_api import routed_ips
+from lab.traefik_api import TraefikUnavailable, routed_ips
+
+
+class PlatformUnavailable(RuntimeError):
+    """A call to Docker, Traefik's API or a replica failed in a way that may pass if retried."""
+
+
+@contextmanager
+def transient(what: str) -> Iterator[None]:
+    """Turn a failed Docker, Traefik or in-container call into PlatformUnavailable."""
+    try:
+        yield
+    except NotFound:
+        raise
+    except (
+        APIError,
+        DockerException,
+        requests.RequestException,
+        TraefikUnavailable,
+        ReplicaUnreachable,
+    ) as error:
+        first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+        raise PlatformUnavailable(f"{what}: {first}") from error
 
 
 class ServicePlatform(Protocol):
     """The operations a rolling replacement is made of, for one service."""
 
-    def replicas(self) -> list[Replica]:
-        """Running replicas of the service."""
+    def replicas(self, include_stopped: bool = False) -> list[Replica]:
+        """Running replicas of the service (and stopped containers of it, if asked)."""
+        ...
+
+    def phase(self, replica_id: str) -> str:
+        """The app's own phase: starting, ready or draining ("gone" if it does not run)."""
         ...
 
     def find(self, replica_id: str) -> Replica | None:
@@ -85,11 +114,21 @@ class DockerPlatform:
         return {**release.env, "APP_VERSION": release.version}
 
     def _container(self, replica_id: str) -> docker.models.containers.Container | None:
-        return docker_api.get_container(self.client, replica_id)
+        with transient(f"inspecting {replica_id[:12]}"):
+            return docker_api.get_container(self.client, replica_id)
 
-    def replicas(self) -> list[Replica]:
-        """Running replicas of the service."""
-        return docker_api.replicas(self.client, self.cfg.project, self.cfg.service)
+    def replicas(self, include_stopped: bool = False) -> list[Replica]:
+        """Running replicas of the service (and stopped containers of it, if asked)."""
+        with transient("listing replicas"):
+            return docker_api.replicas(self.client, self.cfg.project, self.cfg.service, all=include_stopped)
+
+    def phase(self, replica_id: str) -> str:
+        """The app's phase from its /stats, asked inside the container."""
+        container = self._container(replica_id)
+        if container is None or container.status != "running":
+            return "gone"
+        with transient(f"asking {container.name} for its phase"):
+            return str(docker_api.replica_stats(container)["phase"])
 
     def find(self, replica_id: str) -> Replica | None:
         """A replica's current state, None if it no longer exists."""
@@ -98,7 +137,8 @@ class DockerPlatform:
 
     def routed_ips(self) -> set[str]:
         """IPs Traefik routes to for the service."""
-        return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
+        with transient("asking Traefik's API"):
+            return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
 
     def image_exists(self, release: Release) -> bool:
         """Whether the release's image is present locally."""
@@ -130,34 +170,38 @@ class DockerPlatform:
         """SIGUSR1: the app's drain trigger."""
         container = self._container(replica_id)
         if container is not None:
-            docker_api.send_signal(container, "SIGUSR1")
+            with transient(f"draining {container.name}"):
+                docker_api.send_signal(container, "SIGUSR1")
 
     def undrain(self, replica_id: str) -> None:
         """SIGUSR2: the app's undrain trigger."""
         container = self._container(replica_id)
         if container is not None:
-            docker_api.send_signal(container, "SIGUSR2")
+            with transient(f"undraining {container.name}"):
+                docker_api.send_signal(container, "SIGUSR2")
 
     def inflight(self, replica_id: str) -> int:
         """In-flight work requests, from the app's /stats asked inside the container."""
         container = self._container(replica_id)
-        if container is None:
-            return 0
-        return int(docker_api.replica_stats(container)["inflight"])
+        if container is None or container.status != "running":
+            return 0  # nothing is in flight in a container that does not run
+        with transient(f"asking {container.name} for its in-flight count"):
+            return int(docker_api.replica_stats(container)["inflight"])
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
         """docker stop with the given grace; the exit code."""
         container = self._container(replica_id)
         if container is None:
             return None
-        container.stop(timeout=int(timeout))
-        return docker_api.exit_code(container)
+        with transient(f"stopping {container.name}"):
+            container.stop(timeout=int(timeout))
+            return docker_api.exit_code(container)
 
     def remove(self, replica_id: str) -> None:
         """Remove the container, killing it if it still runs."""
         container = self._container(replica_id)
         if container is not None:
-            with contextlib.suppress(NotFound):
+            with contextlib.suppress(NotFound), transient(f"removing {container.name}"):
                 container.remove(force=True)
 
     def diagnostics(self, replica_id: str) -> list[str]:
@@ -165,9 +209,9 @@ class DockerPlatform:
         container = self._container(replica_id)
         if container is None:
             return ["(container is gone)"]
-        lines = [f"health: {line}" for line in docker_api.health_log(container)]
         try:
+            lines = [f"health: {line}" for line in docker_api.health_log(container)]
             logs = container.logs(tail=20).decode(errors="replace").splitlines()
-        except APIError:
-            logs = []
+        except (APIError, requests.RequestException) as error:
+            return [f"(diagnostics unavailable: {error})"]
         return lines + [f"log: {line}" for line in logs]

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab.phaselog import BEGIN
 from lab.probe import LONG, SHORT, WRITE, ProbeResult, RequestRecord
+from lab.rollout import RolloutResult
 from lab.writes import WriteCheck
 
 
@@ -30,11 +32,43 @@ def load_phases(path: Path | None) -> list[Phase]:
     if path is None or not path.is_file():
         return []
     fields = set(Phase.__dataclass_fields__)
-    return [
-        Phase(**{k: v for k, v in json.loads(line).items() if k in fields})
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [Phase(**{k: v for k, v in e.items() if k in fields}) for e in entries if e.get("event") != BEGIN]
+
+
+def summary_table(result: RolloutResult) -> str:
+    """Per replaced pair: start→healthy, healthy→routed, drain→out of Traefik, drain→idle, stop;
+    then the total, the fewest replicas Traefik routed, and any work that was cut."""
+
+    def seconds(phase: str, replica: str) -> str:
+        for record in result.records:
+            if record.phase == phase and record.replica == replica:
+                return f"{record.seconds:.1f}s"
+        return "-"
+
+    header = (
+        f"{'old replica':<24} {'new replica':<24} {'start>healthy':>13} {'healthy>routed':>14} "
+        f"{'drain>out':>10} {'drain>idle':>10} {'stop':>6}"
+    )
+    lines = [header]
+    for old, new in result.replaced:
+        lines.append(
+            f"{old:<24} {new:<24} {seconds('start-to-healthy', 'new ' + new):>13} "
+            f"{seconds('healthy-to-routed', 'new ' + new):>14} {seconds('drain-to-out', 'old ' + old):>10} "
+            f"{seconds('drain-to-idle', 'old ' + old):>10} {seconds('stop', 'old ' + old):>6}"
+        )
+    lines.append(f"total {result.seconds:.1f}s, {len(result.replaced)} replica(s) replaced")
+    if result.fewest_routed is not None:
+        lines.append(
+            f"fewest servers Traefik's API listed at any check: {result.fewest_routed} "
+            f"(started with {result.started_with})"
+        )
+    if result.cut:
+        lines.append(f"CUT WORK on {len(result.cut)} replica(s), stopped at the grace deadline:")
+        lines += [f"  {cut.line()}" for cut in result.cut]
+    else:
+        lines.append("cut work: none (every old replica was idle before it stopped, and exited 0)")
+    return "\n".join(lines)
 
 
 def percentile(values: list[float], p: float) -> float:

@@ -1,40 +1,81 @@
 """Zero-downtime rolling replacement of a service's replicas, gated on Traefik's own view.
 
-Per batch (one replica by default): start the new replica beside the old ones; wait until Docker
-calls it healthy and Traefik lists it; drain an old one (it fails readiness but serves on) and
-wait until Traefik no longer lists it; wait until it is idle; stop it with its full grace period;
-remove it. No fixed sleeps: every step waits on an observed state, with a deadline.
+Per batch (one replica by default): start the new replicas beside the old ones; wait until Docker
+calls them healthy and Traefik lists them; check once more that they serve; drain the old ones
+(they fail readiness but serve on) and wait until Traefik no longer lists them; wait until each is
+idle; stop it with its full grace period; remove it. While old replicas drain, the new ones are
+watched: if one stops serving, the drained old replicas go back in rotation first.
+
+The invariant: Traefik never routes fewer ready replicas than when the rollout began. Any failure,
+exception or interrupt runs the same undo, which restores it, and the rollout then says what
+serves now, as Docker and Traefik report it.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
+import signal
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any, TextIO
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
 
 from lab.docker_api import Replica
+from lab.gates import READY_HEALTH, Gates, ReplicaLost
 from lab.history import Release
-from lab.platform import ServicePlatform
-from lab.waits import WaitTimeout, wait_for
+from lab.phaselog import PhaseRecord, RolloutLog
+from lab.platform import PlatformUnavailable, ServicePlatform
+from lab.waits import WaitTimeout
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENV_KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DEFAULT_MAX_SURGE = 1
 DEFAULT_HEALTH_TIMEOUT = 120.0
 DEFAULT_ROUTE_TIMEOUT = 30.0
+MAX_TIMEOUT = 24 * 3600.0
 
 
 class RolloutInputError(ValueError):
     """The rollout cannot start as asked; nothing was changed."""
 
 
-class RolloutFailed(RuntimeError):
-    """The rollout stopped; what it started was removed and the old replicas serve."""
+class RolloutStopped(RuntimeError):
+    """The rollout stopped before the end and undid its current batch. `left_behind`: what the
+    undo could not do; `now`: what serves afterwards, as Docker and Traefik report it."""
+
+    def __init__(self, message: str, left_behind: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.left_behind = left_behind or []
+        self.now: list[str] = []
+
+
+class RolloutFailed(RolloutStopped):
+    """A step failed or ran out of time (exit status 1)."""
+
+
+class RolloutInterrupted(RolloutStopped):
+    """A signal stopped the rollout (exit status 128 + the signal's number)."""
+
+    def __init__(self, signum: int, left_behind: list[str] | None = None) -> None:
+        super().__init__(
+            f"interrupted by {signal.Signals(signum).name}; the current batch was undone", left_behind
+        )
+        self.signum = signum
+
+
+@dataclass
+class Interrupt:
+    """Set from a signal handler; the rollout notices it at its next poll or step."""
+
+    signum: int | None = None
+
+    def request(self, signum: int) -> bool:
+        """Record the first signal; whether this one was the first."""
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        return first
 
 
 @dataclass(frozen=True)
@@ -55,8 +96,11 @@ def validate_options(options: RolloutOptions) -> None:
         raise RolloutInputError(f"version {options.target.version!r} is not a valid image tag")
     if options.max_surge < 1:
         raise RolloutInputError(f"--max-surge must be at least 1, not {options.max_surge}")
-    if options.health_timeout <= 0 or options.route_timeout <= 0:
-        raise RolloutInputError("timeouts must be positive")
+    for name, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
+        if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+            raise RolloutInputError(
+                f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
+            )
     for key in options.target.env:
         if not ENV_KEY_PATTERN.match(key):
             raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
@@ -68,243 +112,312 @@ def plan_batches(old: list[Replica], max_surge: int) -> list[list[Replica]]:
     return [ordered[i : i + max_surge] for i in range(0, len(ordered), max_surge)]
 
 
-@dataclass
-class PhaseRecord:
-    """One timed step of the rollout, for the progress lines, the summary and the plot."""
+@dataclass(frozen=True)
+class CutWork:
+    """An old replica stopped while it still had work: requests in flight, or an unclean exit."""
 
-    phase: str
     replica: str
-    start: float
-    end: float = 0.0
-    ok: bool = True
-    detail: str = ""
+    inflight: int  # at the grace deadline; -1 when it could not be read
+    exit_code: int | None
 
-    @property
-    def seconds(self) -> float:
-        """How long the step took."""
-        return self.end - self.start
+    def line(self) -> str:
+        """'app-1: 2 request(s) in flight at the grace deadline, exit 137 (SIGKILL)'."""
+        count = "an unknown number of" if self.inflight < 0 else str(self.inflight)
+        parts = [f"{count} request(s) in flight at the grace deadline"] if self.inflight else []
+        if self.exit_code not in (0, None):
+            killed = " (SIGKILL: its shutdown work was cut)" if self.exit_code == 137 else ""
+            parts.append(f"exit {self.exit_code}{killed}")
+        return f"{self.replica}: {', '.join(parts)}"
 
 
-@dataclass
-class RolloutLog:
-    """Progress lines as steps end, and every step as a JSON line (wall-clock times) for reports."""
-
-    out: Callable[[str], None] = print
-    jsonl: TextIO | None = None
-    records: list[PhaseRecord] = field(default_factory=list)
-
-    def note(self, message: str) -> None:
-        """A progress line."""
-        self.out(f"rollout: {message}")
-
-    @contextmanager
-    def phase(self, phase: str, replica: str, start: float | None = None) -> Iterator[PhaseRecord]:
-        """Time a step (from `start` if given, else now) and report it when it ends."""
-        record = PhaseRecord(phase, replica, time.time() if start is None else start)
-        try:
-            yield record
-        except BaseException as error:
-            record.ok = False
-            record.detail = record.detail or str(error).splitlines()[0][:200]
-            raise
-        finally:
-            record.end = time.time()
-            self.records.append(record)
-            status = "" if record.ok else f"  FAILED: {record.detail}"
-            self.note(f"{phase:<14} {replica:<24} {record.seconds:6.1f}s{status}")
-            if self.jsonl is not None:
-                self.jsonl.write(json.dumps(asdict(record)) + "\n")
-                self.jsonl.flush()
+def retire(
+    platform: ServicePlatform,
+    gates: Gates,
+    log: RolloutLog,
+    replica: Replica,
+    *,
+    label: str,
+    drain_began: float,
+    call_timeout: float,
+) -> CutWork | None:
+    """For a replica Traefik no longer routes: wait until idle (at most its grace period), stop it
+    with that grace, remove it. Work still in flight at the deadline, or an unclean exit, is
+    returned (and printed) as cut work."""
+    with log.phase("drain-to-idle", label, drain_began) as record:
+        left = gates.idle(replica, replica.stop_timeout)
+        if left:
+            record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
+    with log.phase("stop", label) as record:
+        grace = max(replica.stop_timeout, 10.0)
+        code = gates.call(
+            lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
+        )
+        record.detail = f"exit {code}"
+    cut = CutWork(replica.name, left, code) if left or code not in (0, None) else None
+    if cut is not None:
+        log.note(f"CUT WORK: {cut.line()}")
+    gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
+    return cut
 
 
 @dataclass(frozen=True)
 class RolloutResult:
-    """What a finished rollout replaced and how long it took."""
+    """What a finished rollout replaced, how long it took, and what it had to cut."""
 
     replaced: list[tuple[str, str]]
     seconds: float
     records: list[PhaseRecord]
+    cut: list[CutWork] = field(default_factory=list)
+    started_with: int = 0
+    fewest_routed: int | None = None
 
 
-class Roller:
+@dataclass
+class Batch:
+    """One batch in progress: the old replicas it replaces and how far it got."""
+
+    old: list[Replica]
+    new: list[Replica] = field(default_factory=list)
+    drained: list[Replica] = field(default_factory=list)
+
+
+class RolloutEngine:
     """Carries one rollout out on a platform."""
 
-    def __init__(self, platform: ServicePlatform, options: RolloutOptions, log: RolloutLog) -> None:
+    def __init__(
+        self,
+        platform: ServicePlatform,
+        options: RolloutOptions,
+        log: RolloutLog,
+        interrupt: Interrupt | None = None,
+    ) -> None:
         self.platform = platform
         self.options = options
         self.log = log
+        self.interrupt = interrupt or Interrupt()
+        self.gates = Gates(platform, options.poll_interval, guard=self._guard)
+        self.undo_gates = Gates(platform, options.poll_interval)  # no guard: an undo runs to its end
+        self.watched: list[Replica] = []
+        self.unlisted_since: dict[str, float] = {}
+        self.cut: list[CutWork] = []
 
-    def _wait(self, check: Callable[[], Any], what: str, timeout: float, last: Callable[[], str]) -> Any:
-        return wait_for(
-            check, what=what, timeout=timeout, interval=self.options.poll_interval, last_seen=last
-        )
+    # --- watching what must keep serving ---------------------------------------------------------
 
-    def _routed(self, replica: Replica) -> bool:
-        return bool(self.platform.routed_ips().intersection(replica.ips))
+    def _guard(self) -> None:
+        """Before every poll: stop on an interrupt, or on a new replica that no longer serves."""
+        if self.interrupt.signum is not None:
+            raise RolloutInterrupted(self.interrupt.signum)
+        if self.watched:
+            self.check_new_serving(tolerate_unavailable=True)
 
-    def wait_healthy(self, replica: Replica) -> Replica:
-        """Wait until Docker reports the new replica healthy; fail at once if it exits."""
-        seen: list[str] = ["not inspected yet"]
-
-        def check() -> Replica | None:
-            now = self.platform.find(replica.id)
-            if now is None or now.status in {"exited", "dead"}:
-                state = "removed" if now is None else f"{now.status}"
-                raise RolloutFailed(f"new replica {replica.name} {state} before becoming healthy")
-            seen[0] = f"{now.status}, health {now.health}"
-            return now if now.health in {"healthy", "none"} else None
-
-        found: Replica = self._wait(
-            check, f"{replica.name} healthy", self.options.health_timeout, lambda: seen[0]
-        )
-        return found
-
-    def wait_routed(self, replica: Replica) -> None:
-        """Wait until Traefik's API lists the replica among the service's servers."""
-        self._wait(
-            lambda: self._routed(replica),
-            f"Traefik to route {replica.name}",
-            self.options.route_timeout,
-            lambda: f"Traefik routes {sorted(self.platform.routed_ips())}, replica at {list(replica.ips)}",
-        )
-
-    def wait_unrouted(self, replica: Replica) -> None:
-        """Wait until Traefik's API no longer lists the replica."""
-        self._wait(
-            lambda: not self._routed(replica),
-            f"Traefik to stop routing {replica.name}",
-            self.options.route_timeout,
-            lambda: f"Traefik still routes {sorted(self.platform.routed_ips())}",
-        )
-
-    def wait_idle(self, replica: Replica) -> bool:
-        """Wait until the replica serves nothing, at most its stop grace period; whether it did."""
+    def check_new_serving(self, *, tolerate_unavailable: bool = False) -> None:
+        """ReplicaLost if a watched new replica stopped running or being healthy, or Traefik has not
+        listed it for longer than the route timeout (a Traefik restart is shorter than that)."""
         try:
-            self._wait(
-                lambda: self.platform.inflight(replica.id) == 0,
-                f"{replica.name} idle",
-                replica.stop_timeout,
-                lambda: f"{self.platform.inflight(replica.id)} in flight",
-            )
-        except WaitTimeout:
-            return False
-        return True
+            routed = self.platform.routed_ips()
+            states = {r.id: self.platform.find(r.id) for r in self.watched}
+        except PlatformUnavailable:
+            if tolerate_unavailable:
+                return
+            raise
+        now = time.monotonic()
+        for replica in self.watched:
+            state = states[replica.id]
+            if state is None or state.status != "running" or state.health not in READY_HEALTH:
+                what = "was removed" if state is None else f"is {state.status}, health {state.health}"
+                raise ReplicaLost(f"new replica {replica.name} {what}")
+            if routed.intersection(replica.ips):
+                self.unlisted_since.pop(replica.id, None)
+            elif now - self.unlisted_since.setdefault(replica.id, now) > self.options.route_timeout:
+                raise ReplicaLost(
+                    f"Traefik has not routed new replica {replica.name} for {self.options.route_timeout:.0f}s"
+                )
 
-    def drain_out(self, replicas: list[Replica], role: str) -> dict[str, float]:
-        """Drain the replicas and wait until Traefik lists none of them; when each drain began."""
+    # --- one batch ----------------------------------------------------------------------------------
+
+    def replace_batch(self, batch: Batch) -> None:
+        """Start, gate, drain and retire: the steps of one batch, in order."""
+        self._guard()
+        batch.new = self._create(batch)
+        for replica in batch.new:
+            with self.log.phase("start-to-healthy", f"new {replica.name}", replica.created):
+                self.gates.healthy(replica, self.options.health_timeout)
+        for replica in batch.new:
+            with self.log.phase("healthy-to-routed", f"new {replica.name}"):
+                self.gates.routed(replica, self.options.route_timeout)
+        self.watched = list(batch.new)
+        self.check_new_serving()  # once more, right before the old ones leave rotation
+        began = self._drain(batch)
+        for old in batch.old:
+            with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
+                self.gates.unrouted(old, self.options.route_timeout)
+        for old in batch.old:
+            self.retire(old, "old", began[old.id], self.gates)
+        self.watched = []
+
+    def _create(self, batch: Batch) -> list[Replica]:
+        before = {r.id for r in self.platform.replicas(include_stopped=True)}
+        target = self.options.target
+        with self.log.phase("create", f"{len(batch.old)} x {target.version}"):
+            self.platform.scale_up(target, len(self.platform.replicas()) + len(batch.old))
+            new = [r for r in self.platform.replicas(include_stopped=True) if r.id not in before]
+            batch.new = new
+            if len(new) != len(batch.old):
+                raise RolloutFailed(f"expected {len(batch.old)} new replica(s), compose started {len(new)}")
+        return new
+
+    def _drain(self, batch: Batch) -> dict[str, float]:
         began: dict[str, float] = {}
-        for replica in replicas:
-            began[replica.id] = time.time()
-            self.platform.drain(replica.id)
-        for replica in replicas:
-            with self.log.phase("drain-to-out", f"{role} {replica.name}", began[replica.id]):
-                self.wait_unrouted(replica)
+        for old in batch.old:
+            began[old.id] = time.time()
+            batch.drained.append(old)
+            self.gates.call(
+                partial(self.platform.drain, old.id), f"draining {old.name}", self.options.route_timeout
+            )
         return began
 
-    def finish_retirement(self, replica: Replica, role: str, drain_began: float) -> None:
-        """For a replica Traefik no longer routes: wait until idle, stop it gracefully, remove it."""
-        with self.log.phase("drain-to-idle", f"{role} {replica.name}", drain_began) as record:
-            if not self.wait_idle(replica):
-                record.detail = "still busy at the grace deadline; stopping anyway"
-        with self.log.phase("stop", f"{role} {replica.name}") as record:
-            code = self.platform.stop(replica.id, max(replica.stop_timeout, 10.0))
-            record.detail = f"exit {code}"
-        self.platform.remove(replica.id)
+    def retire(self, replica: Replica, role: str, drain_began: float, gates: Gates) -> None:
+        """Retire a replica Traefik no longer routes, and keep account of any work it cut."""
+        cut = retire(
+            self.platform,
+            gates,
+            self.log,
+            replica,
+            label=f"{role} {replica.name}",
+            drain_began=drain_began,
+            call_timeout=self.options.route_timeout,
+        )
+        if cut is not None:
+            self.cut.append(cut)
 
-    def _undo(self, new: list[Replica], drained: list[Replica]) -> None:
-        """Put drained old replicas back in rotation, then take every new replica away."""
-        for old in drained:
-            self.platform.undrain(old.id)
-        for old in drained:
+    # --- the one undo ---------------------------------------------------------------------------------
+
+    def undo(self, batch: Batch) -> list[str]:
+        """Put the batch's drained old replicas back in rotation first, then take away the new
+        replicas that are not needed to stand in for old ones that are gone. Never raises: what it
+        cannot do is returned as lines saying what was left behind and why."""
+        self.watched = []
+        problems: list[str] = []
+
+        def attempt(what: str, action: Callable[[], object]) -> bool:
+            try:
+                action()
+            except Exception as error:
+                problems.append(f"{what}: {(str(error).splitlines() or [type(error).__name__])[0][:200]}")
+                return False
+            return True
+
+        back: list[Replica] = []
+        for old in batch.old:
+            state = self._find(old)
+            if state is None or state.status != "running":
+                if state is not None:
+                    attempt(f"removing stopped old {old.name}", partial(self.platform.remove, old.id))
+                continue
+            undrain = partial(
+                self.undo_gates.call,
+                partial(self.platform.undrain, old.id),
+                f"undraining {old.name}",
+                self.options.route_timeout,
+            )
+            if old in batch.drained and not attempt(f"undraining old {old.name}", undrain):
+                continue
+            back.append(old)
+        for old in back:
             with self.log.phase("back-in", f"old {old.name}"):
-                self.wait_routed(old)
-        for replica in new:
-            current = self.platform.find(replica.id)
-            if current is not None and current.health not in {"healthy", "none"}:
+                attempt(
+                    f"old {old.name} back in rotation",
+                    partial(self.undo_gates.routed, old, self.options.route_timeout),
+                )
+        needed = len(batch.old) - len(back)
+        for replica in batch.new:
+            state = self._find(replica)
+            serving = state is not None and state.status == "running" and state.health in READY_HEALTH
+            if serving and needed > 0:
+                needed -= 1
+                self.log.note(f"keeping new {replica.name}: it stands in for an old replica that is gone")
+                continue
+            if state is not None and not serving:
                 self.log.note(f"diagnostics of {replica.name}:")
-                for line in self.platform.diagnostics(replica.id):
+                for line in self._diagnostics(replica):
                     self.log.note(f"  {line}")
-            if current is not None and current.status == "running" and self._routed(current):
-                began = self.drain_out([current], "new")
-                self.finish_retirement(current, "new", began[current.id])
-            else:
-                with self.log.phase("remove", f"new {replica.name}"):
-                    self.platform.remove(replica.id)
+            attempt(f"taking new {replica.name} away", partial(self._take_away, replica, serving))
+        if needed > 0:
+            problems.append(f"{needed} replica(s) fewer than before the batch: run `python -m lab recover`")
+        return problems
 
-    def replace_batch(self, batch: list[Replica]) -> list[tuple[str, str]]:
-        """Replace one batch of old replicas by as many new ones."""
-        before = {r.id for r in self.platform.replicas()}
-        target = self.options.target
-        with self.log.phase("create", f"{len(batch)} x {target.version}"):
-            self.platform.scale_up(target, len(before) + len(batch))
-        new = [r for r in self.platform.replicas() if r.id not in before]
-        drained: list[Replica] = []
+    def _take_away(self, replica: Replica, serving: bool) -> None:
+        if serving and self.undo_gates.is_routed(replica):
+            began = time.time()
+            self.undo_gates.call(
+                lambda: self.platform.drain(replica.id),
+                f"draining {replica.name}",
+                self.options.route_timeout,
+            )
+            with self.log.phase("drain-to-out", f"new {replica.name}", began):
+                self.undo_gates.unrouted(replica, self.options.route_timeout)
+            self.retire(replica, "new", began, self.undo_gates)
+        else:
+            with self.log.phase("remove", f"new {replica.name}"):
+                self.undo_gates.call(
+                    lambda: self.platform.remove(replica.id),
+                    f"removing {replica.name}",
+                    self.options.route_timeout,
+                )
+
+    def _find(self, replica: Replica) -> Replica | None:
+        return self.undo_gates.call(
+            lambda: self.platform.find(replica.id), f"inspecting {replica.name}", self.options.route_timeout
+        )
+
+    def _diagnostics(self, replica: Replica) -> list[str]:
         try:
-            if len(new) != len(batch):
-                raise RolloutFailed(f"expected {len(batch)} new replica(s), compose started {len(new)}")
-            for replica in new:
-                with self.log.phase("start-to-healthy", f"new {replica.name}", replica.created):
-                    self.wait_healthy(replica)
-            for replica in new:
-                with self.log.phase("healthy-to-routed", f"new {replica.name}"):
-                    self.wait_routed(replica)
-            drained = list(batch)
-            began = self.drain_out(batch, "old")
-        except BaseException as error:
-            self.log.note(f"failed: {str(error).splitlines()[0]}; undoing this batch")
-            self._undo(new, drained)
-            if isinstance(error, RolloutFailed | WaitTimeout):
-                raise RolloutFailed(str(error)) from error
-            raise
-        for old in batch:
-            self.finish_retirement(old, "old", began[old.id])
-        return [(old.name, replica.name) for old, replica in zip(batch, new, strict=True)]
+            return self.platform.diagnostics(replica.id)
+        except Exception as error:
+            return [f"(no diagnostics: {error})"]
+
+    # --- the whole rollout --------------------------------------------------------------------------
 
     def run(self) -> RolloutResult:
-        """Replace every replica; RolloutFailed (old replicas serving) if a batch cannot finish."""
+        """Replace every replica. RolloutFailed or RolloutInterrupted after the current batch was
+        undone; the batches before it stay replaced."""
         started = time.time()
         old = self.platform.replicas()
         if not old:
             raise RolloutInputError("the service has no running replicas to replace")
         replaced: list[tuple[str, str]] = []
-        for batch in plan_batches(old, self.options.max_surge):
-            replaced += self.replace_batch(batch)
+        for planned in plan_batches(old, self.options.max_surge):
+            batch = Batch(planned)
+            try:
+                self.replace_batch(batch)
+            except BaseException as error:
+                self._fail(batch, error)
+            replaced += [(o.name, n.name) for o, n in zip(batch.old, batch.new, strict=True)]
         final = self.platform.replicas()
         wrong = [r.name for r in final if r.version != self.options.target.version]
         if len(final) != len(old) or wrong:
             raise RolloutFailed(
                 f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}"
             )
-        return RolloutResult(replaced, time.time() - started, list(self.log.records))
-
-
-def summary_table(result: RolloutResult) -> str:
-    """Per replaced pair: start→healthy, healthy→routed, drain→out of Traefik, drain→idle, stop."""
-
-    def seconds(phase: str, replica: str) -> str:
-        for record in result.records:
-            if record.phase == phase and record.replica == replica:
-                return f"{record.seconds:.1f}s"
-        return "-"
-
-    header = (
-        f"{'old replica':<24} {'new replica':<24} {'start>healthy':>13} {'healthy>routed':>14} "
-        f"{'drain>out':>10} {'drain>idle':>10} {'stop':>6}"
-    )
-    lines = [header]
-    for old, new in result.replaced:
-        lines.append(
-            f"{old:<24} {new:<24} {seconds('start-to-healthy', 'new ' + new):>13} "
-            f"{seconds('healthy-to-routed', 'new ' + new):>14} {seconds('drain-to-out', 'old ' + old):>10} "
-            f"{seconds('drain-to-idle', 'old ' + old):>10} {seconds('stop', 'old ' + old):>6}"
+        return RolloutResult(
+            replaced,
+            time.time() - started,
+            list(self.log.records),
+            list(self.cut),
+            len(old),
+            self.gates.fewest_routed,
         )
-    lines.append(f"total {result.seconds:.1f}s, {len(result.replaced)} replica(s) replaced")
-    return "\n".join(lines)
 
-
-def open_log(path: Path | None) -> TextIO | None:
-    """The JSON-lines file the rollout's phases go to (parent folders created)."""
-    if path is None:
-        return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8")
+    def _fail(self, batch: Batch, error: BaseException) -> None:
+        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        self.log.note(f"stopping: {reason}; undoing this batch")
+        problems = self.undo(batch)
+        for line in problems:
+            self.log.note(f"left behind: {line}")
+        if isinstance(error, RolloutInterrupted):
+            raise RolloutInterrupted(error.signum, problems) from None
+        if isinstance(error, RolloutFailed | WaitTimeout | ReplicaLost | PlatformUnavailable):
+            raise RolloutFailed(reason, problems) from error
+        if isinstance(error, Exception):
+            raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error
+        raise error

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -21,19 +22,48 @@ def wait_for(
     timeout: float,
     interval: float = 0.25,
     last_seen: Callable[[], str] | None = None,
+    transient: tuple[type[BaseException], ...] = (),
 ) -> T:
     """Call `check` every `interval` seconds until it returns something other than None/False,
-    and return that; raise WaitTimeout after `timeout` seconds. Exceptions from `check` are not
-    retried: a check raises to give up early (a container that exited, say)."""
+    and return that; raise WaitTimeout after `timeout` seconds.
+
+    An exception of a `transient` type counts as "not yet" (retried until the deadline, and named
+    in the timeout message); any other exception from `check` gives up at once (a container that
+    exited, say)."""
+    if not math.isfinite(timeout) or timeout < 0:
+        raise ValueError(f"a wait needs a finite, non-negative deadline, not {timeout}")
+    last_error: list[str] = []
+
+    def attempt() -> T | None:
+        try:
+            result = check()
+        except transient as error:
+            last_error[:] = [f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"]
+            return None
+        last_error.clear()
+        return result
+
     retrying = Retrying(
         stop=stop_after_delay(timeout),
         wait=wait_fixed(interval),
         retry=retry_if_result(lambda result: result is None or result is False),
     )
     try:
-        result = retrying(check)
+        result = retrying(attempt)
     except RetryError:
-        seen = f"; last seen: {last_seen()}" if last_seen else ""
-        raise WaitTimeout(f"timed out after {timeout:.0f}s waiting for {what}{seen}") from None
+        raise WaitTimeout(
+            f"timed out after {timeout:.0f}s waiting for {what}{_seen(last_seen, last_error)}"
+        ) from None
     assert result is not None
     return result
+
+
+def _seen(last_seen: Callable[[], str] | None, last_error: list[str]) -> str:
+    if last_error:
+        return f"; last attempt failed: {last_error[0]}"
+    if last_seen is None:
+        return ""
+    try:
+        return f"; last seen: {last_seen()}"
+    except Exception as error:  # the description is best effort: never hide the timeout itself
+        return f"; last seen: unknown ({type(error).__name__})"

@@ -26,11 +26,12 @@ from lab.config import LabConfig
 from lab.demo import default_probe_options, measure_under_load
 from lab.deploy import execute_rollout
 from lab.docker_api import Replica, exit_code, get_container, health_log_ends, replica_stats, replicas
+from lab.gates import Gates
 from lab.history import Release
 from lab.platform import DockerPlatform
 from lab.probe import LONG, WRITE, ProbeOptions, ProbeResult, RequestRecord, classify, tally_line
 from lab.report import Phase, load_phases, plot_timeline
-from lab.rollout import Roller, RolloutLog, RolloutOptions
+from lab.rollout import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from lab.stack import free_loopback_port, lab_down, lab_up, smoke_request, wait_all_routed
 from lab.waits import WaitTimeout, wait_for
 from lab.writes import check_writes
@@ -159,10 +160,9 @@ def _stop_all(containers: list[docker.models.containers.Container], timeout: int
 def _drain_and_confirm(client: docker.DockerClient, cfg: LabConfig, replica: Replica) -> float:
     """SIGUSR1, then wait until Traefik's API no longer lists the replica; seconds it took."""
     platform = DockerPlatform(client, cfg)
-    roller = Roller(platform, RolloutOptions(target=Release("v1")), RolloutLog(out=_quiet))
     started = time.monotonic()
     platform.drain(replica.id)
-    roller.wait_unrouted(replica)
+    Gates(platform).unrouted(replica, DEFAULT_ROUTE_TIMEOUT)
     return time.monotonic() - started
 
 

@@ -1,12 +1,18 @@
 """An in-memory ServicePlatform: replicas become healthy, routed, drained and idle after a few
-polls, as they do for real, and every step is recorded so tests can check order and capacity."""
+polls, as they do for real, and every step is recorded so tests can check order and capacity.
+
+Faults are scripted: `on(call, action)` runs `action` the first time a call whose text starts with
+`call` is made ("drain app-1", "inflight app-2", "routed"), so a test can kill a replica, flake
+Traefik's API or interrupt the rollout at exactly the moment it wants."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from lab.docker_api import Replica
 from lab.history import Release
+from lab.platform import PlatformUnavailable
 
 
 @dataclass
@@ -19,7 +25,8 @@ class FakeReplica:
     crashed: bool = False
     never_healthy: bool = False
     stays_routed: bool = False
-    stopped: bool = False
+    never_idle: bool = False
+    exit_code: int = 0
 
 
 @dataclass
@@ -29,9 +36,14 @@ class FakePlatform:
     new_behaviour: dict[str, object] = field(default_factory=dict)
     replicas_by_id: dict[str, FakeReplica] = field(default_factory=dict)
     events: list[str] = field(default_factory=list)
+    calls: list[str] = field(default_factory=list)
     routed_counts: list[int] = field(default_factory=list)
     built: list[str] = field(default_factory=list)
     next_number: int = 1
+    stop_timeout: float = 30.0
+    traefik_down_for: int = 0  # the next N calls to Traefik's API fail
+    exec_fails: set[str] = field(default_factory=set)  # replica names whose in-container calls fail
+    triggers: list[tuple[str, Callable[[FakePlatform], None]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for _ in range(self.count):
@@ -50,32 +62,69 @@ class FakePlatform:
             health="healthy" if healthy else "starting",
             ips=(f"10.0.0.{n}",),
             number=n,
-            stop_timeout=30.0,
+            stop_timeout=self.stop_timeout,
             created=None,
         )
         fake = FakeReplica(replica, **behaviour)  # type: ignore[arg-type]
         self.replicas_by_id[replica.id] = fake
         return fake
 
+    # --- scripting faults ---
+    def on(self, call: str, action: Callable[[FakePlatform], None]) -> FakePlatform:
+        self.triggers.append((call, action))
+        return self
+
+    def _call(self, text: str) -> None:
+        self.calls.append(text)
+        for trigger in list(self.triggers):
+            if text.startswith(trigger[0]):
+                self.triggers.remove(trigger)
+                trigger[1](self)
+
+    def by_name(self, name: str) -> FakeReplica:
+        return next(f for f in self.replicas_by_id.values() if f.replica.name == name)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: the container exits with 137 and leaves Traefik at once."""
+        fake = self.by_name(name)
+        fake.replica = replace(fake.replica, status="exited")
+        fake.exit_code = 137
+        self.events.append(f"killed {name}")
+
     # --- ServicePlatform ---
-    def replicas(self) -> list[Replica]:
-        return [f.replica for f in self.replicas_by_id.values() if f.replica.status == "running"]
+    def replicas(self, include_stopped: bool = False) -> list[Replica]:
+        self._call("replicas")
+        return [
+            f.replica for f in self.replicas_by_id.values() if include_stopped or f.replica.status == "running"
+        ]
+
+    def phase(self, replica_id: str) -> str:
+        fake = self.replicas_by_id[replica_id]
+        if fake.replica.status != "running":
+            return "gone"
+        return "draining" if fake.drained else ("ready" if fake.replica.health == "healthy" else "starting")
 
     def find(self, replica_id: str) -> Replica | None:
         fake = self.replicas_by_id.get(replica_id)
+        self._call(f"find {fake.replica.name if fake else replica_id}")
         if fake is None:
             return None
         r = fake.replica
         if fake.crashed:
             fake.replica = replace(r, status="exited")
-        elif r.health == "starting" and not fake.never_healthy:
-            fake.polls_to_healthy -= 1
-            if fake.polls_to_healthy <= 0:
+        elif r.status == "running":
+            if r.health == "starting" and not fake.never_healthy:
+                fake.polls_to_healthy -= 1
+                if fake.polls_to_healthy <= 0:
+                    fake.replica = replace(r, health="healthy")
+            elif r.health == "healthy" and fake.drained and not fake.stays_routed:
+                fake.replica = replace(r, health="unhealthy")
+            elif r.health == "unhealthy" and not fake.drained:
                 fake.replica = replace(r, health="healthy")
         return fake.replica
 
     def _is_routed(self, fake: FakeReplica) -> bool:
-        if fake.replica.status != "running" or fake.replica.health != "healthy":
+        if fake.replica.status != "running" or fake.replica.health == "starting" or fake.crashed:
             return False
         if fake.drained and not fake.stays_routed:
             fake.polls_to_unrouted -= 1
@@ -83,6 +132,10 @@ class FakePlatform:
         return True
 
     def routed_ips(self) -> set[str]:
+        self._call("routed")
+        if self.traefik_down_for > 0:
+            self.traefik_down_for -= 1
+            raise PlatformUnavailable("asking Traefik's API: connection refused")
         ips = {ip for f in self.replicas_by_id.values() if self._is_routed(f) for ip in f.replica.ips}
         self.routed_counts.append(len(ips))
         return ips
@@ -94,36 +147,60 @@ class FakePlatform:
         self.built.append(release.version)
 
     def scale_up(self, release: Release, total: int) -> None:
+        self._call("scale_up")
         while len(self.replicas()) < total:
             fake = self._add(release.version, **self.new_behaviour)  # type: ignore[arg-type]
             self.events.append(f"create {fake.replica.name}")
 
     def drain(self, replica_id: str) -> None:
-        self.replicas_by_id[replica_id].drained = True
-        self.events.append(f"drain {self.replicas_by_id[replica_id].replica.name}")
+        fake = self.replicas_by_id[replica_id]
+        self._call(f"drain {fake.replica.name}")
+        if fake.replica.status != "running":
+            return
+        fake.drained = True
+        self.events.append(f"drain {fake.replica.name}")
 
     def undrain(self, replica_id: str) -> None:
         fake = self.replicas_by_id[replica_id]
+        self._call(f"undrain {fake.replica.name}")
         fake.drained = False
         fake.polls_to_unrouted = 2
         self.events.append(f"undrain {fake.replica.name}")
 
     def inflight(self, replica_id: str) -> int:
         fake = self.replicas_by_id[replica_id]
-        fake.inflight = max(0, fake.inflight - 1)
+        self._call(f"inflight {fake.replica.name}")
+        if fake.replica.name in self.exec_fails:
+            raise PlatformUnavailable(f"/stats failed in {fake.replica.name}: exec error")
+        if fake.replica.status != "running":
+            return 0
+        if not fake.never_idle:
+            fake.inflight = max(0, fake.inflight - 1)
         return fake.inflight
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
         fake = self.replicas_by_id[replica_id]
+        self._call(f"stop {fake.replica.name}")
         assert timeout >= fake.replica.stop_timeout, "stop must allow the full grace period"
-        assert not self._is_routed(fake) or fake.stays_routed, "stopped while still routed"
-        fake.replica = replace(fake.replica, status="exited")
+        if fake.replica.status == "running":
+            assert not self._is_routed(fake) or fake.stays_routed, "stopped while still routed"
+            fake.replica = replace(fake.replica, status="exited")
         self.events.append(f"stop {fake.replica.name}")
-        return 0
+        return fake.exit_code
 
     def remove(self, replica_id: str) -> None:
         fake = self.replicas_by_id.pop(replica_id)
+        self._call(f"remove {fake.replica.name}")
         self.events.append(f"remove {fake.replica.name}")
 
     def diagnostics(self, replica_id: str) -> list[str]:
         return ["health: exit 1: not ready"]
+
+    # --- what tests assert on ---
+    def serving(self) -> list[Replica]:
+        """Running, healthy, undrained replicas: what Traefik routes once it has caught up."""
+        return [
+            f.replica
+            for f in self.replicas_by_id.values()
+            if f.replica.status == "running" and f.replica.health == "healthy" and not f.drained
+        ]

@@ -5,23 +5,23 @@ from __future__ import annotations
 import pytest
 
 from lab.history import Release, RolloutLocked, record_rollout, rollout_lock
+from lab.phaselog import RolloutLog
+from lab.report import summary_table
 from lab.rollout import (
-    Roller,
+    RolloutEngine,
     RolloutFailed,
     RolloutInputError,
-    RolloutLog,
     RolloutOptions,
     plan_batches,
-    summary_table,
     validate_options,
 )
 from tests.unit.fake_platform import FakePlatform
 
 
-def roller(platform: FakePlatform, **options) -> tuple[Roller, list[str]]:
+def roller(platform: FakePlatform, **options) -> tuple[RolloutEngine, list[str]]:
     lines: list[str] = []
     opts = RolloutOptions(target=Release("v2"), poll_interval=0.001, **options)
-    return Roller(platform, opts, RolloutLog(out=lines.append)), lines
+    return RolloutEngine(platform, opts, RolloutLog(out=lines.append)), lines
 
 
 def test_batches_follow_max_surge_oldest_first():
@@ -37,6 +37,8 @@ def test_batches_follow_max_surge_oldest_first():
         ({"target": Release("bad tag!")}, "not a valid image tag"),
         ({"target": Release("v2"), "max_surge": 0}, "at least 1"),
         ({"target": Release("v2"), "health_timeout": 0}, "positive"),
+        ({"target": Release("v2"), "health_timeout": float("nan")}, "positive"),
+        ({"target": Release("v2"), "route_timeout": float("inf")}, "positive"),
         ({"target": Release("v2", {"lower": "1"})}, "variable names"),
     ],
 )
@@ -61,7 +63,9 @@ def test_happy_path_surges_first_and_never_drops_below_n_routed():
         "remove app-2",
     ]
     assert min(platform.routed_counts) >= 2, "fewer than N replicas were routed at some point"
+    assert result.fewest_routed is not None and result.fewest_routed >= 2
     assert result.replaced == [("app-1", "app-3"), ("app-2", "app-4")]
+    assert result.cut == []
     table = summary_table(result)
     assert "app-1" in table and "total" in table
     assert any("drain-to-out" in line for line in lines)
@@ -84,6 +88,7 @@ def test_new_replica_that_crashes_is_removed_and_old_ones_keep_serving():
     assert [r.name for r in platform.replicas()] == ["app-1", "app-2"]
     assert all(r.version == "v1" for r in platform.replicas())
     assert "remove app-3" in platform.events and not any(e.startswith("drain") for e in platform.events)
+    assert "id3" not in platform.replicas_by_id
     assert any("diagnostics" in line for line in lines)
 
 

@@ -1,0 +1,120 @@
+"""The observed states that gate each step of a rollout: healthy, routed, unrouted, idle.
+
+Each gate polls the platform until the state holds or its deadline passes. A failed Docker or
+Traefik call (PlatformUnavailable) counts as "not yet" and is retried within the same deadline.
+A `guard` runs before every poll and raises to abandon the wait at once: the rollout uses it to
+notice an interrupt, or a new replica that stopped serving while an old one drains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from lab.docker_api import Replica
+from lab.platform import PlatformUnavailable, ServicePlatform
+from lab.waits import WaitTimeout, wait_for
+
+T = TypeVar("T")
+READY_HEALTH = frozenset({"healthy", "none"})  # "none": no healthcheck, Traefik routes it running
+DEFAULT_POLL = 0.25
+
+
+class ReplicaLost(RuntimeError):
+    """A replica the rollout counts on (a new one, serving) stopped running or serving."""
+
+
+def _no_guard() -> None:
+    return None
+
+
+@dataclass
+class Gates:
+    """Bounded waits on one service's replicas, as Docker and Traefik's API report them."""
+
+    platform: ServicePlatform
+    poll: float = DEFAULT_POLL
+    guard: Callable[[], None] = _no_guard
+    fewest_routed: int | None = field(default=None, init=False)
+
+    def _wait(self, check: Callable[[], T | None], what: str, timeout: float, last: Callable[[], str]) -> T:
+        def guarded() -> T | None:
+            self.guard()
+            return check()
+
+        return wait_for(
+            guarded, what=what, timeout=timeout, interval=self.poll, last_seen=last,
+            transient=(PlatformUnavailable,),
+        )  # fmt: skip
+
+    def routed_ips(self) -> set[str]:
+        """Traefik's servers for the service now; the fewest ever seen is kept as an observation."""
+        ips = self.platform.routed_ips()
+        if self.fewest_routed is None or len(ips) < self.fewest_routed:
+            self.fewest_routed = len(ips)
+        return ips
+
+    def is_routed(self, replica: Replica) -> bool:
+        """Whether Traefik's API lists the replica among the service's servers."""
+        return bool(self.routed_ips().intersection(replica.ips))
+
+    def healthy(self, replica: Replica, timeout: float) -> Replica:
+        """Wait until Docker reports the replica healthy; ReplicaLost at once if it exits."""
+        seen = ["not inspected yet"]
+
+        def check() -> Replica | None:
+            now = self.platform.find(replica.id)
+            if now is None or now.status in {"exited", "dead"}:
+                state = "removed" if now is None else now.status
+                raise ReplicaLost(f"new replica {replica.name} {state} before becoming healthy")
+            seen[0] = f"{now.status}, health {now.health}"
+            return now if now.health in READY_HEALTH else None
+
+        return self._wait(check, f"{replica.name} healthy", timeout, lambda: seen[0])
+
+    def routed(self, replica: Replica, timeout: float) -> None:
+        """Wait until Traefik's API lists the replica."""
+        self._wait(
+            lambda: self.is_routed(replica),
+            f"Traefik to route {replica.name}",
+            timeout,
+            lambda: f"Traefik routes {sorted(self.platform.routed_ips())}, replica at {list(replica.ips)}",
+        )
+
+    def unrouted(self, replica: Replica, timeout: float) -> None:
+        """Wait until Traefik's API no longer lists the replica."""
+        self._wait(
+            lambda: not self.is_routed(replica),
+            f"Traefik to stop routing {replica.name}",
+            timeout,
+            lambda: f"Traefik still routes {sorted(self.platform.routed_ips())}",
+        )
+
+    def idle(self, replica: Replica, timeout: float) -> int:
+        """Wait until the replica serves no work request, at most `timeout`; how many it still
+        served at the end (0: idle; -1: unknown, the count could not be read at the deadline)."""
+        last = [-1]
+
+        def check() -> bool:
+            last[0] = -1
+            last[0] = self.platform.inflight(replica.id)
+            return last[0] == 0
+
+        try:
+            self._wait(check, f"{replica.name} idle", timeout, lambda: f"{last[0]} in flight")
+        except WaitTimeout:
+            return last[0]
+        return 0
+
+    def call(self, action: Callable[[], T], what: str, timeout: float) -> T:
+        """Run a platform action, retrying it while it fails with PlatformUnavailable, at most
+        `timeout` seconds; WaitTimeout (naming the last error) after that."""
+        result: list[T] = []
+
+        def attempt() -> bool:
+            result[:] = [action()]
+            return True
+
+        self._wait(attempt, what, timeout, lambda: "no attempt finished")
+        return result[0]

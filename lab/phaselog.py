@@ -1,0 +1,79 @@
+"""The rollout's phase log: a progress line as each step ends, and a JSON line as each step begins
+and ends (wall-clock times), for reports, plots and tests that act in a given phase."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+BEGIN = "begin"  # the `event` of a phase's first line; its last line has event "end"
+
+
+@dataclass
+class PhaseRecord:
+    """One timed step of the rollout, for the progress lines, the summary and the plot."""
+
+    phase: str
+    replica: str
+    start: float
+    end: float = 0.0
+    ok: bool = True
+    detail: str = ""
+
+    @property
+    def seconds(self) -> float:
+        """How long the step took."""
+        return self.end - self.start
+
+
+@dataclass
+class RolloutLog:
+    """Progress lines as steps end, and every step as JSON lines for reports."""
+
+    out: Callable[[str], None] = print
+    jsonl: TextIO | None = None
+    records: list[PhaseRecord] = field(default_factory=list)
+
+    def note(self, message: str) -> None:
+        """A progress line."""
+        self.out(f"rollout: {message}")
+
+    def _write(self, event: str, record: PhaseRecord) -> None:
+        if self.jsonl is not None:
+            self.jsonl.write(json.dumps({"event": event, **asdict(record)}) + "\n")
+            self.jsonl.flush()
+
+    @contextmanager
+    def phase(self, phase: str, replica: str, start: float | None = None) -> Iterator[PhaseRecord]:
+        """Time a step (from `start` if given, else now) and report it when it ends."""
+        record = PhaseRecord(phase, replica, time.time() if start is None else start)
+        self._write(BEGIN, record)
+        try:
+            yield record
+        except BaseException as error:
+            record.ok = False
+            record.detail = record.detail or (str(error).splitlines() or [type(error).__name__])[0][:200]
+            raise
+        finally:
+            record.end = time.time()
+            self.records.append(record)
+            status = (
+                f"  FAILED: {record.detail}"
+                if not record.ok
+                else f"  ({record.detail})" * bool(record.detail)
+            )
+            self.note(f"{phase:<17} {replica:<24} {record.seconds:6.1f}s{status}")
+            self._write("end", record)
+
+
+def open_log(path: Path | None) -> TextIO | None:
+    """The JSON-lines file the rollout's phases go to (parent folders created)."""
+    if path is None:
+        return None
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("w", encoding="utf-8")
