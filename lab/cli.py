@@ -39,7 +39,7 @@ from lab.rollout import (
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
 from lab.workshop import BROKEN, FIXED, SCENARIOS, ensure_images, run_scenario
-from lab.writes import check_writes
+from lab.writes import WriteCheck, check_writes
 
 # Exit statuses (the README's table mirrors these).
 EXIT_OK = 0  # done: every replica replaced, nothing cut
@@ -270,11 +270,11 @@ def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
     if args.report:
         data = result.to_json()
         if writes is not None:
-            data["writes"] = {"acked": writes.acked, "persisted": writes.persisted, "lost": writes.lost}
+            data["writes"] = writes.to_json()
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(data), encoding="utf-8")
         print(f"probe: report {args.report}")
-    failed = bool(result.failures) or bool(writes and writes.lost)
+    failed = bool(result.failures) or bool(writes and writes.missing)
     return EXIT_FAILED if failed and args.fail_on_error else 0
 
 
@@ -287,8 +287,7 @@ def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
     phases = load_phases(log_path)
     print(summarize(result, phases))
     if extra.get("writes"):
-        w = extra["writes"]
-        print(f"writes: acknowledged {w['acked']}, persisted {w['persisted']}, lost {len(w['lost'])}")
+        print(WriteCheck.from_json(extra["writes"]).line())
     if args.plot:
         print(f"report: timeline {plot_timeline(result, phases, args.plot)}")
     return 0
@@ -320,7 +319,7 @@ def cmd_demo(cfg: LabConfig, args: argparse.Namespace) -> int:
     print(f"demo: report {report}\ndemo: timeline {plot}")
     if measured.failure:
         print(f"demo: rollout failed: {measured.failure}")
-    clean = not measured.failure and not measured.probe.failures and not measured.writes.lost
+    clean = not measured.failure and not measured.probe.failures and not measured.writes.missing
     return 0 if clean else EXIT_FAILED
 
 

@@ -116,12 +116,7 @@ def save_report(measured: MeasuredRollout, path: Path, log_path: Path) -> Path:
     data = measured.probe.to_json()
     data["rollout_log"] = str(log_path)
     data["rollout_failure"] = measured.failure
-    data["writes"] = {
-        "acked": measured.writes.acked,
-        "persisted": measured.writes.persisted,
-        "buffered": measured.writes.buffered,
-        "lost": measured.writes.lost,
-    }
+    data["writes"] = measured.writes.to_json()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data), encoding="utf-8")
     return path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 import time
 from collections import Counter
@@ -44,6 +45,9 @@ class ProbeOptions:
         """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
         if httpx.URL(self.base_url).host not in {"127.0.0.1", "localhost"}:
             raise ProbeInputError(f"the probe only targets 127.0.0.1, not {self.base_url}")
+        numbers = (self.short_rate, self.write_rate, self.duration, self.long_timeout, self.short_timeout)
+        if not all(math.isfinite(n) for n in numbers):
+            raise ProbeInputError("rates, durations and timeouts must be finite numbers")
         if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
             raise ProbeInputError("rates, concurrency and duration must not be negative")
 
@@ -164,6 +168,8 @@ class Probe:
                 record.error, record.event_id = self._check_body(kind, response)
         except httpx.HTTPError as error:
             record.error = classify(error)
+        except Exception as error:  # anything else is a failure too, never a silent success
+            record.error = f"unexpected-{type(error).__name__}"
         finally:
             record.end = time.time()
         return record
@@ -172,6 +178,8 @@ class Probe:
         try:
             body = response.json()
         except ValueError:
+            return "bad-body", None
+        if not isinstance(body, dict):
             return "bad-body", None
         if kind == WRITE:
             return (None, str(body["id"])) if body.get("id") else ("bad-body", None)

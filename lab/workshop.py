@@ -34,7 +34,7 @@ from lab.report import Phase, load_phases, plot_timeline
 from lab.rollout import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from lab.stack import free_loopback_port, lab_down, lab_up, smoke_request, wait_all_routed
 from lab.waits import WaitTimeout, wait_for
-from lab.writes import check_writes
+from lab.writes import check_writes, final_write_check
 
 BROKEN, FIXED = "broken", "fixed"
 
@@ -136,10 +136,16 @@ def _quiet(_: str) -> None:
     return None
 
 
-def _finish(outcome: Outcome, client: docker.DockerClient, cfg: LabConfig, probe: ProbeResult) -> Outcome:
+def _finish(
+    outcome: Outcome, client: docker.DockerClient, cfg: LabConfig, probe: ProbeResult, *, final: bool = True
+) -> Outcome:
+    """Record the probe and where every acknowledged write is: by default the verdict, after every
+    replica has stopped gracefully; with final=False a progress look (buffered counts as found)."""
     outcome.probe = probe
-    writes = check_writes(client, cfg.project, cfg.service, probe.acked_event_ids())
-    outcome.acked_writes, outcome.lost_writes = writes.acked, len(writes.lost)
+    acked = probe.acked_event_ids()
+    check = final_write_check if final else check_writes
+    writes = check(client, cfg.project, cfg.service, acked)
+    outcome.acked_writes, outcome.lost_writes = writes.acked, len(writes.missing)
     return outcome
 
 
@@ -365,7 +371,9 @@ def slow_shutdown_work(client: docker.DockerClient, base: LabConfig, variant: st
             outcome.exit_codes = _stop_all([container], timeout=None)
 
         measured = measure_under_load(action, probe_options(cfg), out=_quiet)
-        outcome = _finish(outcome, client, cfg, measured.probe)
+        # Broken: a final graceful stop of the other replica would be SIGKILLed by the same short
+        # grace period and lose its writes too; count only what the stopped replica lost.
+        outcome = _finish(outcome, client, cfg, measured.probe, final=variant == FIXED)
         mine = [
             r for r in measured.probe.records if r.kind == WRITE and r.ok and r.replica == victim.hostname
         ]
@@ -423,9 +431,15 @@ def keepalive_race(client: docker.DockerClient, base: LabConfig, variant: str) -
     Fixed: the lab's 30 s keep-alive with Traefik closing idle backend connections after 10 s."""
     outcome = Outcome(7, variant)
     variables = (
-        {"APP_KEEPALIVE_SECONDS": "5", "TRAEFIK_IDLE_CONN_TIMEOUT": "90s"} if variant == BROKEN else {}
+        {"APP_KEEPALIVE_SECONDS": str(BROKEN_KEEPALIVE_SECONDS), "TRAEFIK_IDLE_CONN_TIMEOUT": "90s"}
+        if variant == BROKEN
+        else {}
     )
     with scenario_stack(client, base, f"s7{variant[0]}", variables, replicas=1) as cfg:
+        app = get_container(client, replicas(client, cfg.project, cfg.service)[0].id)
+        assert app is not None
+        env = dict(e.split("=", 1) for e in app.attrs["Config"]["Env"] if "=" in e)
+        outcome.figures["app keep-alive s"] = float(env["APP_KEEPALIVE_SECONDS"])
         records: list[RequestRecord] = []
         started = time.time()
         asyncio.run(_keepalive_bursts(cfg, records))

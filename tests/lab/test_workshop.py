@@ -82,6 +82,15 @@ def test_06_shutdown_work_longer_than_grace_loses_writes(docker_client, base):
 
 
 def test_07_keep_alive_race_fixed_setting_has_no_502(docker_client, base):
+    """The broken variant is a measurement, not an assertion (the race is rare on one host; see
+    docs/workshop/07-keep-alive-race.md): its figures are printed, and the test checks that it ran
+    with the keep-alive the page describes, so the bursts' idle gaps straddle it."""
+    from lab.workshop import BROKEN_KEEPALIVE_SECONDS, KEEPALIVE_GAPS
+
     broken = run(docker_client, base, 7, BROKEN)
-    assert broken.acked_writes > 0  # measured and printed; see docs/workshop/07-keep-alive-race.md
-    assert_clean(run(docker_client, base, 7, FIXED))
+    assert broken.acked_writes > 0
+    assert broken.figures["app keep-alive s"] == BROKEN_KEEPALIVE_SECONDS
+    assert min(KEEPALIVE_GAPS) < BROKEN_KEEPALIVE_SECONDS < max(KEEPALIVE_GAPS)
+    fixed = run(docker_client, base, 7, FIXED)
+    assert fixed.figures["app keep-alive s"] == 30
+    assert_clean(fixed)

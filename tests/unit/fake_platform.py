@@ -95,7 +95,9 @@ class FakePlatform:
     def replicas(self, include_stopped: bool = False) -> list[Replica]:
         self._call("replicas")
         return [
-            f.replica for f in self.replicas_by_id.values() if include_stopped or f.replica.status == "running"
+            f.replica
+            for f in self.replicas_by_id.values()
+            if include_stopped or f.replica.status == "running"
         ]
 
     def phase(self, replica_id: str) -> str:
@@ -165,6 +167,8 @@ class FakePlatform:
         self._call(f"undrain {fake.replica.name}")
         fake.drained = False
         fake.polls_to_unrouted = 2
+        if fake.replica.status == "running" and fake.replica.health == "unhealthy":
+            fake.replica = replace(fake.replica, health="healthy")  # the next healthcheck passes
         self.events.append(f"undrain {fake.replica.name}")
 
     def inflight(self, replica_id: str) -> int:

@@ -114,3 +114,23 @@ def test_summary_and_plot_line_up_requests_with_phases(settings, tmp_path):
 def test_percentile_nearest_rank():
     values = [float(v) for v in range(1, 101)]
     assert percentile(values, 50) == 50 and percentile(values, 99) == 99 and percentile([], 50) == 0
+
+
+def test_an_unexpected_exception_is_a_failure_of_its_own_kind(settings, monkeypatch):
+    """A 2xx whose handling raises something that is not an httpx error used to count as ok."""
+
+    def broken_check(self, kind, response):
+        raise KeyError("id")
+
+    monkeypatch.setattr(Probe, "_check_body", broken_check)
+    with app_in_thread(settings) as running:
+        result = ProbeThread(options(running.url, duration=0.5, long_concurrency=0)).start().wait(30)
+    assert result.records and {r.error for r in result.records} == {"unexpected-KeyError"}
+    assert result.acked_event_ids() == set()
+
+
+@pytest.mark.parametrize("field", ["short_rate", "duration", "long_timeout"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_probe_refuses_nan_and_inf(field, value):
+    with pytest.raises(ProbeInputError, match="finite"):
+        Probe(options("http://127.0.0.1:1", **{field: value}))

@@ -1,0 +1,211 @@
+"""The rollout's failure paths on the fake platform: every fault the lab's fault matrix injects on
+the real stack, plus flaky Traefik answers, each reached by a scripted trigger.
+
+After every failure the invariant must hold again: the replicas that serve (running, healthy, not
+drained) are as many as before the failed batch, and nothing new is left behind."""
+
+from __future__ import annotations
+
+import signal
+
+import pytest
+
+from lab.gates import Gates
+from lab.history import LockState, Release
+from lab.phaselog import RolloutLog
+from lab.recovery import findings, look, needs_recovery, recover, state_lines
+from lab.rollout import (
+    Interrupt,
+    RolloutEngine,
+    RolloutFailed,
+    RolloutInterrupted,
+    RolloutOptions,
+    RolloutResult,
+)
+from tests.unit.fake_platform import FakePlatform
+
+
+def engine(platform: FakePlatform, interrupt: Interrupt | None = None, **options) -> RolloutEngine:
+    opts = RolloutOptions(target=Release("v2"), poll_interval=0.001, **options)
+    return RolloutEngine(platform, opts, RolloutLog(out=lambda _: None), interrupt)
+
+
+def names(replicas) -> list[str]:
+    return sorted(r.name for r in replicas)
+
+
+def test_new_replica_lost_after_it_was_routed_is_caught_before_any_drain():
+    """1. app-3 (v2) becomes healthy and routed 2. it dies just before the old one would drain
+    3. no old replica is drained, app-3 is removed, app-1 and app-2 serve, exit as failed."""
+    platform = FakePlatform()
+    platform.on("routed", lambda p: p.on("find app-3", lambda p: p.kill("app-3")))
+    with pytest.raises(RolloutFailed, match="new replica app-3 is exited"):
+        engine(platform).run()
+    assert not any(e.startswith("drain") for e in platform.events)
+    assert names(platform.serving()) == ["app-1", "app-2"]
+    assert "id3" not in platform.replicas_by_id
+
+
+def test_all_new_replicas_killed_while_old_ones_drain_puts_the_old_ones_back_first():
+    """--max-surge equal to the replica count: 1. app-3 and app-4 are routed, app-1 and app-2
+    have left Traefik 2. both new ones are SIGKILLed while app-1 waits to be idle 3. both old
+    replicas are undrained before anything else happens, and serve; the dead ones are removed."""
+    platform = FakePlatform(count=2)
+    platform.on("inflight app-1", lambda p: (p.kill("app-3"), p.kill("app-4")))
+    with pytest.raises(RolloutFailed, match="new replica app-3"):
+        engine(platform, max_surge=2).run()
+    after_kill = platform.events[platform.events.index("killed app-4") + 1 :]
+    assert after_kill[:2] == ["undrain app-1", "undrain app-2"], after_kill
+    assert names(platform.serving()) == ["app-1", "app-2"]
+    assert not any(e.startswith("stop app-1") or e.startswith("stop app-2") for e in platform.events)
+    assert set(platform.replicas_by_id) == {"id1", "id2"}
+
+
+def test_old_replica_that_never_goes_idle_is_stopped_at_the_deadline_and_reported_as_cut():
+    platform = FakePlatform(stop_timeout=0.05)
+    platform.by_name("app-1").never_idle = True
+    result = engine(platform).run()
+    assert [(c.replica, c.inflight) for c in result.cut] == [("app-1", 1)]
+    assert "1 request(s) in flight at the grace deadline" in result.cut[0].line()
+    assert names(platform.serving()) == ["app-3", "app-4"]
+
+
+def test_old_replica_killed_while_it_drains_is_reported_and_the_rollout_goes_on():
+    platform = FakePlatform()
+    platform.on("inflight app-1", lambda p: p.kill("app-1"))
+    result = engine(platform).run()
+    assert [(c.replica, c.exit_code) for c in result.cut] == [("app-1", 137)]
+    assert "SIGKILL" in result.cut[0].line()
+    assert {r.version for r in platform.serving()} == {"v2"} and len(platform.serving()) == 2
+
+
+def test_traefik_api_failing_for_a_few_calls_is_retried_and_the_rollout_succeeds():
+    platform = FakePlatform()
+    platform.on("drain app-1", lambda p: setattr(p, "traefik_down_for", 5))
+    platform.on("scale_up", lambda p: setattr(p, "traefik_down_for", 3))
+    result = engine(platform).run()
+    assert len(result.replaced) == 2 and result.cut == []
+    assert platform.traefik_down_for == 0
+
+
+def test_traefik_api_down_for_good_stops_cleanly_and_says_what_was_left():
+    """Traefik's API stops answering once the new replica exists: the routed gate times out, the
+    undo runs to its end (its own Traefik calls fail too) and reports instead of raising."""
+    platform = FakePlatform()
+    platform.on("scale_up", lambda p: setattr(p, "traefik_down_for", 10**9))
+    with pytest.raises(RolloutFailed, match="last attempt failed: PlatformUnavailable") as caught:
+        engine(platform, route_timeout=0.05).run()
+    assert any("app-3" in line for line in caught.value.left_behind), caught.value.left_behind
+    assert names(platform.serving())[:2] == ["app-1", "app-2"]
+
+
+def test_exec_failing_while_waiting_for_idle_is_retried_then_reported_as_unknown_cut():
+    platform = FakePlatform(stop_timeout=0.05)
+    platform.exec_fails.add("app-1")
+    result = engine(platform).run()
+    assert [(c.replica, c.inflight) for c in result.cut] == [("app-1", -1)]
+    assert "unknown number" in result.cut[0].line()
+
+
+def test_an_unexpected_error_while_retiring_runs_the_same_undo():
+    """docker stop of the old replica raises something the engine does not know: the old replica is
+    put back, the new one retired gracefully, and the error becomes one RolloutFailed."""
+    platform = FakePlatform()
+
+    def explode(_: FakePlatform) -> None:
+        raise RuntimeError("engine hiccup")
+
+    platform.on("stop app-1", explode)
+    with pytest.raises(RolloutFailed, match="RuntimeError: engine hiccup"):
+        engine(platform).run()
+    assert names(platform.serving()) == ["app-1", "app-2"]
+    assert "undrain app-1" in platform.events and "remove app-3" in platform.events
+
+
+@pytest.mark.parametrize(
+    ("phase_call", "phase"),
+    [
+        ("scale_up", "create"),
+        ("find app-3", "start-to-healthy"),
+        ("routed", "healthy-to-routed"),
+        ("drain app-1", "drain-to-out"),
+        ("inflight app-1", "drain-to-idle"),
+    ],
+)
+def test_an_interrupt_in_each_phase_undoes_the_batch(phase_call, phase):
+    platform = FakePlatform()
+    interrupt = Interrupt()
+    platform.on(phase_call, lambda _: interrupt.request(signal.SIGINT))
+    with pytest.raises(RolloutInterrupted) as caught:
+        engine(platform, interrupt).run()
+    assert caught.value.signum == signal.SIGINT
+    assert names(platform.serving()) == ["app-1", "app-2"], phase
+    assert set(platform.replicas_by_id) == {"id1", "id2"}, phase
+
+
+def test_an_interrupt_during_a_stop_finishes_that_step_and_stops_before_the_next_batch():
+    platform = FakePlatform()
+    interrupt = Interrupt()
+    platform.on("stop app-1", lambda _: interrupt.request(signal.SIGTERM))
+    with pytest.raises(RolloutInterrupted) as caught:
+        engine(platform, interrupt).run()
+    assert caught.value.signum == signal.SIGTERM
+    assert "remove app-1" in platform.events and "create app-4" not in platform.events
+    assert names(platform.serving()) == ["app-2", "app-3"]
+
+
+def killed_mid_rollout() -> FakePlatform:
+    """What a SIGKILLed rollout leaves after draining app-1: app-3 (v2) serves beside app-1 (v1,
+    drained) and app-2 (v1), and a stopped app-0 of an older attempt."""
+    platform = FakePlatform()
+    new = platform._add("v2", healthy=True)
+    platform.by_name("app-1").drained = True
+    stopped = platform._add("v1", healthy=True)
+    stopped.replica = stopped.replica.__class__(**{**stopped.replica.__dict__, "status": "exited"})
+    assert new.replica.name == "app-3"
+    return platform
+
+
+def test_findings_name_each_leftover_in_one_line():
+    platform = killed_mid_rollout()
+    found = findings(look(platform), 2, LockState(False, True, "pid 4242, rollout to v2, since 10:00:00"))
+    text = "\n".join(found)
+    assert "stale rollout lock" in text and "pid 4242" in text
+    assert "drained replica still running: app-1" in text
+    assert "stopped replica left behind: app-4" in text
+    assert "extra replicas: 3 run, 2 wanted" in text
+    assert "mixed versions: v1 x2, v2 x1" in text
+    assert needs_recovery(look(platform), 2)
+
+
+def test_recover_retires_the_drained_replica_and_leaves_n_ready():
+    platform = killed_mid_rollout()
+    cut = recover(
+        platform,
+        Gates(platform, poll=0.001),
+        RolloutLog(out=lambda _: None),
+        2,
+        Release("v1"),
+        health_timeout=1,
+        route_timeout=1,
+    )
+    assert cut == []
+    assert names(platform.serving()) == ["app-2", "app-3"]
+    assert set(platform.replicas_by_id) == {"id2", "id3"}
+    assert not needs_recovery(look(platform), 2)
+    assert state_lines(look(platform))[0].startswith("now: Traefik routes 2 ready replica(s) of 2 running")
+
+
+def test_recover_starts_missing_replicas_before_anything_else():
+    platform = FakePlatform(count=1)
+    recover(
+        platform, Gates(platform, poll=0.001), RolloutLog(out=lambda _: None), 2, Release("v1"),
+        health_timeout=1, route_timeout=1,
+    )  # fmt: skip
+    assert len(platform.serving()) == 2 and platform.events == ["create app-2"]
+
+
+def test_result_reports_the_fewest_servers_traefik_listed():
+    platform = FakePlatform(count=3)
+    result: RolloutResult = engine(platform).run()
+    assert result.started_with == 3 and result.fewest_routed is not None and result.fewest_routed >= 3
