@@ -6,8 +6,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback probe test test-unit test-lab test-rollout test-workshop bench-probe bench-strategies \
-	lint images-offline provision
+.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover soak probe test test-unit \
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies lint images-offline provision
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,6 +41,13 @@ rollout: $(STAMP) ## roll the lab to VERSION (default v2), one replica at a time
 rollback: $(STAMP) ## roll back to the version that ran before the last rollout
 	$(PY) -m lab rollback
 
+ROUNDS ?= 3
+soak: $(STAMP) ## roll v1 -> v2 -> v1 ... ROUNDS times (default 3) on a private stack under the probe
+	$(PY) -m lab soak --rounds $(ROUNDS)
+
+recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
+	$(PY) -m lab recover
+
 probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a summary
 	$(PY) -m lab probe --until-signal --report out/probe.json
 
@@ -63,7 +70,14 @@ test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, fai
 test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fails, each fix holds)
 	$(PY) -m pytest tests/lab/test_workshop.py -m lab -v -s
 
-bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
+bench-ROUNDS ?= 3
+soak: $(STAMP) ## roll v1 -> v2 -> v1 ... ROUNDS times (default 3) on a private stack under the probe
+	$(PY) -m lab soak --rounds $(ROUNDS)
+
+recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
+	$(PY) -m lab recover
+
+probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
 	PYTHONPATH=. $(PY) bench/probe_capacity.py
 
 bench-strategies: $(STAMP) ## recreate-all vs manual recipe vs rollout tool, same load, one run

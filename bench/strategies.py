@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from lab.config import load_config
 from lab.docker_api import connect
-from lab.workshop import BROKEN, FIXED, Outcome, ensure_images, manual_recipe, recreate_all
+from lab.stack import ensure_images
+from lab.workshop import BROKEN, FIXED, Outcome, manual_recipe, recreate_all
 
 STRATEGIES = (
     ("docker compose up -d (recreate all)", recreate_all, BROKEN),

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import NoReturn
 
-from lab import compose, stack
+from lab import compose, soak, stack
 from lab.config import ConfigError, LabConfig, load_config
 from lab.demo import default_probe_options, probe_during_rollout, save_report
 from lab.deploy import PREVIOUS, deployed_release, execute_rollout, resolve_target
@@ -24,7 +24,7 @@ from lab.lint import LintInputError, lint_file
 from lab.phaselog import RolloutLog
 from lab.platform import DockerPlatform
 from lab.probe import MAX_DURATION, Probe, ProbeInputError, ProbeOptions, ProbeResult
-from lab.recovery import findings, look, recover, state_lines
+from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.report import load_phases, load_result, plot_timeline, summarize, summary_table
 from lab.rollout import (
     DEFAULT_HEALTH_TIMEOUT,
@@ -36,9 +36,10 @@ from lab.rollout import (
     RolloutOptions,
     RolloutStopped,
 )
+from lab.stack import ensure_images
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
-from lab.workshop import BROKEN, FIXED, SCENARIOS, ensure_images, run_scenario
+from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
 from lab.writes import WriteCheck, check_writes
 
 # Exit statuses (the README's table mirrors these).
@@ -152,8 +153,10 @@ def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
     found = findings(view, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
     for line in found:
         print(f"found: {line}")
-    if found:
-        print("lab: `python -m lab recover` mends these (a rollout does it first by itself)")
+    if needs_recovery(view, cfg.replicas):
+        print("lab: `python -m lab recover` mends these (the next rollout does it first by itself)")
+    elif found:
+        print("lab: `python -m lab rollout --to VERSION` puts every replica on one version")
     return EXIT_FAILED if found else 0
 
 
@@ -191,10 +194,7 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
         with signals_to(interrupt):
             result = execute_rollout(client, cfg, options, log_path, interrupt=interrupt)
     except RolloutStopped as stopped:
-        print(
-            f"lab: rollout {'interrupted' if isinstance(stopped, RolloutInterrupted) else 'failed'}: "
-            + str(stopped)
-        )
+        print(f"lab: rollout stopped ({stopped}); its current batch was undone")
         for line in stopped.left_behind:
             print(f"lab: left behind: {line}")
         for line in stopped.now:
@@ -337,6 +337,18 @@ def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_soak(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Roll v1 -> v2 -> v1 ... on a private stack under the probe; exit 1 on any failure or loss."""
+    client = connect()
+    print(f"soak: {args.rounds} round(s) on a private stack beside the lab, under the probe", flush=True)
+    report = soak.soak(client, cfg, args.rounds, out=lambda line: print(line, flush=True))
+    if report.probe is not None:
+        print(summarize(report.probe, writes=report.writes))
+    print(f"soak: report {soak.save(report, args.report or cfg.out_dir / 'soak.json')}")
+    print(report.line())
+    return 0 if report.clean else EXIT_FAILED
+
+
 def cmd_lint(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Check a compose file for the workshop's traps; exit 1 if any is found."""
     path = args.file or cfg.compose_file
@@ -457,6 +469,10 @@ def build_parser() -> argparse.ArgumentParser:
     workshop.add_argument("--variant", choices=(BROKEN, FIXED), help="only this variant")
     workshop.add_argument("--no-plot", action="store_true", help="skip the timeline PNGs")
     workshop.set_defaults(run=cmd_workshop)
+    soak_parser = commands.add_parser("soak", help="roll v1 -> v2 -> v1 ... N times under the probe")
+    soak_parser.add_argument("--rounds", type=int, default=3, help="rollouts to run (default 3)")
+    soak_parser.add_argument("--report", type=Path, help="JSON report (default out/soak.json)")
+    soak_parser.set_defaults(run=cmd_soak)
     lint = commands.add_parser("lint", help="pre-flight check of a compose file for rollout traps")
     lint.add_argument("-f", "--file", type=Path, help="compose file (default: the lab's)")
     lint.set_defaults(run=cmd_lint)
@@ -466,7 +482,11 @@ def build_parser() -> argparse.ArgumentParser:
 # Known failures: (exception types, exit code, prefix of the one line printed).
 ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
     ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
-    ((RolloutInputError, RolloutLocked, ProbeInputError, LintInputError), EXIT_BAD_INPUT, ""),
+    (
+        (RolloutInputError, RolloutLocked, ProbeInputError, LintInputError, soak.SoakInputError),
+        EXIT_BAD_INPUT,
+        "",
+    ),
     ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
 )
 

@@ -88,6 +88,21 @@ class LabConfig:
             **self.variables,
         }
 
+    def environment(self) -> dict[str, str]:
+        """Variables that point another `python -m lab` process at this stack (its project, ports,
+        replica count, state and output folders, and its compose variables but APP_VERSION,
+        which the lab takes from the rollout history)."""
+        return {
+            "LAB_PROJECT": self.project,
+            "LAB_HTTP_PORT": str(self.http_port),
+            "LAB_API_PORT": str(self.api_port),
+            "APP_REPLICAS": str(self.replicas),
+            "APP_HOST": self.app_host,
+            "LAB_STATE_DIR": str(self.state_dir),
+            "LAB_OUT_DIR": str(self.out_dir),
+            **{k: v for k, v in self.variables.items() if k != "APP_VERSION"},
+        }
+
     def with_overrides(self, **changes: object) -> LabConfig:
         """A copy with some settings changed (tests use a private project and ports)."""
         return replace(self, **changes)  # type: ignore[arg-type]

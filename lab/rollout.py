@@ -337,7 +337,7 @@ class RolloutEngine:
                 needed -= 1
                 self.log.note(f"keeping new {replica.name}: it stands in for an old replica that is gone")
                 continue
-            if state is not None and not serving:
+            if state is None or state.status != "running" or state.health == "unhealthy":
                 self.log.note(f"diagnostics of {replica.name}:")
                 for line in self._diagnostics(replica):
                     self.log.note(f"  {line}")

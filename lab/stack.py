@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import socket
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import docker
@@ -68,6 +71,15 @@ def wait_all_routed(client: docker.DockerClient, cfg: LabConfig, expected: int, 
     )
 
 
+def ensure_images(
+    client: docker.DockerClient, cfg: LabConfig, versions: tuple[str, ...] = ("v1", "v2")
+) -> None:
+    """Build the app image of each version once (cached layers make repeats quick), so that no
+    measured step includes a build."""
+    for version in versions:
+        compose.build(cfg, [cfg.service], extra_env={"APP_VERSION": version})
+
+
 def smoke_request(cfg: LabConfig) -> httpx.Response:
     """One quick GET /health through Traefik with the app's Host header."""
     return httpx.get(f"{cfg.http_url}/health", headers={"Host": cfg.app_host}, timeout=10)
@@ -112,3 +124,32 @@ def lab_down(cfg: LabConfig) -> None:
 def leftovers(client: docker.DockerClient, project: str) -> list[str]:
     """Names of any containers, running or not, still labelled with the project."""
     return [c.name or c.id or "?" for c in service_containers(client, project, all=True)]
+
+
+@contextmanager
+def private_stack(
+    client: docker.DockerClient, base: LabConfig, prefix: str, variables: dict[str, str], replicas: int = 2
+) -> Iterator[LabConfig]:
+    """A fresh v1 stack beside the lab: project `<prefix>-<random>` on free loopback ports, with
+    the given compose variables, answering through Traefik before it is handed over; always
+    removed, with its rollout state, however the block ends."""
+    cfg = base.with_overrides(
+        project=f"{prefix}-{uuid.uuid4().hex[:6]}",
+        http_port=free_loopback_port(),
+        api_port=free_loopback_port(),
+        replicas=replicas,
+        variables={"APP_VERSION": "v1", **variables},
+        state_dir=base.out_dir / f"{prefix}-state",
+    )
+    try:
+        lab_up(client, cfg, build=False)
+        # Routed is not ready when the healthcheck is off (workshop 04): start from a stack that answers.
+        wait_for(
+            lambda: all(smoke_request(cfg).status_code == 200 for _ in range(10)),
+            what="the stack to answer",
+            timeout=60,
+            interval=0.5,
+        )
+        yield cfg
+    finally:
+        lab_down(cfg)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,7 +31,7 @@ from lab.platform import DockerPlatform
 from lab.probe import LONG, WRITE, ProbeOptions, ProbeResult, RequestRecord, classify, tally_line
 from lab.report import Phase, load_phases, plot_timeline
 from lab.rollout import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
-from lab.stack import free_loopback_port, lab_down, lab_up, smoke_request, wait_all_routed
+from lab.stack import private_stack, wait_all_routed
 from lab.waits import WaitTimeout, wait_for
 from lab.writes import check_writes, final_write_check
 
@@ -88,34 +87,9 @@ class Outcome:
 def scenario_stack(
     client: docker.DockerClient, base: LabConfig, name: str, variables: dict[str, str], replicas: int = 2
 ) -> Iterator[LabConfig]:
-    """A fresh v1 stack (2 replicas unless told) with the variant's compose variables; always removed."""
-    cfg = base.with_overrides(
-        project=f"zdws-{name}-{uuid.uuid4().hex[:6]}",
-        http_port=free_loopback_port(),
-        api_port=free_loopback_port(),
-        replicas=replicas,
-        variables={"APP_VERSION": "v1", **variables},
-        state_dir=base.out_dir / "workshop-state",
-    )
-    try:
-        lab_up(client, cfg, build=False)
-        # Routed is not ready when the healthcheck is off (page 04): start from a stack that answers.
-        wait_for(
-            lambda: all(smoke_request(cfg).status_code == 200 for _ in range(10)),
-            what="the stack to answer",
-            timeout=60,
-            interval=0.5,
-        )
+    """A fresh v1 stack for one variant (prefix zdws-); always removed."""
+    with private_stack(client, base, f"zdws-{name}", variables, replicas) as cfg:
         yield cfg
-    finally:
-        lab_down(cfg)
-
-
-def ensure_images(client: docker.DockerClient, cfg: LabConfig) -> None:
-    """Build the v1 and v2 app images once, so no scenario's timing includes a build."""
-    platform = DockerPlatform(client, cfg)
-    for version in ("v1", "v2"):
-        platform.build(Release(version))
 
 
 def probe_options(cfg: LabConfig) -> ProbeOptions:

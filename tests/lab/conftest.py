@@ -1,5 +1,7 @@
 """The real stack, once per test session: a private compose project on free loopback ports,
-always torn down, and checked to leave no container behind."""
+always torn down, and checked to leave no container behind. Every write acknowledged on it goes
+into a ledger, and before the teardown every replica is stopped gracefully and each of those
+writes must be in the data files on the volume."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from lab import stack
 from lab.config import LabConfig, load_config
 from lab.docker_api import DockerUnavailable, connect
+from lab.writes import final_write_check
 from tests.unit.serving import free_port
 
 
@@ -24,10 +27,17 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
+def write_ledger() -> set[str]:
+    """Ids of every write acknowledged on the session's stack (tests add to it)."""
+    return set()
+
+
+@pytest.fixture(scope="session")
 def lab_cfg(
-    docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
+    docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, write_ledger: set[str]
 ) -> Iterator[LabConfig]:
-    """A running stack of 2 replicas in a compose project of its own; removed at the end."""
+    """A running stack of 2 replicas in a compose project of its own; at the end the write
+    verdict for the ledger, then the stack is removed."""
     scratch = tmp_path_factory.mktemp("lab")
     cfg = load_config().with_overrides(
         project=f"zdtest-{uuid.uuid4().hex[:8]}",
@@ -40,6 +50,9 @@ def lab_cfg(
     try:
         stack.lab_up(docker_client, cfg)
         yield cfg
+        final = final_write_check(docker_client, cfg.project, cfg.service, write_ledger)
+        print(f"\nsession stack, final write check: {final.line()}")
+        assert final.missing == [], f"acknowledged writes lost: {final.missing[:10]}"
     finally:
         stack.lab_down(cfg)
         left = stack.leftovers(docker_client, cfg.project)

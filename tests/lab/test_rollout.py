@@ -15,8 +15,8 @@ from lab.demo import default_probe_options, probe_during_rollout
 from lab.docker_api import service_containers
 from lab.history import Release, rollout_lock
 from lab.probe import LONG, SHORT, WRITE
-from lab.report import summarize
-from lab.rollout import RolloutOptions, summary_table
+from lab.report import summarize, summary_table
+from lab.rollout import RolloutOptions
 
 pytestmark = pytest.mark.lab
 
@@ -46,8 +46,10 @@ def all_versions(client, cfg) -> list[str]:
     return sorted(c.attrs["Config"]["Image"].rsplit(":", 1)[-1] for c in containers)
 
 
-def assert_nothing_dropped(measured) -> None:
-    """Print the figures (they land in the CI log), then assert on them."""
+def assert_nothing_dropped(measured, ledger: set[str]) -> None:
+    """Print the figures (they land in the CI log), then assert on them; the acknowledged writes
+    go to the session's ledger for the final check."""
+    ledger.update(measured.probe.acked_event_ids())
     if measured.rollout is not None:
         print(summary_table(measured.rollout))
     print(summarize(measured.probe, measured.phases, measured.writes))
@@ -57,11 +59,15 @@ def assert_nothing_dropped(measured) -> None:
     assert failures == [], f"{len(failures)} requests failed: {failures[:10]}"
     assert len(kinds[LONG]) >= 4 and len(kinds[SHORT]) >= 60 and len(kinds[WRITE]) >= 30
     assert all(r.status == 200 and r.seconds >= 15 for r in kinds[LONG]), "a long request was cut"
-    assert measured.writes.lost == [], f"acknowledged writes lost: {measured.writes.lost[:10]}"
+    assert measured.writes.missing == [], f"acknowledged writes found nowhere: {measured.writes.missing[:10]}"
     assert measured.writes.acked == len(kinds[WRITE])
+    if measured.rollout is not None:
+        assert measured.rollout.cut == [], "an old replica was stopped with work in flight"
+        assert measured.rollout.fewest_routed is not None
+        assert measured.rollout.fewest_routed >= measured.rollout.started_with, "Traefik routed fewer than N"
 
 
-def test_rollout_under_load_drops_nothing(docker_client, lab_cfg, capsys):
+def test_rollout_under_load_drops_nothing(docker_client, lab_cfg, write_ledger):
     """1. two v1 replicas, the probe keeps 4 long requests in flight plus 20 GET/s and 10 POST/s
     2. roll to v2 3. not one request failed, every long request got its full 15 s answer, every
     acknowledged write is on the volume or in a running replica 4. only v2 answers, exactly two
@@ -76,7 +82,7 @@ def test_rollout_under_load_drops_nothing(docker_client, lab_cfg, capsys):
         log_path=log_path,
     )
     assert measured.failure is None and measured.rollout is not None
-    assert_nothing_dropped(measured)
+    assert_nothing_dropped(measured, write_ledger)
     assert {r.version for r in measured.probe.records if r.kind == SHORT} == {"v1", "v2"}
     assert versions_answering(lab_cfg) == {"v2"}
     assert all_versions(docker_client, lab_cfg) == ["v2", "v2"], "a v1 container was left behind"
@@ -89,7 +95,9 @@ def test_rollout_under_load_drops_nothing(docker_client, lab_cfg, capsys):
     assert before == after, "compose disagreed with the rollout and recreated replicas"
 
 
-def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving(docker_client, cli_env):
+def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving(
+    docker_client, cli_env, write_ledger, capsys
+):
     """1. the probe runs 2. a rollout to v3 whose replica initialises longer than --timeout
     3. exit 1, the v3 replica is removed, 0 failed requests, v2 still answers."""
     from lab.probe import ProbeThread
@@ -100,7 +108,11 @@ def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving
         code = main(["rollout", "--to", "v3", "--set", "STARTUP_DELAY=600", "--timeout", "10"])
     finally:
         result = probe.finish(timeout=60)
+    write_ledger.update(result.acked_event_ids())
+    out = capsys.readouterr().out
+    print(out)
     assert code == 1
+    assert "lab: rollout stopped" in out and "now: Traefik routes 2 ready replica(s) of 2 running" in out
     assert [(r.kind, r.error) for r in result.failures] == []
     assert versions_answering(cfg) == {"v2"}
     assert all_versions(docker_client, cfg) == ["v2", "v2"], "the failed v3 replica was left behind"
@@ -132,7 +144,7 @@ def test_unknown_project_and_concurrent_rollout_are_refused(docker_client, cli_e
     assert "no running replicas" in capsys.readouterr().err
 
 
-def test_rollback_under_load_drops_nothing(docker_client, lab_cfg):
+def test_rollback_under_load_drops_nothing(docker_client, lab_cfg, write_ledger):
     """1. the stack runs v2 after the first rollout 2. roll back (to what ran before it) under load
     3. 0 failed requests, no lost write, only v1 answers."""
     from lab.deploy import PREVIOUS, resolve_target
@@ -147,12 +159,12 @@ def test_rollback_under_load_drops_nothing(docker_client, lab_cfg):
         log_path=lab_cfg.out_dir / f"{lab_cfg.project}-rollback.jsonl",
     )
     assert measured.failure is None
-    assert_nothing_dropped(measured)
+    assert_nothing_dropped(measured, write_ledger)
     assert versions_answering(lab_cfg) == {"v1"}
     assert all_versions(docker_client, lab_cfg) == ["v1", "v1"]
 
 
-def test_rollout_in_one_batch_of_two_drops_nothing(docker_client, lab_cfg):
+def test_rollout_in_one_batch_of_two_drops_nothing(docker_client, lab_cfg, write_ledger):
     """1. the stack runs v1 after the rollback 2. roll to v2 with --max-surge 2: two new replicas
     start beside the two old ones, then both old ones drain and stop together 3. 0 failed
     requests, no lost write, exactly two v2 replicas."""
@@ -164,7 +176,7 @@ def test_rollout_in_one_batch_of_two_drops_nothing(docker_client, lab_cfg):
         log_path=lab_cfg.out_dir / f"{lab_cfg.project}-surge-2.jsonl",
     )
     assert measured.failure is None and measured.rollout is not None
-    assert_nothing_dropped(measured)
+    assert_nothing_dropped(measured, write_ledger)
     created = [p for p in measured.phases if p.phase == "create"]
     assert len(created) == 1, f"expected one batch, the rollout made {len(created)}"
     assert versions_answering(lab_cfg) == {"v2"}

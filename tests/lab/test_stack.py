@@ -46,7 +46,9 @@ def test_a_15_second_request_completes_through_traefik(lab_cfg):
     assert response.elapsed.total_seconds() >= 15
 
 
-def test_docker_stop_lets_the_inflight_request_finish_and_keeps_every_write(docker_client, restore_stack):
+def test_docker_stop_lets_the_inflight_request_finish_and_keeps_every_write(
+    docker_client, restore_stack, write_ledger
+):
     """1. writes are acknowledged by both replicas 2. a 15 s request starts 3. the replica serving
     it gets `docker stop` 4. the request still answers 200 with its full body, the replica exits 0,
     and every write it acknowledged is in its data file on the volume."""
@@ -59,6 +61,7 @@ def test_docker_stop_lets_the_inflight_request_finish_and_keeps_every_write(dock
         assert answer.status_code == 200
         acked.setdefault(answer.json()["replica"], []).append(answer.json()["id"])
     assert len(acked) == 2
+    write_ledger.update(i for ids in acked.values() for i in ids)
 
     running = replicas(docker_client, cfg.project, cfg.service)
     containers = {r.hostname: get_container(docker_client, r.id) for r in running}

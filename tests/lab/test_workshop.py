@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from lab.config import load_config
-from lab.workshop import BROKEN, FIXED, SCENARIOS, Outcome, ensure_images
+from lab.stack import ensure_images
+from lab.workshop import BROKEN, FIXED, SCENARIOS, Outcome
 
 pytestmark = pytest.mark.lab
 

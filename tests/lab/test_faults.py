@@ -1,0 +1,351 @@
+"""The fault matrix, on the real stack under the probe: each test breaks something in the middle of
+a real rollout (`python -m lab rollout` in a child process, so signals and exit statuses are real)
+and asserts the exit status, the end state (APP_REPLICAS ready replicas, all routed, on the
+version they should be, nothing drained or left behind, no stale lock) and the probe's failures.
+
+No request may fail, except where the test itself broke something: requests in flight on a
+replica it SIGKILLed, or sent while Traefik reacts to that (a die event takes it up to a second),
+or while Traefik itself restarts. Those are counted apart, printed and bounded. Writes acknowledged
+by a replica the test SIGKILLed die with its memory; every other acknowledged write must be on the
+volume after a final graceful stop.
+
+Each test runs on a fresh two-replica v1 stack of its own. The probe's long requests last 25 s
+here (not 15) and six are kept in flight, so that every old replica is still busy when a fault
+hits it mid-drain; each test checks that before it starts the rollout."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+
+from lab.config import load_config
+from lab.demo import default_probe_options, measure_under_load
+from lab.docker_api import replica_stats, service_containers
+from lab.platform import DockerPlatform
+from lab.probe import ProbeOptions
+from lab.stack import ensure_images, private_stack
+from lab.traefik_api import TraefikUnavailable, routed_ips
+from lab.waits import wait_for
+from lab.writes import final_write_check
+from tests.lab.faults import (
+    FaultRecord,
+    LabProcess,
+    assert_end_state,
+    kill,
+    print_figures,
+    replica_named,
+    split_failures,
+    traefik_container,
+    written_by,
+)
+
+pytestmark = pytest.mark.lab
+
+LONG_SECONDS = 25.0
+TRAEFIK_REACTION = 3.0  # a die event reaches Traefik's routing within its 0.5 s throttle; margin
+MAX_KILL_WINDOW = 15.0  # no fault window may last longer than this
+
+
+@pytest.fixture(scope="module")
+def base(docker_client, tmp_path_factory):
+    cfg = load_config().with_overrides(out_dir=tmp_path_factory.mktemp("faults"))
+    ensure_images(docker_client, cfg)
+    return cfg
+
+
+@pytest.fixture
+def stack(docker_client, base) -> Iterator:
+    with private_stack(docker_client, base, "zdfault", {}) as cfg:
+        yield cfg
+
+
+def probe_options(cfg) -> ProbeOptions:
+    return replace(default_probe_options(cfg), long_concurrency=6, long_seconds=LONG_SECONDS)
+
+
+def every_replica_busy(client, cfg) -> None:
+    """Wait until each running replica serves at least one long request."""
+
+    def busy() -> bool:
+        return all(
+            replica_stats(c)["inflight"] > 0 for c in service_containers(client, cfg.project, cfg.service)
+        )
+
+    wait_for(busy, what="a long request in flight on every replica", timeout=LONG_SECONDS + 10, interval=0.2)
+
+
+def label_name(child: LabProcess, phase: str, role: str) -> str:
+    """The container name the phase log gives for the first `role` replica in `phase`."""
+    entry = next(e for e in child.entries() if e["phase"] == phase and e["replica"].startswith(role))
+    return str(entry["replica"]).split(" ", 1)[1]
+
+
+def check_failures_and_writes(
+    client, cfg, measured, faults: FaultRecord, *, name: str, status: int | None
+) -> None:
+    """The common end of every fault test: figures printed, no unexplained failure, windows
+    bounded, and every acknowledged write not held by a killed replica on the volume."""
+    probe = measured.probe
+    print_figures(name, probe, faults, status)
+    explained, unexplained = split_failures(probe, faults)
+    assert unexplained == [], (
+        f"requests failed outside the fault windows: {[(r.kind, r.error) for r in unexplained]}"
+    )
+    assert all(end - start <= MAX_KILL_WINDOW for start, end in faults.windows), faults.windows
+    bound = 6 + (probe.options.short_rate + probe.options.write_rate) * sum(e - s for s, e in faults.windows)
+    assert len(explained) <= bound, f"{len(explained)} failures in the fault windows, bound {bound:.0f}"
+    final = final_write_check(client, cfg.project, cfg.service, probe.acked_event_ids())
+    allowed = written_by(probe, faults.killed)
+    by_killed = len(set(final.missing) & allowed)
+    print(f"fault {name}: {final.line()}; of the lost, acknowledged by a killed replica: {by_killed}")
+    assert set(final.missing) <= allowed, f"writes lost: {sorted(set(final.missing) - allowed)[:10]}"
+    assert final.acked > 0
+
+
+def test_1_new_version_that_crashes_on_boot_is_removed_and_v1_serves(docker_client, stack):
+    """1. v1 serves under the probe 2. roll to a v2 whose configuration makes it crash at start
+    3. exit 1 with its diagnostics, the crashed replica removed, v1 serving, 0 failed."""
+    faults = FaultRecord()
+    argv = ["rollout", "--to", "v2", "--no-build", "--set", "SLOW_SECONDS=oops"]
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(stack, argv, "crash")
+        return child.wait(), child.output()
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = measured.value
+    print(output)
+    assert status == 1
+    assert "before becoming healthy" in output and "diagnostics of" in output
+    assert "now: Traefik routes 2 ready replica(s) of 2 running" in output
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(docker_client, stack, measured, faults, name="crash-on-boot", status=status)
+
+
+def test_2_new_version_that_never_becomes_healthy_times_out_and_v1_serves(docker_client, stack):
+    faults = FaultRecord()
+    argv = ["rollout", "--to", "v2", "--no-build", "--set", "STARTUP_DELAY=600", "--timeout", "8"]
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(stack, argv, "never-healthy")
+        return child.wait(), child.output()
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = measured.value
+    print(output)
+    assert status == 1 and "timed out after 8s" in output
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(docker_client, stack, measured, faults, name="never-healthy", status=status)
+
+
+def test_3_new_replica_killed_right_after_traefik_routes_it(docker_client, stack):
+    """1. the new v2 replica is healthy and Traefik lists it 2. the test SIGKILLs it 3. the
+    rollout notices before or while the old replica drains, puts it back, exits 1; v1 serves."""
+    faults = FaultRecord()
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], "kill-new")
+        child.wait_for_phase("healthy-to-routed", "new", event="end")
+        victim = replica_named(docker_client, stack, label_name(child, "healthy-to-routed", "new"))[0]
+        at = kill(docker_client, victim)
+        faults.killed.add(victim.hostname)
+        faults.windows.append((at, at + TRAEFIK_REACTION))
+        return child.wait(), child.output()
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = measured.value
+    print(output)
+    assert status == 1 and "new replica" in output
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(
+        docker_client, stack, measured, faults, name="kill-new-after-routed", status=status
+    )
+
+
+def test_4_every_new_replica_killed_while_the_old_ones_drain_with_max_surge_n(docker_client, stack):
+    """--max-surge 2 with 2 replicas: 1. both v2 replicas serve, both v1 replicas have left
+    Traefik and still finish long requests 2. the test SIGKILLs both v2 replicas 3. the rollout
+    puts both v1 replicas back in rotation first, then exits 1; v1 serves. Until they are back,
+    Traefik has no server at all: that outage is the fault's window, measured and bounded."""
+    faults = FaultRecord()
+
+    def action() -> tuple[int, str]:
+        every_replica_busy(docker_client, stack)
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build", "--max-surge", "2"], "surge-kill")
+        child.wait_for_phase("drain-to-idle", "old")
+        victims = replica_named(docker_client, stack, stack.project)
+        victims = [r for r in victims if r.version == "v2"]
+        assert len(victims) == 2
+        at = min(kill(docker_client, v) for v in victims)
+        faults.killed |= {v.hostname for v in victims}
+        status = child.wait()
+        back = [e["end"] for e in child.entries() if e.get("event") == "end" and e["phase"] == "back-in"]
+        assert len(back) == 2, "both old replicas must be put back in rotation"
+        faults.windows.append((at, max(back) + TRAEFIK_REACTION))
+        return status, child.output()
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = measured.value
+    print(output)
+    assert status == 1
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(
+        docker_client, stack, measured, faults, name="kill-all-new-surge-n", status=status
+    )
+
+
+def test_5_old_replica_killed_while_it_drains_is_reported_as_cut(docker_client, stack):
+    """1. the first v1 replica has left Traefik and finishes its long requests 2. the test
+    SIGKILLs it 3. the rollout goes on, names it with exit 137 and exits 3 (work was cut); v2
+    serves. Only the requests that were in flight on it fail."""
+    faults = FaultRecord()
+
+    def action() -> tuple[int, str]:
+        every_replica_busy(docker_client, stack)
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], "kill-old")
+        child.wait_for_phase("drain-to-idle", "old")
+        victim = replica_named(docker_client, stack, label_name(child, "drain-to-idle", "old"))[0]
+        at = kill(docker_client, victim)
+        faults.killed.add(victim.hostname)
+        faults.windows.append((at, at))  # out of Traefik already: only what was in flight may fail
+        return child.wait(), child.output()
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = measured.value
+    print(output)
+    assert status == 3
+    assert "CUT WORK" in output and "exit 137" in output
+    assert_end_state(docker_client, stack, "v2")
+    check_failures_and_writes(docker_client, stack, measured, faults, name="kill-old-draining", status=status)
+
+
+def test_6_traefik_restarted_mid_rollout_the_rollout_waits_and_ends_consistent(docker_client, stack):
+    """1. the first old replica is being drained 2. the test restarts the Traefik container
+    3. the rollout rides through Traefik's absence (its API calls are retried) and finishes;
+    v2 serves. Requests fail only while Traefik itself is away, the single proxy."""
+    faults = FaultRecord()
+
+    def traefik_routes() -> bool:
+        try:
+            return bool(routed_ips(stack.api_url, stack.traefik_service))
+        except TraefikUnavailable:
+            return False
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], "traefik-restart")
+        child.wait_for_phase("drain-to-out", "old")
+        at = time.time()
+        traefik_container(docker_client, stack).restart(timeout=3)
+        wait_for(traefik_routes, what="Traefik back and routing", timeout=60, interval=0.1)
+        faults.windows.append((at, time.time() + 1.0))  # + its first routing update reaching the data plane
+        return child.wait(), child.output()
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = measured.value
+    print(output)
+    assert status == 0, output
+    assert_end_state(docker_client, stack, "v2")
+    check_failures_and_writes(docker_client, stack, measured, faults, name="traefik-restart", status=status)
+
+
+INTERRUPTED_PHASES = (
+    "create",
+    "start-to-healthy",
+    "healthy-to-routed",
+    "drain-to-out",
+    "drain-to-idle",
+    "stop",
+)
+
+
+def test_7_sigint_in_each_phase_undoes_the_step_and_exits_130(docker_client, stack):
+    """For each phase of the first batch in turn: start a rollout to v2, SIGINT it as the phase
+    begins, expect exit 130 and a consistent stack. Before the stop, the batch is undone (v1 x2);
+    during the stop, the step finishes and the rollout stops before the next batch (v1 + v2).
+    All of it under one probe: not one request may fail."""
+    outcomes: list[tuple[str, int, set[str]]] = []
+
+    def action() -> None:
+        for phase in INTERRUPTED_PHASES:
+            every_replica_busy(docker_client, stack)
+            child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], f"sigint-{phase}")
+            child.wait_for_phase(phase, "" if phase == "create" else ("new" if "healthy" in phase else "old"))
+            child.send(signal.SIGINT)
+            status = child.wait()
+            print(f"SIGINT in {phase}: exit {status}\n{child.output()}")
+            versions = {r.version for r in DockerPlatform(docker_client, stack).replicas()}
+            outcomes.append((phase, status, versions))
+            assert status == 130, f"{phase}: exit {status}"
+            assert_end_state(docker_client, stack, {"v1", "v2"} if phase == "stop" else "v1")
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    print(f"fault sigint-each-phase: {outcomes}")
+    check_failures_and_writes(
+        docker_client, stack, measured, FaultRecord(), name="sigint-each-phase", status=130
+    )
+
+
+def killed_after_a_drain(docker_client, stack, name: str) -> None:
+    """Start a rollout to v2 and SIGKILL it right after it drained its first old replica."""
+    child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], name)
+    child.wait_for_phase("drain-to-out", "old")
+    child.send(signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL
+
+
+def test_8_rollout_sigkilled_after_a_drain_then_status_and_recover(docker_client, stack):
+    """1. a rollout is SIGKILLed after it drained an old replica 2. `lab status` names every
+    leftover in one line and exits 1 3. `lab recover` brings back 2 ready, routed replicas, none
+    drained, exit 0 (the versions stay mixed, which status then says) 4. not one request fails."""
+    reports: dict[str, tuple[int, str]] = {}
+
+    def action() -> None:
+        every_replica_busy(docker_client, stack)
+        killed_after_a_drain(docker_client, stack, "sigkill")
+        for command in ("status", "recover"):
+            child = LabProcess(stack, [command], command)
+            reports[command] = (child.wait(), child.output())
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    (status_code, status_out), (recover_code, recover_out) = reports["status"], reports["recover"]
+    print(status_out, recover_out, sep="\n")
+    assert status_code == 1
+    for finding in (
+        "stale rollout lock",
+        "drained replica still running",
+        "extra replicas: 3 run",
+        "mixed versions",
+    ):
+        assert f"found: {finding}" in status_out, finding
+    assert recover_code == 0
+    assert_end_state(docker_client, stack, {"v1", "v2"})
+    check_failures_and_writes(
+        docker_client, stack, measured, FaultRecord(), name="sigkill-then-recover", status=recover_code
+    )
+
+
+def test_8b_rollout_sigkilled_after_a_drain_then_the_next_rollout_mends_and_finishes(docker_client, stack):
+    reports: list[tuple[int, str]] = []
+
+    def action() -> None:
+        every_replica_busy(docker_client, stack)
+        killed_after_a_drain(docker_client, stack, "sigkill")
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], "next-rollout")
+        reports.append((child.wait(), child.output()))
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = reports[0]
+    print(output)
+    assert (
+        "found: drained replica still running" in output
+        and "recovering to 2 ready replica(s) first" in output
+    )
+    assert status == 0
+    assert_end_state(docker_client, stack, "v2")
+    check_failures_and_writes(
+        docker_client, stack, measured, FaultRecord(), name="sigkill-then-next-rollout", status=status
+    )
