@@ -67,6 +67,9 @@ test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
 test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
 	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v -s
 
+test-faults: $(STAMP) ## the fault matrix only (crashes, kills, Traefik restart, interrupts, recovery)
+	$(PY) -m pytest tests/lab/test_faults.py -m lab -v -s
+
 test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fails, each fix holds)
 	$(PY) -m pytest tests/lab/test_workshop.py -m lab -v -s
 

@@ -60,7 +60,7 @@ def summary_table(result: RolloutResult) -> str:
     lines.append(f"total {result.seconds:.1f}s, {len(result.replaced)} replica(s) replaced")
     if result.fewest_routed is not None:
         lines.append(
-            f"fewest servers Traefik's API listed at any check: {result.fewest_routed} "
+            f"fewest servers Traefik's API listed at any check that answered: {result.fewest_routed} "
             f"(started with {result.started_with})"
         )
     if result.cut:

@@ -87,9 +87,11 @@ def replica_named(client: docker.DockerClient, cfg: LabConfig, prefix: str) -> l
 
 
 def kill(client: docker.DockerClient, replica: Replica) -> float:
-    """SIGKILL a replica's container; when."""
+    """SIGKILL a replica's container; when the kill was issued (requests in flight on it fail
+    the moment it lands, before the call returns)."""
+    issued = time.time()
     client.containers.get(replica.id).kill()
-    return time.time()
+    return issued
 
 
 def traefik_container(client: docker.DockerClient, cfg: LabConfig) -> Any:
@@ -138,6 +140,14 @@ def assert_end_state(client: docker.DockerClient, cfg: LabConfig, version: str |
 def print_figures(name: str, probe: ProbeResult, faults: FaultRecord, exit_status: int | None) -> None:
     """The figures of one fault test, for the CI log and the issue's notes."""
     explained, unexplained = split_failures(probe, faults)
+    for r in unexplained:
+        nearest = min(
+            faults.windows, key=lambda w: abs(r.start - w[0]), default=(probe.started, probe.started)
+        )
+        print(
+            f"  unexplained: {r.kind} {r.error} started {r.start - nearest[0]:+.3f}s, "
+            f"ended {r.end - nearest[1]:+.3f}s relative to the nearest fault window's start and end"
+        )
     print(
         f"fault {name}: exit {exit_status}, {len(probe.records)} requests, failed {len(probe.failures)} "
         f"(in the fault windows {len(explained)}, elsewhere {len(unexplained)}), "
