@@ -58,9 +58,7 @@ class RolloutInterrupted(RolloutStopped):
     """A signal stopped the rollout (exit status 128 + the signal's number)."""
 
     def __init__(self, signum: int, left_behind: list[str] | None = None) -> None:
-        super().__init__(
-            f"interrupted by {signal.Signals(signum).name}; the current batch was undone", left_behind
-        )
+        super().__init__(f"interrupted by {signal.Signals(signum).name}", left_behind)
         self.signum = signum
 
 
