@@ -58,26 +58,25 @@ class LabArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"lab: {self.prog.removeprefix('python -m ')}: {message}\n")
 
 
-def finite_seconds(raw: str) -> float:
-    """A positive, finite number of seconds (nan and inf refused)."""
+def _finite(raw: str, *, zero_allowed: bool) -> float:
     try:
         value = float(raw)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"{raw!r} must be a positive, finite number of seconds")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+        wanted = "a finite number, zero or more" if zero_allowed else "a positive, finite number of seconds"
+        raise argparse.ArgumentTypeError(f"{raw!r} must be {wanted}")
     return value
+
+
+def finite_seconds(raw: str) -> float:
+    """A positive, finite number of seconds (nan and inf refused)."""
+    return _finite(raw, zero_allowed=False)
 
 
 def finite_rate(raw: str) -> float:
     """A finite number, zero or more (nan and inf refused)."""
-    try:
-        value = float(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{raw!r} must be a finite number, zero or more")
-    return value
+    return _finite(raw, zero_allowed=True)
 
 
 @contextmanager
@@ -383,20 +382,18 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-write-check", action="store_true", help="skip the lost-write check (no Docker)")
 
 
+DEADLINE_OPTIONS = (
+    ("--timeout", DEFAULT_HEALTH_TIMEOUT, "seconds a new replica has to become healthy"),
+    ("--route-timeout", DEFAULT_ROUTE_TIMEOUT, "seconds Traefik has to add or drop a replica"),
+)
+
+
 def add_deadline_options(parser: argparse.ArgumentParser) -> None:
     """--timeout and --route-timeout (rollout, rollback, recover)."""
-    parser.add_argument(
-        "--timeout",
-        type=finite_seconds,
-        default=DEFAULT_HEALTH_TIMEOUT,
-        help=f"seconds a new replica has to become healthy (default {DEFAULT_HEALTH_TIMEOUT:.0f})",
-    )
-    parser.add_argument(
-        "--route-timeout",
-        type=finite_seconds,
-        default=DEFAULT_ROUTE_TIMEOUT,
-        help=f"seconds Traefik has to add or drop a replica (default {DEFAULT_ROUTE_TIMEOUT:.0f})",
-    )
+    for flag, default, meaning in DEADLINE_OPTIONS:
+        parser.add_argument(
+            flag, type=finite_seconds, default=default, help=f"{meaning} (default {default:.0f})"
+        )
 
 
 def add_rollout_options(parser: argparse.ArgumentParser) -> None:

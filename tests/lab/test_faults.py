@@ -106,40 +106,33 @@ def check_failures_and_writes(
     assert final.acked > 0
 
 
-def test_1_new_version_that_crashes_on_boot_is_removed_and_v1_serves(docker_client, stack):
+@pytest.mark.parametrize(
+    ("name", "settings", "expected"),
+    [
+        ("crash-on-boot", ["--set", "SLOW_SECONDS=oops"], ["before becoming healthy", "diagnostics of"]),
+        ("never-healthy", ["--set", "STARTUP_DELAY=600", "--timeout", "8"], ["timed out after 8s"]),
+    ],
+)
+def test_1_2_new_version_that_crashes_or_never_gets_healthy_is_removed_and_v1_serves(
+    docker_client, stack, name, settings, expected
+):
     """1. v1 serves under the probe 2. roll to a v2 whose configuration makes it crash at start
-    3. exit 1 with its diagnostics, the crashed replica removed, v1 serving, 0 failed."""
+    (1), or that initialises for longer than --timeout (2) 3. exit 1 with its diagnostics, the
+    new replica removed, v1 serving, 0 failed."""
     faults = FaultRecord()
-    argv = ["rollout", "--to", "v2", "--no-build", "--set", "SLOW_SECONDS=oops"]
 
     def action() -> tuple[int, str]:
-        child = LabProcess(stack, argv, "crash")
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build", *settings], name)
         return child.wait(), child.output()
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
     status, output = measured.value
     print(output)
     assert status == 1
-    assert "before becoming healthy" in output and "diagnostics of" in output
+    assert all(text in output for text in expected), expected
     assert "now: Traefik routes 2 ready replica(s) of 2 running" in output
     assert_end_state(docker_client, stack, "v1")
-    check_failures_and_writes(docker_client, stack, measured, faults, name="crash-on-boot", status=status)
-
-
-def test_2_new_version_that_never_becomes_healthy_times_out_and_v1_serves(docker_client, stack):
-    faults = FaultRecord()
-    argv = ["rollout", "--to", "v2", "--no-build", "--set", "STARTUP_DELAY=600", "--timeout", "8"]
-
-    def action() -> tuple[int, str]:
-        child = LabProcess(stack, argv, "never-healthy")
-        return child.wait(), child.output()
-
-    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
-    status, output = measured.value
-    print(output)
-    assert status == 1 and "timed out after 8s" in output
-    assert_end_state(docker_client, stack, "v1")
-    check_failures_and_writes(docker_client, stack, measured, faults, name="never-healthy", status=status)
+    check_failures_and_writes(docker_client, stack, measured, faults, name=name, status=status)
 
 
 def test_3_new_replica_killed_right_after_traefik_routes_it(docker_client, stack):
