@@ -13,7 +13,8 @@ import argparse
 import time
 
 from lab.config import load_config
-from lab.probe import SHORT, WRITE, ProbeOptions, ProbeThread
+from lab.probe import ProbeOptions, ProbeThread
+from lab.records import SHORT, WRITE
 from lab.report import latency_line
 
 RATES = ((10, 5), (100, 25), (200, 50), (400, 100))

@@ -12,12 +12,12 @@ from __future__ import annotations
 from lab.config import load_config
 from lab.docker_api import connect
 from lab.stack import ensure_images
-from lab.workshop import BROKEN, FIXED, Outcome, manual_recipe, recreate_all
+from lab.workshop import BROKEN, FIXED, SCENARIOS, Outcome
 
 STRATEGIES = (
-    ("docker compose up -d (recreate all)", recreate_all, BROKEN),
-    ("manual recipe, plain uvicorn shutdown", manual_recipe, BROKEN),
-    ("lab rollout, plain uvicorn shutdown", manual_recipe, FIXED),
+    ("docker compose up -d (recreate all)", 1, BROKEN),
+    ("manual recipe, plain uvicorn shutdown", 2, BROKEN),
+    ("lab rollout, plain uvicorn shutdown", 2, FIXED),
 )
 
 
@@ -36,8 +36,8 @@ def main() -> None:
     cfg = load_config()
     ensure_images(client, cfg)
     rows = ["| strategy | requests | failed | outage | writes lost / acknowledged |", "|---|---|---|---|---|"]
-    for name, run, variant in STRATEGIES:
-        outcome = run(client, cfg, variant)
+    for name, page, variant in STRATEGIES:
+        outcome = SCENARIOS[page].run(client, cfg, variant)
         print(outcome.line(), flush=True)
         rows.append(row(name, outcome))
     print("\n".join(rows))

@@ -15,17 +15,16 @@ from typing import NoReturn
 
 from lab import compose, soak, stack
 from lab.config import ConfigError, LabConfig, load_config
-from lab.demo import default_probe_options, probe_during_rollout, save_report
 from lab.deploy import PREVIOUS, deployed_release, execute_rollout, resolve_target
 from lab.docker_api import DockerUnavailable, connect
+from lab.docker_platform import DockerPlatform
 from lab.gates import Gates
 from lab.history import RolloutLocked, lock_state, rollout_lock
 from lab.lint import LintInputError, lint_file
-from lab.phaselog import RolloutLog
-from lab.platform import DockerPlatform
+from lab.phaselog import RolloutLog, load_phases
 from lab.probe import MAX_DURATION, Probe, ProbeInputError, ProbeOptions, ProbeResult
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
-from lab.report import load_phases, load_result, plot_timeline, summarize, summary_table
+from lab.report import load_result, summarize, summary_table
 from lab.rollout import (
     DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_MAX_SURGE,
@@ -37,7 +36,9 @@ from lab.rollout import (
     RolloutStopped,
 )
 from lab.stack import ensure_images
+from lab.timeline import plot_timeline
 from lab.traefik_api import TraefikUnavailable
+from lab.under_load import default_probe_options, probe_during_rollout, save_report
 from lab.waits import WaitTimeout
 from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
 from lab.writes import WriteCheck, check_writes
@@ -328,7 +329,7 @@ def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
         raise RolloutInputError(f"no scenario {args.scenario}; there are {min(SCENARIOS)}-{max(SCENARIOS)}")
     client = connect()
     ensure_images(client, cfg)
-    title, _ = SCENARIOS[args.scenario]
+    title = SCENARIOS[args.scenario].title
     print(f"workshop {args.scenario}: {title} (each variant on a fresh stack of its own)", flush=True)
     variants = (args.variant,) if args.variant else (BROKEN, FIXED)
     plots = None if args.no_plot else cfg.out_dir / "workshop"

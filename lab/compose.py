@@ -8,7 +8,6 @@ import subprocess
 from collections.abc import Sequence
 
 from lab.config import LabConfig
-from lab.history import current_release
 
 
 class ComposeError(RuntimeError):
@@ -18,28 +17,26 @@ class ComposeError(RuntimeError):
 def compose_command(cfg: LabConfig, *args: str) -> list[str]:
     """The argv of `docker compose` for the lab's project and file."""
     docker = shutil.which("docker") or "docker"
-    return [docker, "compose", "-p", cfg.project, "-f", str(cfg.compose_file), *args]
-
-
-def deployed_env(cfg: LabConfig) -> dict[str, str]:
-    """APP_VERSION and the variables of the release the last rollout deployed (empty if none)."""
-    release = current_release(cfg.state_dir, cfg.project)
-    return {} if release is None else {**release.env, "APP_VERSION": release.version}
+    files = [arg for path in cfg.compose_files for arg in ("-f", str(path))]
+    return [docker, "compose", "-p", cfg.project, *files, *args]
 
 
 def run_compose(
     cfg: LabConfig,
     *args: str,
     extra_env: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
     capture: bool = True,
     timeout: float = 900,
 ) -> str:
-    """Run a compose command and return its output; ComposeError on a non-zero exit."""
-    if not cfg.compose_file.is_file():
-        raise ComposeError(f"compose file not found: {cfg.compose_file}")
-    # What the last rollout deployed, so compose agrees with the running replicas; an explicit
-    # APP_VERSION in the environment still wins, and the caller's extra_env wins over all.
-    env = {**deployed_env(cfg), **os.environ, **cfg.compose_env(), **(extra_env or {})}
+    """Run a compose command and return its output; ComposeError on a non-zero exit.
+
+    Variables, weakest first: `defaults` (e.g. what the last rollout deployed), the environment,
+    the lab's settings, then `extra_env`."""
+    for path in cfg.compose_files:
+        if not path.is_file():
+            raise ComposeError(f"compose file not found: {path}")
+    env = {**(defaults or {}), **os.environ, **cfg.compose_env(), **(extra_env or {})}
     argv = compose_command(cfg, *args)
     result = subprocess.run(
         argv,
@@ -59,14 +56,39 @@ def run_compose(
     return result.stdout or ""
 
 
-def build(cfg: LabConfig, services: Sequence[str] = (), extra_env: dict[str, str] | None = None) -> None:
+def build(
+    cfg: LabConfig,
+    services: Sequence[str] = (),
+    extra_env: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+) -> None:
     """Build the images of the given services (all with a build section when empty)."""
-    run_compose(cfg, "build", *services, extra_env=extra_env)
+    run_compose(cfg, "build", *services, extra_env=extra_env, defaults=defaults)
 
 
-def up(cfg: LabConfig, *flags: str, extra_env: dict[str, str] | None = None) -> None:
-    """`docker compose up -d` with extra flags (e.g. --no-recreate, --scale app=3)."""
-    run_compose(cfg, "up", "-d", *flags, extra_env=extra_env)
+def up(
+    cfg: LabConfig,
+    *flags: str,
+    extra_env: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
+) -> None:
+    """`docker compose up -d` with extra flags (e.g. --remove-orphans)."""
+    run_compose(cfg, "up", "-d", *flags, extra_env=extra_env, defaults=defaults)
+
+
+def scale(cfg: LabConfig, total: int, extra_env: dict[str, str] | None = None) -> None:
+    """Add replicas of the lab's service until it has `total`, leaving the existing ones alone
+    (`up --no-deps --no-recreate --no-build --scale`): new ones are ordinary members of the project."""
+    up(
+        cfg,
+        "--no-deps",
+        "--no-recreate",
+        "--no-build",
+        "--scale",
+        f"{cfg.service}={total}",
+        cfg.service,
+        extra_env=extra_env,
+    )
 
 
 def down(cfg: LabConfig) -> None:

@@ -50,7 +50,7 @@ class LabConfig:
     """Resolved lab settings."""
 
     project: str
-    compose_file: Path
+    compose_files: tuple[Path, ...]  # the lab's file, then any override files (workshop scenarios)
     service: str
     http_port: int
     api_port: int
@@ -61,6 +61,11 @@ class LabConfig:
     out_dir: Path
     # Extra compose variables for this stack (workshop variants: DRAIN_SECONDS=0, ...).
     variables: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def compose_file(self) -> Path:
+        """The project's own compose file (the first of compose_files)."""
+        return self.compose_files[0]
 
     @property
     def http_url(self) -> str:
@@ -128,7 +133,7 @@ def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -
 
     return LabConfig(
         project=get("LAB_PROJECT"),
-        compose_file=root / get("LAB_COMPOSE_FILE"),
+        compose_files=(root / get("LAB_COMPOSE_FILE"),),
         service=get("LAB_SERVICE"),
         http_port=_int("LAB_HTTP_PORT", get("LAB_HTTP_PORT"), 1),
         api_port=_int("LAB_API_PORT", get("LAB_API_PORT"), 1),

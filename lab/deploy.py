@@ -10,10 +10,11 @@ from pathlib import Path
 import docker
 
 from lab.config import LabConfig
+from lab.docker_platform import DockerPlatform
 from lab.gates import Gates
-from lab.history import LockState, Release, current_release, previous_release, record_rollout, rollout_lock
+from lab.history import LockState, current_release, previous_release, record_rollout, rollout_lock
+from lab.model import Release, ServicePlatform
 from lab.phaselog import RolloutLog, open_log
-from lab.platform import DockerPlatform, ServicePlatform
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.rollout import (
     Interrupt,

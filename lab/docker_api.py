@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +12,9 @@ import docker
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
+from lab.model import Replica
+
+DEFAULT_APP_PORT = "8000"  # the app's own default (zerodrop_app.settings); compose sets APP_PORT
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -31,28 +33,6 @@ class ReplicaUnreachable(RuntimeError):
     """The app inside a container did not answer a request made from inside it."""
 
 
-@dataclass(frozen=True)
-class Replica:
-    """What the lab needs to know of one container of a service."""
-
-    id: str
-    name: str
-    hostname: str
-    image: str
-    version: str
-    status: str
-    health: str
-    ips: tuple[str, ...]
-    number: int
-    stop_timeout: float = 10.0
-    created: float | None = None
-
-    @property
-    def short_id(self) -> str:
-        """The 12-character id Docker shows (and the app reports as its replica name)."""
-        return self.id[:12]
-
-
 def connect() -> docker.DockerClient:
     """A client for the local engine, API version negotiated; DockerUnavailable if it is down."""
     try:
@@ -63,7 +43,8 @@ def connect() -> docker.DockerClient:
     return client
 
 
-def _env(container: Container) -> dict[str, str]:
+def container_env(container: Container) -> dict[str, str]:
+    """A container's environment variables, as it was created with them."""
     pairs = container.attrs.get("Config", {}).get("Env") or []
     return dict(pair.split("=", 1) for pair in pairs if "=" in pair)
 
@@ -79,7 +60,7 @@ def describe(container: Container) -> Replica:
         name=container.name or "",
         hostname=attrs.get("Config", {}).get("Hostname", ""),
         image=attrs.get("Config", {}).get("Image", ""),
-        version=_env(container).get("APP_VERSION", "?"),
+        version=container_env(container).get("APP_VERSION", "?"),
         status=state.get("Status", "?"),
         health=(state.get("Health") or {}).get("Status", "none"),
         ips=tuple(n["IPAddress"] for n in networks.values() if n.get("IPAddress")),
@@ -125,17 +106,24 @@ def get_container(client: docker.DockerClient, container_id: str) -> Container |
         return None
 
 
-def app_get_json(container: Container, path: str, port: int = 8000) -> dict[str, Any]:
-    """GET one of the app's JSON endpoints from inside the container (never over the host's
-    network to a container address); ReplicaUnreachable if it does not answer."""
+def app_get_json(container: Container, path: str) -> dict[str, Any]:
+    """GET one of the app's JSON endpoints from inside the container, on the port its APP_PORT
+    names (never over the host's network to a container address); ReplicaUnreachable if it does
+    not answer."""
+    port = container_env(container).get("APP_PORT") or DEFAULT_APP_PORT
     code = (
         "import urllib.request;"
         f"print(urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3).read().decode())"
     )
     result = container.exec_run(["python", "-c", code], demux=False)
+    output = result.output if isinstance(result.output, bytes) else b""
     if result.exit_code != 0:
-        raise ReplicaUnreachable(f"{path} failed in {container.name}: {result.output.decode()[-200:]}")
-    answer: dict[str, Any] = json.loads(result.output.decode())
+        tail = output.decode(errors="replace")[-200:]
+        raise ReplicaUnreachable(f"{path} failed in {container.name}: {tail}")
+    try:
+        answer: dict[str, Any] = json.loads(output.decode())
+    except ValueError:
+        raise ReplicaUnreachable(f"{path} in {container.name} answered no JSON") from None
     return answer
 
 

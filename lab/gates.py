@@ -12,12 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from lab.docker_api import Replica
-from lab.platform import PlatformUnavailable, ServicePlatform
+from lab.model import READY_HEALTH, PlatformUnavailable, Replica, ServicePlatform
 from lab.waits import WaitTimeout, wait_for
 
 T = TypeVar("T")
-READY_HEALTH = frozenset({"healthy", "none"})  # "none": no healthcheck, Traefik routes it running
 DEFAULT_POLL = 0.25
 
 

@@ -8,17 +8,11 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-
-@dataclass(frozen=True)
-class Release:
-    """A version of the service and the compose variables it was started with."""
-
-    version: str
-    env: dict[str, str] = field(default_factory=dict)
+from lab.model import LabInputError, Release
 
 
 @dataclass(frozen=True)
@@ -31,7 +25,7 @@ class RolloutRecord:
     outcome: str = "done"
 
 
-class RolloutLocked(RuntimeError):
+class RolloutLocked(LabInputError):
     """Another rollout of the same project is running."""
 
 

@@ -11,24 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from lab.model import PhaseRecord
+
 BEGIN = "begin"  # the `event` of a phase's first line; its last line has event "end"
-
-
-@dataclass
-class PhaseRecord:
-    """One timed step of the rollout, for the progress lines, the summary and the plot."""
-
-    phase: str
-    replica: str
-    start: float
-    end: float = 0.0
-    ok: bool = True
-    detail: str = ""
-
-    @property
-    def seconds(self) -> float:
-        """How long the step took."""
-        return self.end - self.start
 
 
 @dataclass
@@ -69,6 +54,17 @@ class RolloutLog:
             )
             self.note(f"{phase:<17} {replica:<24} {record.seconds:6.1f}s{status}")
             self._write("end", record)
+
+
+def load_phases(path: Path | None) -> list[PhaseRecord]:
+    """The phases a rollout's log recorded as they ended (none if there is no log)."""
+    if path is None or not path.is_file():
+        return []
+    fields = set(PhaseRecord.__dataclass_fields__)
+    entries = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        PhaseRecord(**{k: v for k, v in e.items() if k in fields}) for e in entries if e.get("event") != BEGIN
+    ]
 
 
 def open_log(path: Path | None) -> TextIO | None:

@@ -8,14 +8,14 @@ import contextlib
 import math
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import httpx
 
-LONG, SHORT, WRITE = "long", "short", "write"
+from lab.records import LONG, SHORT, WRITE, RequestRecord, take_exception, take_response, tally_line
+
 MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
 MAX_REQUESTS = 500_000  # nor sends more than this many requests
 LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long
@@ -50,41 +50,6 @@ class ProbeOptions:
             raise ProbeInputError("rates, durations and timeouts must be finite numbers")
         if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
             raise ProbeInputError("rates, concurrency and duration must not be negative")
-
-
-@dataclass
-class RequestRecord:
-    """One request: when, what came back, and from which version and replica."""
-
-    kind: str
-    start: float
-    end: float = 0.0
-    status: int | None = None
-    version: str | None = None
-    replica: str | None = None
-    error: str | None = None
-    event_id: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Answered as it should be (2xx with the expected body)."""
-        return self.error is None
-
-    @property
-    def seconds(self) -> float:
-        """Latency."""
-        return self.end - self.start
-
-
-def classify(error: httpx.HTTPError) -> str:
-    """A failure kind for a transport error: refused, reset, timeout or transport."""
-    if isinstance(error, httpx.TimeoutException):
-        return "timeout"
-    if isinstance(error, httpx.ConnectError):
-        return "refused"
-    if isinstance(error, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
-        return "reset"
-    return "transport"
 
 
 @dataclass
@@ -159,17 +124,10 @@ class Probe:
                 response = await client.post("/events", json={"probe": n, "at": record.start})
             else:
                 response = await client.get("/health")
-            record.status = response.status_code
-            record.version = response.headers.get("x-app-version")
-            record.replica = response.headers.get("x-app-replica")
-            if response.status_code >= 300:
-                record.error = f"http-{response.status_code}"
-            else:
+            if take_response(record, response):
                 record.error, record.event_id = self._check_body(kind, response)
-        except httpx.HTTPError as error:
-            record.error = classify(error)
-        except Exception as error:  # anything else is a failure too, never a silent success
-            record.error = f"unexpected-{type(error).__name__}"
+        except Exception as error:  # anything, httpx's errors or not, is a failure of some kind
+            take_exception(record, error)
         finally:
             record.end = time.time()
         return record
@@ -286,21 +244,3 @@ class ProbeThread:
         if self._thread.is_alive() or self.result is None:
             raise TimeoutError(f"probe did not finish within {timeout:.0f}s")
         return self.result
-
-
-def tally_line(records: list[RequestRecord]) -> str:
-    """'ok 35, failed 8, in flight 4 | ok/failed: long 2/0, short 30/8, write 3/0 | v1 30, v2 5'."""
-    snapshot = list(records)
-    done = [r for r in snapshot if r.end]
-    ok = sum(1 for r in done if r.ok)
-    parts = []
-    for kind in (LONG, SHORT, WRITE):
-        of_kind = [r for r in done if r.kind == kind]
-        good = sum(1 for r in of_kind if r.ok)
-        parts.append(f"{kind} {good}/{len(of_kind) - good}")
-    versions = Counter(r.version for r in done if r.ok and r.version)
-    by_version = ", ".join(f"{v} {n}" for v, n in sorted(versions.items())) or "-"
-    return (
-        f"ok {ok}, failed {len(done) - ok}, in flight {len(snapshot) - len(done)} "
-        f"| ok/failed: {', '.join(parts)} | {by_version}"
-    )

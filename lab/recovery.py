@@ -14,11 +14,10 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import partial
 
-from lab.docker_api import Replica
-from lab.gates import READY_HEALTH, Gates
-from lab.history import LockState, Release
+from lab.gates import Gates
+from lab.history import LockState
+from lab.model import PlatformUnavailable, Release, Replica, ServicePlatform, is_ready
 from lab.phaselog import RolloutLog
-from lab.platform import PlatformUnavailable, ServicePlatform
 from lab.rollout import CutWork, retire
 
 DRAINING = "draining"
@@ -72,7 +71,7 @@ def _versions(replicas: list[Replica]) -> str:
 def state_lines(view: ServiceView) -> list[str]:
     """What serves now: routed replicas and versions, then every replica that does not serve."""
     running = view.running
-    serving = [r for r in running if view.is_routed(r) and r.health in READY_HEALTH and not view.drained(r)]
+    serving = [r for r in running if view.is_routed(r) and is_ready(r.health) and not view.drained(r)]
     if view.routed is None:
         head = f"now: Traefik's API did not answer; {len(running)} replica(s) run ({_versions(running)})"
     else:
@@ -86,7 +85,7 @@ def state_lines(view: ServiceView) -> list[str]:
             why = f"{replica.status}, not removed"
         elif view.drained(replica):
             why = "running but drained (out of rotation)"
-        elif replica.health not in READY_HEALTH:
+        elif not is_ready(replica.health):
             why = f"running, health {replica.health}"
         else:
             why = "running and ready, but Traefik does not list it" if view.routed is not None else "running"
@@ -131,7 +130,7 @@ def _retirement_order(view: ServiceView) -> list[Replica]:
     of rotation), then the not ready, then the newest."""
 
     def key(replica: Replica) -> tuple[int, int, int]:
-        return (not view.drained(replica), replica.health in READY_HEALTH, -replica.number)
+        return (not view.drained(replica), is_ready(replica.health), -replica.number)
 
     return sorted(view.running, key=key)
 

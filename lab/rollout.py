@@ -21,11 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from lab.docker_api import Replica
-from lab.gates import READY_HEALTH, Gates, ReplicaLost
-from lab.history import Release
-from lab.phaselog import PhaseRecord, RolloutLog
-from lab.platform import PlatformUnavailable, ServicePlatform
+from lab.gates import Gates, ReplicaLost
+from lab.model import LabInputError, PhaseRecord, PlatformUnavailable, Release, Replica, ServicePlatform
+from lab.phaselog import RolloutLog
 from lab.waits import WaitTimeout
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -36,7 +34,7 @@ DEFAULT_ROUTE_TIMEOUT = 30.0
 MAX_TIMEOUT = 24 * 3600.0
 
 
-class RolloutInputError(ValueError):
+class RolloutInputError(LabInputError):
     """The rollout cannot start as asked; nothing was changed."""
 
 
@@ -221,7 +219,7 @@ class RolloutEngine:
         now = time.monotonic()
         for replica in self.watched:
             state = states[replica.id]
-            if state is None or state.status != "running" or state.health not in READY_HEALTH:
+            if state is None or not state.serving_state:
                 what = "was removed" if state is None else f"is {state.status}, health {state.health}"
                 raise ReplicaLost(f"new replica {replica.name} {what}")
             if routed.intersection(replica.ips):
@@ -330,7 +328,7 @@ class RolloutEngine:
         needed = len(batch.old) - len(back)
         for replica in batch.new:
             state = self._find(replica)
-            serving = state is not None and state.status == "running" and state.health in READY_HEALTH
+            serving = state is not None and state.serving_state
             if serving and needed > 0:
                 needed -= 1
                 self.log.note(f"keeping new {replica.name}: it stands in for an old replica that is gone")

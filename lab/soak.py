@@ -16,12 +16,12 @@ from typing import Any
 import docker
 
 from lab.config import LabConfig
-from lab.demo import default_probe_options, measure_under_load
 from lab.deploy import execute_rollout
-from lab.history import Release
+from lab.model import Release
 from lab.probe import ProbeResult
 from lab.rollout import RolloutOptions, RolloutStopped
 from lab.stack import ensure_images, private_stack
+from lab.under_load import default_probe_options, measure_under_load
 from lab.writes import WriteCheck, final_write_check
 
 VERSIONS = ("v2", "v1")  # round 1 rolls to v2, round 2 back to v1, and so on

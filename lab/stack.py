@@ -14,8 +14,9 @@ import httpx
 
 from lab import compose
 from lab.config import LabConfig
-from lab.docker_api import Replica, replicas, service_containers
-from lab.history import forget
+from lab.docker_api import replicas, service_containers
+from lab.history import current_release, forget
+from lab.model import Replica, is_ready
 from lab.traefik_api import TraefikUnavailable, routed_ips
 from lab.waits import wait_for
 
@@ -40,7 +41,7 @@ class Routing:
         return f"{len(self.routed)} routed; " + ", ".join(parts or ["no replicas"])
 
 
-def look(client: docker.DockerClient, cfg: LabConfig) -> Routing:
+def routing_now(client: docker.DockerClient, cfg: LabConfig) -> Routing:
     """The service's replicas and Traefik's servers, now (no servers if Traefik is not up yet)."""
     try:
         routed = routed_ips(cfg.api_url, cfg.traefik_service)
@@ -54,11 +55,11 @@ def wait_all_routed(client: docker.DockerClient, cfg: LabConfig, expected: int, 
     last: list[Routing] = []
 
     def check() -> Routing | None:
-        seen = look(client, cfg)
+        seen = routing_now(client, cfg)
         last[:] = [seen]
         ips = {ip for r in seen.replicas for ip in r.ips}
         # "none": the healthcheck is disabled, and Traefik routes a running container at once.
-        healthy = [r for r in seen.replicas if r.health in {"healthy", "none"}]
+        healthy = [r for r in seen.replicas if is_ready(r.health)]
         if len(seen.replicas) == expected == len(healthy) and seen.routed == ips and ips:
             return seen
         return None
@@ -80,9 +81,14 @@ def ensure_images(
         compose.build(cfg, [cfg.service], extra_env={"APP_VERSION": version})
 
 
+def get_through_traefik(cfg: LabConfig, path: str, timeout: float = 10) -> httpx.Response:
+    """GET a path of the app through Traefik's port on 127.0.0.1, with the app's Host header."""
+    return httpx.get(f"{cfg.http_url}{path}", headers={"Host": cfg.app_host}, timeout=timeout)
+
+
 def smoke_request(cfg: LabConfig) -> httpx.Response:
-    """One quick GET /health through Traefik with the app's Host header."""
-    return httpx.get(f"{cfg.http_url}/health", headers={"Host": cfg.app_host}, timeout=10)
+    """One quick GET /health through Traefik."""
+    return get_through_traefik(cfg, "/health")
 
 
 @dataclass(frozen=True)
@@ -95,13 +101,21 @@ class UpReport:
     routing: Routing
 
 
+def deployed_variables(cfg: LabConfig) -> dict[str, str]:
+    """APP_VERSION and the variables of the release the last completed rollout deployed (none if
+    there was none), so a later `lab up` keeps what runs instead of recreating it."""
+    release = current_release(cfg.state_dir, cfg.project)
+    return {} if release is None else {**release.env, "APP_VERSION": release.version}
+
+
 def lab_up(client: docker.DockerClient, cfg: LabConfig, build: bool = True) -> UpReport:
     """Build the images, start the stack, and wait until Traefik routes every replica."""
+    deployed = deployed_variables(cfg)
     t0 = time.monotonic()
     if build:
-        compose.build(cfg)
+        compose.build(cfg, defaults=deployed)
     t1 = time.monotonic()
-    compose.up(cfg, "--remove-orphans")
+    compose.up(cfg, "--remove-orphans", defaults=deployed)
     t2 = time.monotonic()
     routing = wait_all_routed(client, cfg, cfg.replicas, timeout=cfg.up_timeout)
     t3 = time.monotonic()

@@ -16,10 +16,12 @@ from typing import Any
 import docker
 
 from lab.config import REPO_ROOT, LabConfig
-from lab.docker_api import Replica, service_containers
+from lab.docker_api import service_containers
+from lab.docker_platform import DockerPlatform
 from lab.history import lock_state
-from lab.platform import DockerPlatform
-from lab.probe import ProbeResult, RequestRecord
+from lab.model import Replica
+from lab.probe import ProbeResult
+from lab.records import RequestRecord
 from lab.recovery import findings, look
 from lab.waits import wait_for
 

@@ -23,12 +23,12 @@ from dataclasses import replace
 import pytest
 
 from lab.config import load_config
-from lab.demo import default_probe_options, measure_under_load
 from lab.docker_api import replica_stats, service_containers
-from lab.platform import DockerPlatform
+from lab.docker_platform import DockerPlatform
 from lab.probe import ProbeOptions
 from lab.stack import ensure_images, private_stack
 from lab.traefik_api import TraefikUnavailable, routed_ips
+from lab.under_load import default_probe_options, measure_under_load
 from lab.waits import wait_for
 from lab.writes import final_write_check
 from tests.lab.faults import (

@@ -6,17 +6,18 @@ again with both replicas replaced in one batch (`--max-surge 2`)."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 
 from lab import compose
 from lab.cli import main
-from lab.demo import default_probe_options, probe_during_rollout
 from lab.docker_api import service_containers
-from lab.history import Release, rollout_lock
-from lab.probe import LONG, SHORT, WRITE
+from lab.history import rollout_lock
+from lab.model import Release
+from lab.records import LONG, SHORT, WRITE
 from lab.report import summarize, summary_table
 from lab.rollout import RolloutOptions
+from lab.stack import get_through_traefik
+from lab.under_load import default_probe_options, probe_during_rollout
 
 pytestmark = pytest.mark.lab
 
@@ -33,12 +34,7 @@ def cli_env(monkeypatch, lab_cfg):
 
 
 def versions_answering(cfg, n: int = 10) -> set[str]:
-    return {
-        httpx.get(f"{cfg.http_url}/health", headers={"Host": cfg.app_host}, timeout=10).headers[
-            "x-app-version"
-        ]
-        for _ in range(n)
-    }
+    return {get_through_traefik(cfg, "/health").headers["x-app-version"] for _ in range(n)}
 
 
 def all_versions(client, cfg) -> list[str]:

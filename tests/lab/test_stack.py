@@ -9,18 +9,15 @@ import httpx
 import pytest
 
 from lab.docker_api import exit_code, get_container, read_directory, replica_stats, replicas
+from lab.stack import get_through_traefik
 from lab.traefik_api import routed_ips
 from lab.waits import wait_for
 
 pytestmark = pytest.mark.lab
 
 
-def app_get(cfg, path: str, timeout: float = 10, **kwargs) -> httpx.Response:
-    return httpx.get(f"{cfg.http_url}{path}", headers={"Host": cfg.app_host}, timeout=timeout, **kwargs)
-
-
 def test_routed_by_host_header_and_404_without_it(lab_cfg):
-    assert app_get(lab_cfg, "/health").status_code == 200
+    assert get_through_traefik(lab_cfg, "/health").status_code == 200
     assert httpx.get(f"{lab_cfg.http_url}/health", timeout=10).status_code == 404
     wrong = httpx.get(f"{lab_cfg.http_url}/health", headers={"Host": "other.localhost"}, timeout=10)
     assert wrong.status_code == 404
@@ -34,12 +31,12 @@ def test_traefik_lists_exactly_the_replicas(docker_client, lab_cfg):
 
 def test_both_replicas_answer(docker_client, lab_cfg):
     hostnames = {r.hostname for r in replicas(docker_client, lab_cfg.project, lab_cfg.service)}
-    answered = {app_get(lab_cfg, "/health").headers["x-app-replica"] for _ in range(10)}
+    answered = {get_through_traefik(lab_cfg, "/health").headers["x-app-replica"] for _ in range(10)}
     assert answered == hostnames
 
 
 def test_a_15_second_request_completes_through_traefik(lab_cfg):
-    response = app_get(lab_cfg, "/", timeout=40)
+    response = get_through_traefik(lab_cfg, "/", timeout=40)
     assert response.status_code == 200
     body = response.json()
     assert body["slept"] == 15 and body["version"] == response.headers["x-app-version"]
@@ -66,7 +63,7 @@ def test_docker_stop_lets_the_inflight_request_finish_and_keeps_every_write(
     running = replicas(docker_client, cfg.project, cfg.service)
     containers = {r.hostname: get_container(docker_client, r.id) for r in running}
     with ThreadPoolExecutor(1) as pool:
-        long_request = pool.submit(app_get, cfg, "/", 40)
+        long_request = pool.submit(get_through_traefik, cfg, "/", 40)
 
         def serving_replica() -> str | None:
             busy = [h for h, c in containers.items() if c is not None and replica_stats(c)["inflight"] > 0]

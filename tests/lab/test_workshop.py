@@ -20,7 +20,7 @@ def base(docker_client, tmp_path_factory):
 
 
 def run(docker_client, base, number: int, variant: str) -> Outcome:
-    outcome = SCENARIOS[number][1](docker_client, base, variant)
+    outcome = SCENARIOS[number].run(docker_client, base, variant)
     print(outcome.line())  # the figures land in the test log
     return outcome
 
@@ -86,7 +86,7 @@ def test_07_keep_alive_race_fixed_setting_has_no_502(docker_client, base):
     """The broken variant is a measurement, not an assertion (the race is rare on one host; see
     docs/workshop/07-keep-alive-race.md): its figures are printed, and the test checks that it ran
     with the keep-alive the page describes, so the bursts' idle gaps straddle it."""
-    from lab.workshop import BROKEN_KEEPALIVE_SECONDS, KEEPALIVE_GAPS
+    from lab.workshop.p07_keepalive_race import BROKEN_KEEPALIVE_SECONDS, KEEPALIVE_GAPS
 
     broken = run(docker_client, base, 7, BROKEN)
     assert broken.acked_writes > 0

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from lab.docker_api import Replica
-from lab.history import Release
-from lab.platform import PlatformUnavailable
+from lab.model import PlatformUnavailable, Release, Replica
 
 
 @dataclass

@@ -9,8 +9,11 @@ from pathlib import Path
 import pytest
 from zerodrop_app.settings import AppSettings
 
-from lab.probe import LONG, SHORT, WRITE, Probe, ProbeInputError, ProbeOptions, ProbeThread, tally_line
-from lab.report import Phase, percentile, plot_timeline, summarize
+from lab.model import PhaseRecord
+from lab.probe import Probe, ProbeInputError, ProbeOptions, ProbeThread
+from lab.records import LONG, SHORT, WRITE, tally_line
+from lab.report import percentile, summarize
+from lab.timeline import plot_timeline
 from tests.unit.serving import app_in_thread, free_port
 
 
@@ -101,8 +104,8 @@ def test_summary_and_plot_line_up_requests_with_phases(settings, tmp_path):
         result = ProbeThread(options(running.url, duration=1.0)).start().wait(30)
     mid = (result.started + result.ended) / 2
     phases = [
-        Phase("drain-to-idle", "old app-1", mid - 0.2, mid + 0.2),
-        Phase("stop", "old app-1", mid, mid + 0.1),
+        PhaseRecord("drain-to-idle", "old app-1", mid - 0.2, mid + 0.2),
+        PhaseRecord("stop", "old app-1", mid, mid + 0.1),
     ]
     text = summarize(result, phases)
     assert "failed 0" in text and "during the rollout" in text and "v7" in text

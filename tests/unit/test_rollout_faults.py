@@ -11,7 +11,8 @@ import signal
 import pytest
 
 from lab.gates import Gates
-from lab.history import LockState, Release
+from lab.history import LockState
+from lab.model import Release
 from lab.phaselog import RolloutLog
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.rollout import (

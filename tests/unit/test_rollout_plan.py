@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lab.history import Release, RolloutLocked, record_rollout, rollout_lock
+from lab.history import RolloutLocked, record_rollout, rollout_lock
+from lab.model import Release
 from lab.phaselog import RolloutLog
 from lab.report import summary_table
 from lab.rollout import (

@@ -1,5 +1,6 @@
-"""What a rollout needs from the world, as an interface, and its real implementation
-(Docker SDK + compose + Traefik's API). Unit tests drive the rollout with a fake instead."""
+"""The rollout's platform on the local engine: Docker SDK, compose and Traefik's API behind the
+ServicePlatform protocol of lab.model (unit tests drive the rollout with a fake instead). Failed
+calls that may pass if retried surface as PlatformUnavailable."""
 
 from __future__ import annotations
 
@@ -7,21 +8,17 @@ import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
 import docker
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.models.containers import Container
 
 from lab import compose, docker_api
 from lab.config import LabConfig
-from lab.docker_api import Replica, ReplicaUnreachable
-from lab.history import Release
+from lab.docker_api import ReplicaUnreachable
+from lab.model import PlatformUnavailable, Release, Replica
 from lab.traefik_api import TraefikUnavailable, routed_ips
-
-
-class PlatformUnavailable(RuntimeError):
-    """A call to Docker, Traefik's API or a replica failed in a way that may pass if retried."""
 
 
 @contextmanager
@@ -42,62 +39,6 @@ def transient(what: str) -> Iterator[None]:
         raise PlatformUnavailable(f"{what}: {first}") from error
 
 
-class ServicePlatform(Protocol):
-    """The operations a rolling replacement is made of, for one service."""
-
-    def replicas(self, include_stopped: bool = False) -> list[Replica]:
-        """Running replicas of the service (and stopped containers of it, if asked)."""
-        ...
-
-    def phase(self, replica_id: str) -> str:
-        """The app's own phase: starting, ready or draining ("gone" if it does not run)."""
-        ...
-
-    def find(self, replica_id: str) -> Replica | None:
-        """A replica's current state (running or not), None if it no longer exists."""
-        ...
-
-    def routed_ips(self) -> set[str]:
-        """IPs Traefik's load balancer for the service sends to now."""
-        ...
-
-    def image_exists(self, release: Release) -> bool:
-        """Whether the release's image is present locally."""
-        ...
-
-    def build(self, release: Release) -> None:
-        """Build the release's image."""
-        ...
-
-    def scale_up(self, release: Release, total: int) -> None:
-        """Add replicas of `release` until the service has `total`, leaving existing ones alone."""
-        ...
-
-    def drain(self, replica_id: str) -> None:
-        """Make the replica fail readiness while it keeps serving."""
-        ...
-
-    def undrain(self, replica_id: str) -> None:
-        """Make a drained replica pass readiness again."""
-        ...
-
-    def inflight(self, replica_id: str) -> int:
-        """Work requests the replica is serving now."""
-        ...
-
-    def stop(self, replica_id: str, timeout: float) -> int | None:
-        """Stop the replica (SIGTERM, SIGKILL after `timeout`); its exit code."""
-        ...
-
-    def remove(self, replica_id: str) -> None:
-        """Remove the replica's container (forcefully if it still runs)."""
-        ...
-
-    def diagnostics(self, replica_id: str) -> list[str]:
-        """Health log and last log lines, for a replica that failed."""
-        ...
-
-
 def image_name(release: Release, environ: dict[str, str]) -> str:
     """The app image of a release, as the compose file names it."""
     return f"{environ.get('APP_IMAGE') or 'zerodrop/app'}:{release.version}"
@@ -113,7 +54,7 @@ class DockerPlatform:
     def _compose_env(self, release: Release) -> dict[str, str]:
         return {**release.env, "APP_VERSION": release.version}
 
-    def _container(self, replica_id: str) -> docker.models.containers.Container | None:
+    def _container(self, replica_id: str) -> Container | None:
         with transient(f"inspecting {replica_id[:12]}"):
             return docker_api.get_container(self.client, replica_id)
 
@@ -155,16 +96,7 @@ class DockerPlatform:
     def scale_up(self, release: Release, total: int) -> None:
         """`compose up --no-recreate --scale`: new containers get the release's config and labels,
         so `docker compose ps` and a later `up -d` with the same variables agree with them."""
-        compose.up(
-            self.cfg,
-            "--no-deps",
-            "--no-recreate",
-            "--no-build",
-            "--scale",
-            f"{self.cfg.service}={total}",
-            self.cfg.service,
-            extra_env=self._compose_env(release),
-        )
+        compose.scale(self.cfg, total, extra_env=self._compose_env(release))
 
     def drain(self, replica_id: str) -> None:
         """SIGUSR1: the app's drain trigger."""

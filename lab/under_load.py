@@ -1,5 +1,6 @@
-"""A rollout under load, measured: the probe runs before, during and after the rollout, then
-every acknowledged write is looked up. `make demo` and the rollout lab tests both use this."""
+"""Any action under load, measured: the probe runs before, during and after it (`measure_under_load`,
+used by the workshop, the soak and the fault tests), and a rollout under load with the write
+check (`probe_during_rollout`, used by `make demo` and the rollout lab tests)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ import docker
 
 from lab.config import LabConfig
 from lab.deploy import execute_rollout
-from lab.probe import LONG, SHORT, ProbeOptions, ProbeResult, ProbeThread
-from lab.report import Phase, load_phases
+from lab.model import PhaseRecord
+from lab.phaselog import load_phases
+from lab.probe import ProbeOptions, ProbeResult, ProbeThread
+from lab.records import LONG, SHORT
 from lab.rollout import RolloutOptions, RolloutResult, RolloutStopped
 from lab.waits import wait_for
 from lab.writes import WriteCheck, check_writes
@@ -30,7 +33,7 @@ class MeasuredRollout:
     probe: ProbeResult
     rollout: RolloutResult | None
     failure: str | None
-    phases: list[Phase]
+    phases: list[PhaseRecord]
     writes: WriteCheck
 
 

@@ -1,0 +1,58 @@
+"""The workshop: each classic failure reproduced on a stack of its own, measured, then fixed.
+
+One module per page of docs/workshop/, each declaring its broken and fixed variants and its
+action; `harness` runs them. Every variant runs on a fresh compose project under the probe and
+returns an Outcome with the figures. The lab tests assert that each broken variant fails and each
+fixed one does not; `python -m lab workshop N` prints the same figures for the pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import docker
+
+from lab.config import LabConfig
+from lab.timeline import plot_timeline
+from lab.workshop import (
+    p01_recreate_all,
+    p02_manual_recipe,
+    p03_graceful_alone,
+    p04_slow_start,
+    p05_short_stop_timeout,
+    p06_slow_shutdown_work,
+    p07_keepalive_race,
+)
+from lab.workshop.harness import BROKEN, FIXED, Outcome, Page
+
+__all__ = ["BROKEN", "FIXED", "SCENARIOS", "Outcome", "Page", "run_scenario"]
+
+SCENARIOS: dict[int, Page] = {
+    page.number: page
+    for page in (
+        p01_recreate_all.PAGE,
+        p02_manual_recipe.PAGE,
+        p03_graceful_alone.PAGE,
+        p04_slow_start.PAGE,
+        p05_short_stop_timeout.PAGE,
+        p06_slow_shutdown_work.PAGE,
+        p07_keepalive_race.PAGE,
+    )
+}
+
+
+def run_scenario(
+    client: docker.DockerClient, base: LabConfig, number: int, variants: tuple[str, ...], plots: Path | None
+) -> list[Outcome]:
+    """Run the given variants of one scenario, printing each outcome; optionally plot each."""
+    page = SCENARIOS[number]
+    outcomes = []
+    for variant in variants:
+        outcome = page.run(client, base, variant)
+        print(outcome.line(), flush=True)
+        if plots is not None and outcome.probe is not None:
+            png = plots / f"{number:02d}-{variant}.png"
+            heading = f"{number}. {page.title}, {variant}: {outcome.failed} failed"
+            plot_timeline(outcome.probe, outcome.phases, png, title=heading)
+            print(f"    timeline {png}", flush=True)
+        outcomes.append(outcome)
+    return outcomes

@@ -1,0 +1,222 @@
+"""What every workshop page shares: a fresh stack per variant, the probe around the page's action,
+the figures (an Outcome), and the helpers actions are made of.
+
+A page declares its number, title, each variant's compose variables (or override file) and its
+action; `Page.run` does the rest: stack up, probe baseline, action, probe settles, write verdict,
+stack down."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import docker
+from docker.models.containers import Container
+
+from lab.config import REPO_ROOT, LabConfig
+from lab.deploy import execute_rollout
+from lab.docker_api import exit_code, health_log_ends
+from lab.docker_platform import DockerPlatform
+from lab.gates import Gates
+from lab.model import PhaseRecord, Release, Replica
+from lab.phaselog import load_phases
+from lab.probe import ProbeOptions, ProbeResult
+from lab.records import RequestRecord, tally_line
+from lab.rollout import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
+from lab.stack import private_stack
+from lab.under_load import default_probe_options, measure_under_load
+from lab.waits import wait_for
+from lab.writes import check_writes, final_write_check
+
+BROKEN, FIXED = "broken", "fixed"
+OVERRIDES = REPO_ROOT / "docs" / "workshop" / "overrides"  # per-scenario compose override files
+
+
+@dataclass
+class Outcome:
+    """The figures of one variant of one scenario."""
+
+    scenario: int
+    variant: str
+    probe: ProbeResult | None = None
+    exit_codes: list[int | None] = field(default_factory=list)
+    acked_writes: int = 0
+    lost_writes: int = 0
+    notes: list[str] = field(default_factory=list)
+    figures: dict[str, float] = field(default_factory=dict)
+    phases: list[PhaseRecord] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """Requests that did not succeed."""
+        return len(self.probe.failures) if self.probe else 0
+
+    @property
+    def outage_seconds(self) -> float:
+        """From the first failed request's start to the last one's end (0 without failures)."""
+        failures = self.probe.failures if self.probe else []
+        return max(r.end for r in failures) - min(r.start for r in failures) if failures else 0.0
+
+    def failure_kinds(self) -> dict[str, int]:
+        """Failed requests by request kind and error."""
+        failures = self.probe.failures if self.probe else []
+        return dict(Counter(f"{r.kind}:{r.error}" for r in failures).most_common())
+
+    def line(self) -> str:
+        """'scenario 1 broken: ok 300, failed 337 (...), outage 14.9s, writes lost 0/120, exits [..]'."""
+        parts = [f"scenario {self.scenario} {self.variant}:"]
+        if self.probe is not None:
+            parts.append(tally_line(self.probe.records).split(" | ")[0] + ",")
+            kinds = ", ".join(f"{k} {n}" for k, n in self.failure_kinds().items())
+            parts.append(f"({kinds})," if kinds else "")
+            parts.append(f"outage {self.outage_seconds:.1f}s,")
+        parts.append(f"writes lost {self.lost_writes}/{self.acked_writes},")
+        parts.append(f"exit codes {self.exit_codes}")
+        figures = ", ".join(f"{k} {v:g}" for k, v in self.figures.items())
+        notes = [*self.notes, figures] if figures else self.notes
+        return " ".join(p for p in parts if p) + "".join(f"\n    {n}" for n in notes)
+
+
+@dataclass
+class Scene:
+    """What a page's action works with: the engine, the variant's stack, its outcome so far."""
+
+    client: docker.DockerClient
+    cfg: LabConfig
+    outcome: Outcome
+    victim: Replica | None = None  # the replica the action stops, for figures afterwards
+    extra_records: list[RequestRecord] = field(default_factory=list)  # requests sent by the action
+
+    @property
+    def variant(self) -> str:
+        """broken or fixed."""
+        return self.outcome.variant
+
+    def platform(self) -> DockerPlatform:
+        """The stack's service, as the rollout sees it."""
+        return DockerPlatform(self.client, self.cfg)
+
+
+Action = Callable[[Scene], None]
+
+
+@contextmanager
+def scenario_stack(
+    client: docker.DockerClient,
+    base: LabConfig,
+    name: str,
+    variables: Mapping[str, str],
+    *,
+    replicas: int = 2,
+    override: Path | None = None,
+) -> Iterator[LabConfig]:
+    """A fresh v1 stack for one variant (project zdws-...), with an optional compose override file
+    on top of the lab's own; always removed."""
+    files = (*base.compose_files, override) if override else base.compose_files
+    with private_stack(
+        client, replace(base, compose_files=files), f"zdws-{name}", dict(variables), replicas
+    ) as cfg:
+        yield cfg
+
+
+def probe_options(cfg: LabConfig) -> ProbeOptions:
+    """The workshop's load: the demo's with 50 short requests a second, never over ten minutes."""
+    return replace(default_probe_options(cfg, duration=600), short_rate=50.0)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One workshop page: its number and title, each variant's compose variables (and override
+    file), and the action taken under the probe. `after` adds figures once the probe stopped;
+    `final_writes(variant)` says whether the write check is the verdict after a graceful stop."""
+
+    number: int
+    title: str
+    action: Action | None = None
+    measure: Callable[[Scene], ProbeResult] | None = None  # instead of the probe around `action`
+    variables: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    overrides: Mapping[str, Path] = field(default_factory=dict)
+    replicas: int = 2
+    after: Callable[[Scene, ProbeResult], None] | None = None
+    final_writes: Callable[[str], bool] = lambda _: True
+
+    def run(self, client: docker.DockerClient, base: LabConfig, variant: str) -> Outcome:
+        """Run one variant on a fresh stack and return its figures."""
+        outcome = Outcome(self.number, variant)
+        name = f"s{self.number}{variant[0]}"
+        variables = self.variables.get(variant, {})
+        override = self.overrides.get(variant)
+        with scenario_stack(client, base, name, variables, replicas=self.replicas, override=override) as cfg:
+            scene = Scene(client, cfg, outcome)
+            if self.measure is not None:
+                probe = self.measure(scene)
+            else:
+                action = self.action
+                assert action is not None, f"page {self.number} has neither an action nor a measure"
+                probe = measure_under_load(lambda: action(scene), probe_options(cfg), out=quiet).probe
+            if self.after is not None:
+                self.after(scene, probe)
+            return finish(scene, probe, final=self.final_writes(variant))
+
+
+def quiet(_: str) -> None:
+    """Print nothing (the workshop prints each outcome's line instead)."""
+    return None
+
+
+def finish(scene: Scene, probe: ProbeResult, *, final: bool = True) -> Outcome:
+    """Record the probe and where every acknowledged write is: by default the verdict, after every
+    replica has stopped gracefully; with final=False a progress look (buffered counts as found)."""
+    outcome = scene.outcome
+    outcome.probe = probe
+    check = final_write_check if final else check_writes
+    writes = check(scene.client, scene.cfg.project, scene.cfg.service, probe.acked_event_ids())
+    outcome.acked_writes, outcome.lost_writes = writes.acked, len(writes.missing)
+    return outcome
+
+
+def right_after_a_healthcheck(container: Container) -> None:
+    """Return as soon as Docker has finished a new healthcheck of the container, so an action
+    taken now meets the longest wait before the next one (the window a reader sees at worst)."""
+    seen = health_log_ends(container)
+    wait_for(
+        lambda: health_log_ends(container) != seen, what="the next healthcheck", timeout=10, interval=0.05
+    )
+
+
+def stop_all(containers: list[Container], timeout: int | None) -> list[int | None]:
+    """docker stop several containers at once (as `docker stop a b` does); their exit codes.
+    timeout None: each container's own stop timeout (compose's stop_grace_period)."""
+
+    def stop(container: Container) -> int | None:
+        if timeout is None:
+            container.stop()
+        else:
+            container.stop(timeout=timeout)
+        return exit_code(container)
+
+    with ThreadPoolExecutor(max(1, len(containers))) as pool:
+        return list(pool.map(stop, containers))
+
+
+def drain_and_confirm(scene: Scene, replica: Replica) -> float:
+    """SIGUSR1, then wait (the rollout's own gate) until Traefik's API no longer lists the
+    replica; seconds it took."""
+    platform = scene.platform()
+    started = time.monotonic()
+    platform.drain(replica.id)
+    Gates(platform).unrouted(replica, DEFAULT_ROUTE_TIMEOUT)
+    return time.monotonic() - started
+
+
+def rollout(scene: Scene, version: str) -> None:
+    """The rollout tool, as the fixed variants use it; its phases go to the outcome."""
+    log_path = scene.cfg.out_dir / f"{scene.cfg.project}.rollout.jsonl"
+    options = RolloutOptions(target=Release(version), build=False)
+    execute_rollout(scene.client, scene.cfg, options, log_path, quiet)
+    scene.outcome.phases = load_phases(log_path)

@@ -1,0 +1,32 @@
+"""Page 02, the manual recipe. Both variants run an app that stops accepting at SIGTERM (uvicorn's
+own shutdown, DRAIN_SECONDS=0). Broken: scale up with --no-recreate, `docker stop -t 30` the old
+replicas, remove them, scale back. Fixed: the rollout tool on the same app (it drains first)."""
+
+from __future__ import annotations
+
+from lab import compose
+from lab.docker_api import get_container, replicas
+from lab.stack import wait_all_routed
+from lab.workshop.harness import BROKEN, FIXED, Page, Scene, right_after_a_healthcheck, rollout, stop_all
+
+PLAIN_UVICORN = {"DRAIN_SECONDS": "0"}
+
+
+def action(scene: Scene) -> None:
+    """Replace both replicas by v2, the variant's way."""
+    if scene.variant == FIXED:
+        rollout(scene, "v2")
+        return
+    client, cfg = scene.client, scene.cfg
+    old = replicas(client, cfg.project, cfg.service)
+    compose.scale(cfg, 4, extra_env={"APP_VERSION": "v2"})
+    wait_all_routed(client, cfg, 4, timeout=120)  # fair to the recipe: the new ones are routed
+    containers = [c for r in old if (c := get_container(client, r.id)) is not None]
+    right_after_a_healthcheck(containers[0])
+    scene.outcome.exit_codes = stop_all(containers, timeout=30)
+    for container in containers:  # the recipe's `docker container prune -f`, this project only
+        container.remove()
+    compose.scale(cfg, 2, extra_env={"APP_VERSION": "v2"})
+
+
+PAGE = Page(2, "the manual recipe", action, variables={BROKEN: PLAIN_UVICORN, FIXED: PLAIN_UVICORN})
