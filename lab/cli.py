@@ -25,15 +25,13 @@ from lab.phaselog import RolloutLog, load_phases
 from lab.probe import MAX_DURATION, Probe, ProbeInputError, ProbeOptions, ProbeResult
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.report import load_result, summarize, summary_table
-from lab.rollout import (
+from lab.rollout import Interrupt, RolloutInterrupted, RolloutStopped
+from lab.rollout_plan import (
     DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_MAX_SURGE,
     DEFAULT_ROUTE_TIMEOUT,
-    Interrupt,
     RolloutInputError,
-    RolloutInterrupted,
     RolloutOptions,
-    RolloutStopped,
 )
 from lab.stack import ensure_images
 from lab.timeline import plot_timeline

@@ -16,16 +16,8 @@ from lab.history import LockState, current_release, previous_release, record_rol
 from lab.model import Release, ServicePlatform
 from lab.phaselog import RolloutLog, open_log
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
-from lab.rollout import (
-    Interrupt,
-    RolloutEngine,
-    RolloutInputError,
-    RolloutInterrupted,
-    RolloutOptions,
-    RolloutResult,
-    RolloutStopped,
-    validate_options,
-)
+from lab.rollout import Interrupt, RolloutEngine, RolloutInterrupted, RolloutResult, RolloutStopped
+from lab.rollout_plan import RolloutInputError, RolloutOptions, validate_options
 
 PREVIOUS = "PREVIOUS"
 

@@ -18,7 +18,7 @@ from lab.gates import Gates
 from lab.history import LockState
 from lab.model import PlatformUnavailable, Release, Replica, ServicePlatform, is_ready
 from lab.phaselog import RolloutLog
-from lab.rollout import CutWork, retire
+from lab.retire import CutWork, retire
 
 DRAINING = "draining"
 

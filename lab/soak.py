@@ -19,7 +19,8 @@ from lab.config import LabConfig
 from lab.deploy import execute_rollout
 from lab.model import Release
 from lab.probe import ProbeResult
-from lab.rollout import RolloutOptions, RolloutStopped
+from lab.rollout import RolloutStopped
+from lab.rollout_plan import RolloutOptions
 from lab.stack import ensure_images, private_stack
 from lab.under_load import default_probe_options, measure_under_load
 from lab.writes import WriteCheck, final_write_check

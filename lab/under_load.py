@@ -18,7 +18,8 @@ from lab.model import PhaseRecord
 from lab.phaselog import load_phases
 from lab.probe import ProbeOptions, ProbeResult, ProbeThread
 from lab.records import LONG, SHORT
-from lab.rollout import RolloutOptions, RolloutResult, RolloutStopped
+from lab.rollout import RolloutResult, RolloutStopped
+from lab.rollout_plan import RolloutOptions
 from lab.waits import wait_for
 from lab.writes import WriteCheck, check_writes
 

@@ -27,7 +27,7 @@ from lab.model import PhaseRecord, Release, Replica
 from lab.phaselog import load_phases
 from lab.probe import ProbeOptions, ProbeResult
 from lab.records import RequestRecord, tally_line
-from lab.rollout import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
+from lab.rollout_plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from lab.stack import private_stack
 from lab.under_load import default_probe_options, measure_under_load
 from lab.waits import wait_for

@@ -15,14 +15,8 @@ from lab.history import LockState
 from lab.model import Release
 from lab.phaselog import RolloutLog
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
-from lab.rollout import (
-    Interrupt,
-    RolloutEngine,
-    RolloutFailed,
-    RolloutInterrupted,
-    RolloutOptions,
-    RolloutResult,
-)
+from lab.rollout import Interrupt, RolloutEngine, RolloutFailed, RolloutInterrupted, RolloutResult
+from lab.rollout_plan import RolloutOptions
 from tests.unit.fake_platform import FakePlatform
 
 

@@ -8,14 +8,8 @@ from lab.history import RolloutLocked, record_rollout, rollout_lock
 from lab.model import Release
 from lab.phaselog import RolloutLog
 from lab.report import summary_table
-from lab.rollout import (
-    RolloutEngine,
-    RolloutFailed,
-    RolloutInputError,
-    RolloutOptions,
-    plan_batches,
-    validate_options,
-)
+from lab.rollout import RolloutEngine, RolloutFailed
+from lab.rollout_plan import RolloutInputError, RolloutOptions, plan_batches, validate_options
 from tests.unit.fake_platform import FakePlatform
 
 

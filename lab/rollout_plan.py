@@ -1,0 +1,64 @@
+"""What a rollout is asked to do, checked before anything changes: the target and its options,
+their validation, and the order in which old replicas are replaced (batches)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from lab.model import LabInputError, Release, Replica
+
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+ENV_KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+DEFAULT_MAX_SURGE = 1
+DEFAULT_HEALTH_TIMEOUT = 120.0
+DEFAULT_ROUTE_TIMEOUT = 30.0
+MAX_TIMEOUT = 24 * 3600.0
+
+
+class RolloutInputError(LabInputError):
+    """The rollout cannot start as asked; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    """How to roll: to which release, how many at a time, and how long to wait for what."""
+
+    target: Release
+    max_surge: int = DEFAULT_MAX_SURGE
+    health_timeout: float = DEFAULT_HEALTH_TIMEOUT
+    route_timeout: float = DEFAULT_ROUTE_TIMEOUT
+    poll_interval: float = 0.25
+    build: bool = True
+
+
+def validate_options(options: RolloutOptions) -> None:
+    """RolloutInputError for a version, batch size, timeout or variable the rollout cannot use."""
+    if not VERSION_PATTERN.match(options.target.version):
+        raise RolloutInputError(f"version {options.target.version!r} is not a valid image tag")
+    if options.max_surge < 1:
+        raise RolloutInputError(f"--max-surge must be at least 1, not {options.max_surge}")
+    for name, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
+        if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+            raise RolloutInputError(
+                f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
+            )
+    for key in options.target.env:
+        if not ENV_KEY_PATTERN.match(key):
+            raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
+
+
+def plan_batches(old: list[Replica], max_surge: int) -> list[list[Replica]]:
+    """The old replicas in replacement order (oldest first), `max_surge` at a time."""
+    ordered = sorted(old, key=lambda r: r.number)
+    return [ordered[i : i + max_surge] for i in range(0, len(ordered), max_surge)]
+
+
+@dataclass
+class Batch:
+    """One batch in progress: the old replicas it replaces and how far it got."""
+
+    old: list[Replica]
+    new: list[Replica] = field(default_factory=list)
+    drained: list[Replica] = field(default_factory=list)
