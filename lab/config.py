@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from lab.model import LabInputError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 # name -> (default, meaning); the README's variables table mirrors this.
@@ -41,7 +43,7 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
-class ConfigError(ValueError):
+class ConfigError(LabInputError):
     """A setting has a value the lab cannot use."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from lab.config import read_env_file
+from lab.model import LabInputError
 
 PAGES = {
     "grace-request": "docs/workshop/05-stop-timeout-shorter-than-the-request.md",
@@ -36,7 +37,7 @@ VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\{
 DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)")
 
 
-class LintInputError(ValueError):
+class LintInputError(LabInputError):
     """The compose file cannot be read."""
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from lab.model import LabInputError
 from lab.records import LONG, SHORT, WRITE, RequestRecord, take_exception, take_response, tally_line
 
 MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
@@ -22,7 +23,7 @@ LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed wai
 MAX_PENDING = 400  # open-loop requests in flight at once; past this the probe counts itself behind
 
 
-class ProbeInputError(ValueError):
+class ProbeInputError(LabInputError):
     """The probe was asked for something it must not do (another host, negative rates)."""
 
 

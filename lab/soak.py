@@ -17,7 +17,7 @@ import docker
 
 from lab.config import LabConfig
 from lab.deploy import execute_rollout
-from lab.model import Release
+from lab.model import LabInputError, Release
 from lab.probe import ProbeResult
 from lab.rollout import RolloutStopped
 from lab.rollout_plan import RolloutOptions
@@ -30,7 +30,7 @@ MAX_ROUNDS = 200
 SECONDS_PER_ROUND_BOUND = 240.0  # the probe's duration bound: rounds x this, plus a margin
 
 
-class SoakInputError(ValueError):
+class SoakInputError(LabInputError):
     """The soak was asked for a number of rounds it will not run."""
 
 

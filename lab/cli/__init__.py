@@ -1,0 +1,110 @@
+"""The lab's command line: a thin layer over the functions in the other modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from lab import compose
+from lab.cli.arguments import (
+    LabArgumentParser,
+    add_deadline_options,
+    add_probe_options,
+    add_rollout_options,
+)
+from lab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED
+from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
+from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
+from lab.cli.stack_commands import cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
+from lab.config import ConfigError, LabConfig, load_config
+from lab.deploy import PREVIOUS
+from lab.docker_api import DockerUnavailable
+from lab.model import LabInputError
+from lab.traefik_api import TraefikUnavailable
+from lab.waits import WaitTimeout
+from lab.workshop import BROKEN, FIXED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `python -m lab`."""
+    parser = LabArgumentParser(prog="python -m lab", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="build, start and wait until every replica is routed")
+    up.add_argument("--no-build", action="store_true", help="use the images as they are")
+    up.set_defaults(run=cmd_up)
+    commands.add_parser("down", help="remove containers, networks, volumes").set_defaults(run=cmd_down)
+    commands.add_parser("status", help="replicas, health, routing").set_defaults(run=cmd_status)
+    logs = commands.add_parser("logs", help="the stack's logs")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep streaming")
+    logs.add_argument("--tail", type=int, default=100, help="lines per container (default 100)")
+    logs.set_defaults(run=cmd_logs)
+    rollout = commands.add_parser("rollout", help="replace the replicas by a new version, zero drops")
+    rollout.add_argument(
+        "--to",
+        required=True,
+        metavar="VERSION",
+        help=f"version to roll to (image tag; built unless --no-build), or {PREVIOUS}",
+    )
+    add_rollout_options(rollout)
+    rollout.set_defaults(run=cmd_rollout)
+    rollback = commands.add_parser("rollback", help="roll back to what ran before the last rollout")
+    add_rollout_options(rollback)
+    rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
+    recover_parser = commands.add_parser(
+        "recover", help="mend what a killed rollout left: back to APP_REPLICAS ready, routed replicas"
+    )
+    add_deadline_options(recover_parser)
+    recover_parser.set_defaults(run=cmd_recover)
+    probe = commands.add_parser("probe", help="load through Traefik with a tally and a summary")
+    add_probe_options(probe)
+    probe.set_defaults(run=cmd_probe)
+    report = commands.add_parser("report", help="summary and timeline plot of a probe report")
+    report.add_argument("file", type=Path, help="a probe report (--report of probe, or the demo's)")
+    report.add_argument("--plot", type=Path, help="write the timeline PNG here")
+    report.add_argument(
+        "--rollout-log", type=Path, help="rollout phase log (default: the one the report names)"
+    )
+    report.set_defaults(run=cmd_report)
+    demo = commands.add_parser("demo", help="roll the running lab to another version under load")
+    demo.add_argument("--to", default="v2", help="version to roll to (default v2)")
+    demo.set_defaults(run=cmd_demo)
+    workshop = commands.add_parser("workshop", help="reproduce a workshop scenario, broken then fixed")
+    workshop.add_argument("scenario", type=int, help="scenario number (docs/workshop/NN-*.md)")
+    workshop.add_argument("--variant", choices=(BROKEN, FIXED), help="only this variant")
+    workshop.add_argument("--no-plot", action="store_true", help="skip the timeline PNGs")
+    workshop.set_defaults(run=cmd_workshop)
+    soak_parser = commands.add_parser("soak", help="roll v1 -> v2 -> v1 ... N times under the probe")
+    soak_parser.add_argument("--rounds", type=int, default=3, help="rollouts to run (default 3)")
+    soak_parser.add_argument("--report", type=Path, help="JSON report (default out/soak.json)")
+    soak_parser.set_defaults(run=cmd_soak)
+    lint = commands.add_parser("lint", help="pre-flight check of a compose file for rollout traps")
+    lint.add_argument("-f", "--file", type=Path, help="compose file (default: the lab's)")
+    lint.set_defaults(run=cmd_lint)
+    return parser
+
+
+# Known failures: (exception types, exit code, prefix of the one line printed).
+ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
+    ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
+    ((LabInputError,), EXIT_BAD_INPUT, ""),
+    ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run the command, turn known errors into one line and an exit code."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[LabConfig, argparse.Namespace], int] = args.run
+    try:
+        return run(load_config(), args)
+    except KeyboardInterrupt:
+        print("lab: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        for kinds, code, prefix in ERRORS:
+            if isinstance(error, kinds):
+                print(f"lab: {prefix}{error}", file=sys.stderr)
+                return code
+        raise

@@ -1,0 +1,130 @@
+"""Argument parsing: one-line usage errors, finite numbers only, and the option groups commands share."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import NoReturn
+
+from lab.cli.exits import EXIT_BAD_INPUT
+from lab.config import LabConfig
+from lab.probe import MAX_DURATION, ProbeOptions
+from lab.rollout_plan import (
+    DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_MAX_SURGE,
+    DEFAULT_ROUTE_TIMEOUT,
+    RolloutInputError,
+)
+
+
+class LabArgumentParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print `lab: <message>` and exit 2."""
+        self.exit(EXIT_BAD_INPUT, f"lab: {self.prog.removeprefix('python -m ')}: {message}\n")
+
+
+def _finite(raw: str, *, zero_allowed: bool) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a number") from None
+    if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+        wanted = "a finite number, zero or more" if zero_allowed else "a positive, finite number of seconds"
+        raise argparse.ArgumentTypeError(f"{raw!r} must be {wanted}")
+    return value
+
+
+def finite_seconds(raw: str) -> float:
+    """A positive, finite number of seconds (nan and inf refused)."""
+    return _finite(raw, zero_allowed=False)
+
+
+def finite_rate(raw: str) -> float:
+    """A finite number, zero or more (nan and inf refused)."""
+    return _finite(raw, zero_allowed=True)
+
+
+def parse_assignments(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE strings from repeated --set options."""
+    env: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RolloutInputError(f"--set {pair!r}: expected KEY=VALUE")
+        env[key] = value
+    return env
+
+
+def probe_options_from(cfg: LabConfig, args: argparse.Namespace) -> ProbeOptions:
+    """Probe options from the command line."""
+    duration = MAX_DURATION if args.until_signal else args.duration
+    return ProbeOptions(
+        base_url=cfg.http_url,
+        host=cfg.app_host,
+        long_concurrency=args.long,
+        short_rate=args.short_rate,
+        write_rate=args.write_rate,
+        duration=duration,
+        long_seconds=args.long_seconds,
+    )
+
+
+def add_probe_options(parser: argparse.ArgumentParser) -> None:
+    """The probe's load options."""
+    parser.add_argument("--long", type=int, default=4, help="long GET / kept in flight (default 4)")
+    parser.add_argument(
+        "--short-rate", type=finite_rate, default=10.0, help="GET /health per second (default 10)"
+    )
+    parser.add_argument(
+        "--write-rate", type=finite_rate, default=5.0, help="POST /events per second (default 5)"
+    )
+    parser.add_argument(
+        "--long-seconds", type=finite_rate, help="?seconds= for long requests (default: SLOW_SECONDS)"
+    )
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
+    group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
+    parser.add_argument("--report", type=Path, help="save every request to this JSON file")
+    parser.add_argument(
+        "--fail-on-error", action="store_true", help="exit 1 if any request failed or write was lost"
+    )
+    parser.add_argument("--no-write-check", action="store_true", help="skip the lost-write check (no Docker)")
+
+
+DEADLINE_OPTIONS = (
+    ("--timeout", DEFAULT_HEALTH_TIMEOUT, "seconds a new replica has to become healthy"),
+    ("--route-timeout", DEFAULT_ROUTE_TIMEOUT, "seconds Traefik has to add or drop a replica"),
+)
+
+
+def add_deadline_options(parser: argparse.ArgumentParser) -> None:
+    """--timeout and --route-timeout (rollout, rollback, recover)."""
+    for flag, default, meaning in DEADLINE_OPTIONS:
+        parser.add_argument(
+            flag, type=finite_seconds, default=default, help=f"{meaning} (default {default:.0f})"
+        )
+
+
+def add_rollout_options(parser: argparse.ArgumentParser) -> None:
+    """The options rollout and rollback share."""
+    parser.add_argument(
+        "--max-surge",
+        type=int,
+        default=DEFAULT_MAX_SURGE,
+        help=f"replicas replaced at a time; never fewer than N serve (default {DEFAULT_MAX_SURGE})",
+    )
+    add_deadline_options(parser)
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="compose variable for the new replicas (e.g. STARTUP_DELAY=8); repeatable",
+    )
+    parser.add_argument("--no-build", action="store_true", help="use the version's image as it is")
+    parser.add_argument(
+        "--log", type=Path, help="phase log (JSON lines); default out/rollout-<project>.jsonl"
+    )

@@ -1,0 +1,92 @@
+"""Commands that measure or check: probe, report, workshop, lint."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+from pathlib import Path
+
+from lab.cli.arguments import (
+    probe_options_from,
+)
+from lab.cli.exits import EXIT_FAILED
+from lab.config import LabConfig
+from lab.docker_api import connect
+from lab.lint import lint_file
+from lab.model import LabInputError
+from lab.phaselog import load_phases
+from lab.probe import Probe, ProbeResult
+from lab.report import load_result, summarize
+from lab.stack import ensure_images
+from lab.timeline import plot_timeline
+from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
+from lab.writes import WriteCheck, check_writes
+
+
+def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Send load through Traefik, print a live tally and a summary, optionally save a report."""
+    probe = Probe(probe_options_from(cfg, args), out=lambda line: print(line, flush=True))
+
+    async def run() -> ProbeResult:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, probe.stop)
+        return await probe.run()
+
+    result = asyncio.run(run())
+    writes = None
+    if not args.no_write_check:
+        writes = check_writes(connect(), cfg.project, cfg.service, result.acked_event_ids())
+    print(summarize(result, writes=writes))
+    if args.report:
+        data = result.to_json()
+        if writes is not None:
+            data["writes"] = writes.to_json()
+        args.report.parent.mkdir(parents=True, exist_ok=True)
+        args.report.write_text(json.dumps(data), encoding="utf-8")
+        print(f"probe: report {args.report}")
+    failed = bool(result.failures) or bool(writes and writes.missing)
+    return EXIT_FAILED if failed and args.fail_on_error else 0
+
+
+def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
+    """Summarize a probe report and draw its timeline."""
+    if not args.file.is_file():
+        raise LabInputError(f"no such report: {args.file}")
+    result, extra = load_result(args.file)
+    log_path = args.rollout_log or (Path(extra["rollout_log"]) if extra.get("rollout_log") else None)
+    phases = load_phases(log_path)
+    print(summarize(result, phases))
+    if extra.get("writes"):
+        print(WriteCheck.from_json(extra["writes"]).line())
+    if args.plot:
+        print(f"report: timeline {plot_timeline(result, phases, args.plot)}")
+    return 0
+
+
+def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Reproduce one workshop scenario: the broken variant, then the fixed one, with figures."""
+    if args.scenario not in SCENARIOS:
+        raise LabInputError(f"no scenario {args.scenario}; there are {min(SCENARIOS)}-{max(SCENARIOS)}")
+    client = connect()
+    ensure_images(client, cfg)
+    title = SCENARIOS[args.scenario].title
+    print(f"workshop {args.scenario}: {title} (each variant on a fresh stack of its own)", flush=True)
+    variants = (args.variant,) if args.variant else (BROKEN, FIXED)
+    plots = None if args.no_plot else cfg.out_dir / "workshop"
+    run_scenario(client, cfg, args.scenario, variants, plots)
+    return 0
+
+
+def cmd_lint(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Check a compose file for the workshop's traps; exit 1 if any is found."""
+    path = args.file or cfg.compose_file
+    findings = lint_file(path)
+    for finding in findings:
+        print(finding.line())
+    print(
+        f"lint: {path.name}: {len(findings)} finding(s)" if findings else f"lint: {path.name}: no traps found"
+    )
+    return EXIT_FAILED if findings else 0

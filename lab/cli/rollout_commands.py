@@ -1,0 +1,118 @@
+"""Commands that roll: rollout and rollback (signals undo the current step), demo, soak."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from lab import soak
+from lab.cli.arguments import (
+    parse_assignments,
+)
+from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK, EXIT_SIGNAL_BASE
+from lab.config import LabConfig
+from lab.deploy import execute_rollout, resolve_target
+from lab.docker_api import connect
+from lab.report import summarize, summary_table
+from lab.rollout import Interrupt, RolloutInterrupted, RolloutStopped
+from lab.rollout_plan import (
+    RolloutOptions,
+)
+from lab.timeline import plot_timeline
+from lab.under_load import default_probe_options, probe_during_rollout, save_report
+
+
+@contextmanager
+def signals_to(interrupt: Interrupt) -> Iterator[None]:
+    """While the block runs, SIGINT and SIGTERM ask the rollout to undo its step and stop, instead
+    of killing it half-way; a second signal only says that it is still restoring."""
+
+    def handler(signum: int, _: object) -> None:
+        if interrupt.request(signum):
+            print(
+                f"rollout: {signal.Signals(signum).name}: undoing the current step, then stopping", flush=True
+            )
+        else:
+            print("rollout: still restoring a consistent state; SIGKILL would leave it half-done", flush=True)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Replace the service's replicas one batch at a time, with no request dropped."""
+    target = resolve_target(cfg, args.to, parse_assignments(args.set))
+    options = RolloutOptions(
+        target=target,
+        max_surge=args.max_surge,
+        health_timeout=args.timeout,
+        route_timeout=args.route_timeout,
+        build=not args.no_build,
+    )
+    client = connect()
+    log_path = args.log or cfg.out_dir / f"rollout-{cfg.project}.jsonl"
+    interrupt = Interrupt()
+    try:
+        with signals_to(interrupt):
+            result = execute_rollout(client, cfg, options, log_path, interrupt=interrupt)
+    except RolloutStopped as stopped:
+        print(f"lab: rollout stopped ({stopped}); its current batch was undone")
+        for line in stopped.left_behind:
+            print(f"lab: left behind: {line}")
+        for line in stopped.now:
+            print(f"lab: {line}")
+        print(f"rollout: phase log {log_path}")
+        if isinstance(stopped, RolloutInterrupted):
+            return EXIT_SIGNAL_BASE + stopped.signum
+        return EXIT_FAILED
+    print(summary_table(result))
+    print(f"rollout: phase log {log_path}")
+    return EXIT_CUT if result.cut else EXIT_OK
+
+
+def cmd_demo(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Probe the running lab while it rolls to another version; print the figures and the plot."""
+    client = connect()
+    target = resolve_target(cfg, args.to, {})
+    log_path = cfg.out_dir / "demo-rollout.jsonl"
+    measured = probe_during_rollout(
+        client,
+        cfg,
+        RolloutOptions(target=target),
+        default_probe_options(cfg),
+        log_path=log_path,
+        out=lambda line: print(line, flush=True),
+    )
+    if measured.rollout is not None:
+        print(summary_table(measured.rollout))
+    report = save_report(measured, cfg.out_dir / "demo-probe.json", log_path)
+    print(summarize(measured.probe, measured.phases, measured.writes))
+    plot = plot_timeline(
+        measured.probe,
+        measured.phases,
+        cfg.out_dir / "demo-timeline.png",
+        title=f"rollout to {target.version} under load: {len(measured.probe.failures)} failed",
+    )
+    print(f"demo: report {report}\ndemo: timeline {plot}")
+    if measured.failure:
+        print(f"demo: rollout failed: {measured.failure}")
+    clean = not measured.failure and not measured.probe.failures and not measured.writes.missing
+    return 0 if clean else EXIT_FAILED
+
+
+def cmd_soak(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Roll v1 -> v2 -> v1 ... on a private stack under the probe; exit 1 on any failure or loss."""
+    client = connect()
+    print(f"soak: {args.rounds} round(s) on a private stack beside the lab, under the probe", flush=True)
+    report = soak.soak(client, cfg, args.rounds, out=lambda line: print(line, flush=True))
+    if report.probe is not None:
+        print(summarize(report.probe, writes=report.writes))
+    print(f"soak: report {soak.save(report, args.report or cfg.out_dir / 'soak.json')}")
+    print(report.line())
+    return 0 if report.clean else EXIT_FAILED

@@ -1,0 +1,111 @@
+"""Commands on the stack itself: up, down, status (with what a killed rollout left), logs, recover."""
+
+from __future__ import annotations
+
+import argparse
+
+from lab import compose, stack
+from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK
+from lab.config import LabConfig
+from lab.deploy import deployed_release
+from lab.docker_api import connect
+from lab.docker_platform import DockerPlatform
+from lab.gates import Gates
+from lab.history import lock_state, rollout_lock
+from lab.phaselog import RolloutLog
+from lab.recovery import findings, look, needs_recovery, recover, state_lines
+
+
+def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Build, start, wait until every replica is routed, and show one request through Traefik."""
+    client = connect()
+    print(f"lab: building and starting project {cfg.project!r} ({cfg.replicas} replicas)", flush=True)
+    report = stack.lab_up(client, cfg, build=not args.no_build)
+    print(
+        f"lab: up: build {report.build_seconds:.1f}s, start {report.start_seconds:.1f}s, "
+        f"all routed {report.routed_seconds:.1f}s"
+    )
+    print(f"lab: {report.routing.summary()}")
+    answer = stack.smoke_request(cfg)
+    print(
+        f"lab: GET /health through Traefik -> {answer.status_code} "
+        f"version={answer.headers.get('x-app-version')} replica={answer.headers.get('x-app-replica')}"
+    )
+    print(
+        "\nThe lab is up.\n"
+        f"  app (15 s request): curl -i -H 'Host: {cfg.app_host}' {cfg.http_url}/\n"
+        f"  Traefik dashboard:  {cfg.api_url}/dashboard/\n"
+        f"  Traefik API:        {cfg.api_url}/api/http/services/{cfg.traefik_service}\n"
+        "  status / logs / down: make lab-status | make lab-logs | make lab-down"
+    )
+    return 0 if answer.status_code == 200 else EXIT_FAILED
+
+
+def cmd_down(cfg: LabConfig, _: argparse.Namespace) -> int:
+    """Remove the lab's containers, networks and volumes."""
+    stack.lab_down(cfg)
+    print(f"lab: project {cfg.project!r} removed (containers, networks, volumes)")
+    return 0
+
+
+def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
+    """Show each replica's version, health and whether Traefik routes to it."""
+    client = connect()
+    view = look(DockerPlatform(client, cfg))
+    if not view.replicas:
+        print(f"lab: no replicas of {cfg.service!r} in project {cfg.project!r}")
+        return EXIT_FAILED
+    print(f"{'container':<28} {'version':<8} {'status':<8} {'health':<10} {'phase':<9} {'routed':<6} ip")
+    for r in view.replicas:
+        routed = "yes" if view.is_routed(r) else "no"
+        phase = view.phases.get(r.id, "-")
+        print(
+            f"{r.name:<28} {r.version:<8} {r.status:<8} {r.health:<10} {phase:<9} {routed:<6} "
+            + ",".join(r.ips)
+        )
+    for line in state_lines(view)[:1]:
+        print(line)
+    found = findings(view, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
+    for line in found:
+        print(f"found: {line}")
+    if needs_recovery(view, cfg.replicas):
+        print("lab: `python -m lab recover` mends these (the next rollout does it first by itself)")
+    elif found:
+        print("lab: `python -m lab rollout --to VERSION` puts every replica on one version")
+    return EXIT_FAILED if found else 0
+
+
+def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Show the stack's logs."""
+    compose.logs(cfg, follow=args.follow, tail=args.tail)
+    return 0
+
+
+def cmd_recover(cfg: LabConfig, args: argparse.Namespace) -> int:
+    """Bring the service back to APP_REPLICAS ready, routed replicas after a killed rollout."""
+    client = connect()
+    platform = DockerPlatform(client, cfg)
+    with rollout_lock(cfg.state_dir, cfg.project, "recover") as lock:
+        view = look(platform)
+        found = findings(view, cfg.replicas, lock)
+        for line in found:
+            print(f"found: {line}")
+        log = RolloutLog(out=lambda line: print(line.replace("rollout:", "recover:", 1), flush=True))
+        cut = recover(
+            platform,
+            Gates(platform),
+            log,
+            cfg.replicas,
+            deployed_release(cfg, platform),
+            health_timeout=args.timeout,
+            route_timeout=args.route_timeout,
+        )
+        after = look(platform)
+    for line in state_lines(after):
+        print(f"recover: {line}")
+    rest = findings(after, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
+    for line in rest:
+        print(f"recover: still: {line}")
+    if not found:
+        print("recover: nothing to mend")
+    return EXIT_CUT if cut else (EXIT_FAILED if any(not r.startswith("mixed") for r in rest) else EXIT_OK)
