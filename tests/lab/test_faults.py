@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import pytest
 
-from lab.config import load_config
+from lab.config import LabConfig, load_config
 from lab.docker_api import replica_stats, service_containers
 from lab.docker_platform import DockerPlatform
 from lab.probe import ProbeOptions
@@ -58,7 +58,7 @@ def base(docker_client, tmp_path_factory):
 
 
 @pytest.fixture
-def stack(docker_client, base) -> Iterator:
+def stack(docker_client, base) -> Iterator[LabConfig]:
     with private_stack(docker_client, base, "zdfault", {}) as cfg:
         yield cfg
 
@@ -126,6 +126,7 @@ def test_1_2_new_version_that_crashes_or_never_gets_healthy_is_removed_and_v1_se
         return child.wait(), child.output()
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    assert measured.value is not None
     status, output = measured.value
     print(output)
     assert status == 1
@@ -150,6 +151,7 @@ def test_3_new_replica_killed_right_after_traefik_routes_it(docker_client, stack
         return child.wait(), child.output()
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    assert measured.value is not None
     status, output = measured.value
     print(output)
     assert status == 1 and "new replica" in output
@@ -182,6 +184,7 @@ def test_4_every_new_replica_killed_while_the_old_ones_drain_with_max_surge_n(do
         return status, child.output()
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    assert measured.value is not None
     status, output = measured.value
     print(output)
     assert status == 1
@@ -208,6 +211,7 @@ def test_5_old_replica_killed_while_it_drains_is_reported_as_cut(docker_client, 
         return child.wait(), child.output()
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    assert measured.value is not None
     status, output = measured.value
     print(output)
     assert status == 3
@@ -238,6 +242,7 @@ def test_6_traefik_restarted_mid_rollout_the_rollout_waits_and_ends_consistent(d
         return child.wait(), child.output()
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    assert measured.value is not None
     status, output = measured.value
     print(output)
     assert status == 0, output

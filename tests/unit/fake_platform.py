@@ -41,7 +41,7 @@ class FakePlatform:
     stop_timeout: float = 30.0
     traefik_down_for: int = 0  # the next N calls to Traefik's API fail
     exec_fails: set[str] = field(default_factory=set)  # replica names whose in-container calls fail
-    triggers: list[tuple[str, Callable[[FakePlatform], None]]] = field(default_factory=list)
+    triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         for _ in range(self.count):
@@ -68,7 +68,7 @@ class FakePlatform:
         return fake
 
     # --- scripting faults ---
-    def on(self, call: str, action: Callable[[FakePlatform], None]) -> FakePlatform:
+    def on(self, call: str, action: Callable[[FakePlatform], object]) -> FakePlatform:
         self.triggers.append((call, action))
         return self
 
@@ -82,8 +82,12 @@ class FakePlatform:
     def by_name(self, name: str) -> FakeReplica:
         return next(f for f in self.replicas_by_id.values() if f.replica.name == name)
 
-    def kill(self, name: str) -> None:
-        """SIGKILL: the container exits with 137 and leaves Traefik at once."""
+    def kill(self, *names: str) -> None:
+        """SIGKILL: each container exits with 137 and leaves Traefik at once."""
+        for name in names:
+            self._kill(name)
+
+    def _kill(self, name: str) -> None:
         fake = self.by_name(name)
         fake.replica = replace(fake.replica, status="exited")
         fake.exit_code = 137

@@ -46,7 +46,7 @@ def test_all_new_replicas_killed_while_old_ones_drain_puts_the_old_ones_back_fir
     have left Traefik 2. both new ones are SIGKILLed while app-1 waits to be idle 3. both old
     replicas are undrained before anything else happens, and serve; the dead ones are removed."""
     platform = FakePlatform(count=2)
-    platform.on("inflight app-1", lambda p: (p.kill("app-3"), p.kill("app-4")))
+    platform.on("inflight app-1", lambda p: p.kill("app-3", "app-4"))
     with pytest.raises(RolloutFailed, match="new replica app-3"):
         engine(platform, max_surge=2).run()
     after_kill = platform.events[platform.events.index("killed app-4") + 1 :]
