@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover soak probe test test-unit \
+.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies lint images-offline provision
 
 help: ## list the targets
@@ -45,6 +45,9 @@ ROUNDS ?= 3
 soak: $(STAMP) ## roll v1 -> v2 -> v1 ... ROUNDS times (default 3) on a private stack under the probe
 	$(PY) -m lab soak --rounds $(ROUNDS)
 
+clean-lab: $(STAMP) ## remove stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*), only those
+	$(PY) -m lab clean-lab
+
 recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
 	$(PY) -m lab recover
 
@@ -73,14 +76,7 @@ test-faults: $(STAMP) ## the fault matrix only (crashes, kills, Traefik restart,
 test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fails, each fix holds)
 	$(PY) -m pytest tests/lab/test_workshop.py -m lab -v -s
 
-bench-ROUNDS ?= 3
-soak: $(STAMP) ## roll v1 -> v2 -> v1 ... ROUNDS times (default 3) on a private stack under the probe
-	$(PY) -m lab soak --rounds $(ROUNDS)
-
-recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
-	$(PY) -m lab recover
-
-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
+bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
 	PYTHONPATH=. $(PY) bench/probe_capacity.py
 
 bench-strategies: $(STAMP) ## recreate-all vs manual recipe vs rollout tool, same load, one run

@@ -23,6 +23,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "LAB_API_PORT": ("8080", "Traefik's API and dashboard on 127.0.0.1"),
     "APP_HOST": ("app.docker.localhost", "Host header the app's router matches"),
     "APP_REPLICAS": ("2", "replicas of the app"),
+    "APP_IMAGE": ("zerodrop/app", "the app image's repository name (`<APP_IMAGE>:<version>`)"),
     "LAB_UP_TIMEOUT": ("300", "seconds `lab up` waits for every replica to be routed"),
     "LAB_STATE_DIR": (".lab-state", "rollout history and locks, relative to the repo root"),
     "LAB_OUT_DIR": ("out", "probe reports, rollout logs and plots, relative to the repo root"),
@@ -58,11 +59,16 @@ class LabConfig:
     api_port: int
     app_host: str
     replicas: int
+    app_image: str
     up_timeout: float
     state_dir: Path
     out_dir: Path
     # Extra compose variables for this stack (workshop variants: DRAIN_SECONDS=0, ...).
     variables: Mapping[str, str] = field(default_factory=dict)
+
+    def image_of(self, version: str) -> str:
+        """The app image of a version, as the compose file names it."""
+        return f"{self.app_image}:{version}"
 
     @property
     def compose_file(self) -> Path:
@@ -92,6 +98,7 @@ class LabConfig:
             "LAB_API_PORT": str(self.api_port),
             "APP_HOST": self.app_host,
             "APP_REPLICAS": str(self.replicas),
+            "APP_IMAGE": self.app_image,
             **self.variables,
         }
 
@@ -141,6 +148,7 @@ def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -
         api_port=_int("LAB_API_PORT", get("LAB_API_PORT"), 1),
         app_host=get("APP_HOST"),
         replicas=_int("APP_REPLICAS", get("APP_REPLICAS"), 1),
+        app_image=get("APP_IMAGE"),
         up_timeout=float(_int("LAB_UP_TIMEOUT", get("LAB_UP_TIMEOUT"), 1)),
         state_dir=root / get("LAB_STATE_DIR"),
         out_dir=root / get("LAB_OUT_DIR"),

@@ -5,7 +5,6 @@ calls that may pass if retried surface as PlatformUnavailable."""
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -37,11 +36,6 @@ def transient(what: str) -> Iterator[None]:
     ) as error:
         first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
         raise PlatformUnavailable(f"{what}: {first}") from error
-
-
-def image_name(release: Release, environ: dict[str, str]) -> str:
-    """The app image of a release, as the compose file names it."""
-    return f"{environ.get('APP_IMAGE') or 'zerodrop/app'}:{release.version}"
 
 
 class DockerPlatform:
@@ -84,7 +78,7 @@ class DockerPlatform:
     def image_exists(self, release: Release) -> bool:
         """Whether the release's image is present locally."""
         try:
-            self.client.images.get(image_name(release, dict(os.environ)))
+            self.client.images.get(self.cfg.image_of(release.version))
         except ImageNotFound:
             return False
         return True

@@ -109,6 +109,11 @@ class Finding:
 RULES: list[Rule] = []
 
 
+def when(condition: object, message: str) -> str | None:
+    """The message if the condition holds (a rule's finding), else None."""
+    return message if condition else None
+
+
 def rule(code: str, page: str) -> Callable[[Check], Check]:
     """Register a check as a rule with its code and workshop page (file name without .md)."""
 
@@ -122,35 +127,33 @@ def rule(code: str, page: str) -> Callable[[Check], Check]:
 @rule("grace-request", "05-stop-timeout-shorter-than-the-request")
 def grace_shorter_than_request(s: Service) -> str | None:
     """docker stop would kill requests still in flight."""
-    if s.longest is None or s.grace > s.longest + s.drain:
-        return None
-    return (
-        f"stop grace period {s.grace:g}s is not longer than the longest request "
-        f"{s.longest:g}s + drain {s.drain:g}s: docker stop kills requests in flight"
+    longest = s.longest or 0.0
+    message = f"stop grace period {s.grace:g}s is not longer than the longest request {longest:g}s"
+    return when(
+        s.longest and s.grace <= longest + s.drain,
+        f"{message} + drain {s.drain:g}s: docker stop kills requests in flight",
     )
 
 
 @rule("grace-shutdown-work", "06-shutdown-work-longer-than-grace")
 def grace_shorter_than_shutdown_work(s: Service) -> str | None:
     """SIGKILL would land before the shutdown work is done (only if requests fit the grace)."""
-    if s.longest is None or s.grace <= s.longest + s.drain or s.grace > s.longest + s.drain + s.work:
-        return None
-    return (
-        f"stop grace period {s.grace:g}s is not longer than request {s.longest:g}s "
-        f"+ drain {s.drain:g}s + shutdown work {s.work:g}s: SIGKILL lands before the work is done"
+    requests_fit = s.longest and s.longest + s.drain < s.grace
+    needed = f"request {s.longest or 0:g}s + drain {s.drain:g}s + shutdown work {s.work:g}s"
+    too_short = (
+        f"stop grace period {s.grace:g}s is not longer than {needed}: SIGKILL lands before the work is done"
     )
+    return when(requests_fit and s.grace <= (s.longest or 0) + s.drain + s.work, too_short)
 
 
 @rule("graceful-timeout", "05-stop-timeout-shorter-than-the-request")
 def graceful_timeout_not_below_grace(s: Service) -> str | None:
     """uvicorn's graceful timeout must end before Docker's SIGKILL."""
     graceful = setting(s.args, "--timeout-graceful-shutdown", s.env, "GRACEFUL_TIMEOUT")
-    if graceful is None or graceful + s.drain < s.grace:
-        return None
-    return (
-        f"uvicorn's graceful timeout {graceful:g}s (+ drain {s.drain:g}s) is not "
-        f"below the stop grace period {s.grace:g}s: SIGKILL comes before uvicorn gives up cleanly"
-    )
+    late = graceful is not None and graceful + s.drain >= s.grace
+    timeout = f"uvicorn's graceful timeout {graceful or 0:g}s (+ drain {s.drain:g}s)"
+    why = "SIGKILL comes before uvicorn gives up cleanly"
+    return when(late, f"{timeout} is not below the stop grace period {s.grace:g}s: {why}")
 
 
 @rule("keepalive", "07-keep-alive-race")
@@ -158,12 +161,9 @@ def proxy_idle_not_below_keepalive(s: Service) -> str | None:
     """The proxy must close idle connections before the app does."""
     keepalive = setting(s.args, "--timeout-keep-alive", s.env, "APP_KEEPALIVE_SECONDS")
     keepalive = UVICORN_DEFAULT_KEEPALIVE if keepalive is None else keepalive
-    if s.proxy_idle < keepalive:
-        return None
-    return (
-        f"Traefik keeps idle backend connections {s.proxy_idle:g}s, not below the app's "
-        f"keep-alive {keepalive:g}s: it can reuse a connection the app is closing (502)"
-    )
+    proxy = f"Traefik keeps idle backend connections {s.proxy_idle:g}s"
+    why = "it can reuse a connection the app is closing (502)"
+    return when(s.proxy_idle >= keepalive, f"{proxy}, not below the app's keep-alive {keepalive:g}s: {why}")
 
 
 @rule("healthcheck", "04-slow-start-without-readiness")
@@ -174,30 +174,22 @@ def no_healthcheck(s: Service) -> str | None:
         ["NONE"],
         "NONE",
     )
-    return (
-        "routed by Traefik but has no healthcheck: it gets traffic before it is ready"
-        if not healthcheck or off
-        else None
+    return when(
+        not healthcheck or off, "routed by Traefik but has no healthcheck: it gets traffic before it is ready"
     )
 
 
 @rule("ports", "02-manual-recipe")
 def publishes_ports(s: Service) -> str | None:
     """Published ports stop a second replica from starting."""
-    return (
-        "publishes `ports`: a second replica cannot start beside the first during a rollout"
-        if s.data.get("ports")
-        else None
-    )
+    return when(s.data.get("ports"), "publishes `ports`: a second replica cannot start beside the first")
 
 
 @rule("container-name", "02-manual-recipe")
 def fixed_container_name(s: Service) -> str | None:
     """A fixed name stops a second replica from existing."""
-    return (
-        "sets `container_name`: a second replica cannot exist during a rollout"
-        if s.data.get("container_name")
-        else None
+    return when(
+        s.data.get("container_name"), "sets `container_name`: a second replica cannot exist during a rollout"
     )
 
 

@@ -17,7 +17,7 @@ from lab.cli.arguments import (
 from lab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED
 from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
-from lab.cli.stack_commands import cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
+from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
 from lab.config import ConfigError, LabConfig, load_config
 from lab.deploy import PREVIOUS
 from lab.docker_api import DockerUnavailable
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = commands.add_parser("rollback", help="roll back to what ran before the last rollout")
     add_rollout_options(rollback)
     rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
+    commands.add_parser(
+        "clean-lab", help="remove stacks killed test runs left (zdtest-*, zdws-*, zdfault-*, zdsoak-*)"
+    ).set_defaults(run=cmd_clean)
     recover_parser = commands.add_parser(
         "recover", help="mend what a killed rollout left: back to APP_REPLICAS ready, routed replicas"
     )

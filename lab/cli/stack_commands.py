@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lab import compose, stack
+from lab import cleanup, compose, stack
 from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK
 from lab.config import LabConfig
 from lab.deploy import deployed_release
@@ -78,6 +78,15 @@ def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
 def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Show the stack's logs."""
     compose.logs(cfg, follow=args.follow, tail=args.tail)
+    return 0
+
+
+def cmd_clean(cfg: LabConfig, _: argparse.Namespace) -> int:
+    """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*)."""
+    done = cleanup.remove_leftovers(connect(), keep={cfg.project})
+    print(done.line())
+    for line in done.skipped:
+        print(f"clean-lab: kept {line}")
     return 0
 
 

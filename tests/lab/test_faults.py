@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -28,7 +28,7 @@ from lab.docker_platform import DockerPlatform
 from lab.probe import ProbeOptions
 from lab.stack import ensure_images, private_stack
 from lab.traefik_api import TraefikUnavailable, routed_ips
-from lab.under_load import default_probe_options, measure_under_load
+from lab.under_load import UnderLoad, default_probe_options, measure_under_load
 from lab.waits import wait_for
 from lab.writes import final_write_check
 from tests.lab.faults import (
@@ -65,6 +65,18 @@ def stack(docker_client, base) -> Iterator[LabConfig]:
 
 def probe_options(cfg) -> ProbeOptions:
     return replace(default_probe_options(cfg), long_concurrency=6, long_seconds=LONG_SECONDS)
+
+
+def rollout_under_probe(
+    stack: LabConfig, action: Callable[[], tuple[int, str]]
+) -> tuple[UnderLoad[tuple[int, str]], int, str]:
+    """Run a child rollout (the action returns its exit status and output) under the probe;
+    the measurement, the status and the output (printed for the CI log)."""
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    assert measured.value is not None, f"the action raised: {measured.error}"
+    status, output = measured.value
+    print(output)
+    return measured, status, output
 
 
 def every_replica_busy(client, cfg) -> None:
@@ -125,13 +137,20 @@ def test_1_2_new_version_that_crashes_or_never_gets_healthy_is_removed_and_v1_se
         child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build", *settings], name)
         return child.wait(), child.output()
 
-    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
-    assert measured.value is not None
-    status, output = measured.value
-    print(output)
+    measured, status, output = rollout_under_probe(stack, action)
     assert status == 1
     assert all(text in output for text in expected), expected
     assert "now: Traefik routes 2 ready replica(s) of 2 running" in output
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(docker_client, stack, measured, faults, name=name, status=status)
+
+
+def assert_undone_after_losing_new_replicas(
+    docker_client, stack, measured, faults: FaultRecord, *, status: int, output: str, name: str
+) -> None:
+    """A rollout whose new replicas died: exit 1 naming one, v1 serving as before, and only the
+    kill windows' failures."""
+    assert status == 1 and "new replica" in output
     assert_end_state(docker_client, stack, "v1")
     check_failures_and_writes(docker_client, stack, measured, faults, name=name, status=status)
 
@@ -150,14 +169,9 @@ def test_3_new_replica_killed_right_after_traefik_routes_it(docker_client, stack
         faults.windows.append((at, at + TRAEFIK_REACTION))
         return child.wait(), child.output()
 
-    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
-    assert measured.value is not None
-    status, output = measured.value
-    print(output)
-    assert status == 1 and "new replica" in output
-    assert_end_state(docker_client, stack, "v1")
-    check_failures_and_writes(
-        docker_client, stack, measured, faults, name="kill-new-after-routed", status=status
+    measured, status, output = rollout_under_probe(stack, action)
+    assert_undone_after_losing_new_replicas(
+        docker_client, stack, measured, faults, status=status, output=output, name="kill-new-after-routed"
     )
 
 
@@ -183,14 +197,9 @@ def test_4_every_new_replica_killed_while_the_old_ones_drain_with_max_surge_n(do
         faults.windows.append((at, max(back) + TRAEFIK_REACTION))
         return status, child.output()
 
-    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
-    assert measured.value is not None
-    status, output = measured.value
-    print(output)
-    assert status == 1
-    assert_end_state(docker_client, stack, "v1")
-    check_failures_and_writes(
-        docker_client, stack, measured, faults, name="kill-all-new-surge-n", status=status
+    measured, status, output = rollout_under_probe(stack, action)
+    assert_undone_after_losing_new_replicas(
+        docker_client, stack, measured, faults, status=status, output=output, name="kill-all-new-surge-n"
     )
 
 
@@ -210,10 +219,7 @@ def test_5_old_replica_killed_while_it_drains_is_reported_as_cut(docker_client, 
         faults.windows.append((at, at))  # out of Traefik already: only what was in flight may fail
         return child.wait(), child.output()
 
-    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
-    assert measured.value is not None
-    status, output = measured.value
-    print(output)
+    measured, status, output = rollout_under_probe(stack, action)
     assert status == 3
     assert "CUT WORK" in output and "exit 137" in output
     assert_end_state(docker_client, stack, "v2")
@@ -241,10 +247,7 @@ def test_6_traefik_restarted_mid_rollout_the_rollout_waits_and_ends_consistent(d
         faults.windows.append((at, time.time() + 1.0))  # + its first routing update reaching the data plane
         return child.wait(), child.output()
 
-    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
-    assert measured.value is not None
-    status, output = measured.value
-    print(output)
+    measured, status, output = rollout_under_probe(stack, action)
     assert status == 0, output
     assert_end_state(docker_client, stack, "v2")
     check_failures_and_writes(docker_client, stack, measured, faults, name="traefik-restart", status=status)

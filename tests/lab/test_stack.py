@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 
+import docker
 import httpx
 import pytest
 
-from lab.docker_api import exit_code, get_container, read_directory, replica_stats, replicas
+from lab.docker_api import (
+    exit_code,
+    get_container,
+    read_directory,
+    replica_stats,
+    replicas,
+    service_containers,
+)
 from lab.stack import get_through_traefik
 from lab.traefik_api import routed_ips
 from lab.waits import wait_for
@@ -81,3 +89,47 @@ def test_docker_stop_lets_the_inflight_request_finish_and_keeps_every_write(
     files = read_directory(victim, "/data")
     persisted = [json.loads(line)["id"] for line in files[f"events-{target}.jsonl"].decode().splitlines()]
     assert set(acked[target]) <= set(persisted), "an acknowledged write was lost"
+
+
+def test_clean_lab_removes_leftover_test_stacks_and_nothing_else(docker_client, lab_cfg):
+    """1. a leftover `zdws-*` project (a created container, its network and volume) and a project
+    that is not the tests' (`zdkeep-*`) exist beside the session's stack 2. clean-lab 3. the
+    leftover is gone, the other project and the session's stack are untouched."""
+    import uuid
+
+    from lab.cleanup import remove_leftovers
+    from lab.docker_api import PROJECT_LABEL
+
+    tag = uuid.uuid4().hex[:6]
+    made = {}
+    for project in (f"zdws-leftover-{tag}", f"zdkeep-{tag}"):
+        labels = {PROJECT_LABEL: project}
+        network = docker_client.networks.create(f"{project}_lab", labels=labels)
+        volume = docker_client.volumes.create(f"{project}_data", labels=labels)
+        container = docker_client.containers.create(
+            lab_cfg.image_of("v1"), ["python", "-c", "pass"], labels=labels, network=network.name,
+            volumes={volume.name: {"bind": "/data", "mode": "rw"}},
+        )  # fmt: skip
+        made[project] = (container, network, volume)
+    session = {c.id for c in service_containers(docker_client, lab_cfg.project)}
+    try:
+        done = remove_leftovers(docker_client, keep={lab_cfg.project})
+        print(done.line(), done.skipped)
+        assert f"zdws-leftover-{tag}" in done.projects and f"zdkeep-{tag}" not in done.projects
+        assert lab_cfg.project not in done.projects
+        container, network, volume = made[f"zdws-leftover-{tag}"]
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.containers.get(container.id)
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.networks.get(network.id)
+        with pytest.raises(docker.errors.NotFound):
+            docker_client.volumes.get(volume.id)
+        kept = made[f"zdkeep-{tag}"]
+        assert docker_client.containers.get(kept[0].id) and docker_client.networks.get(kept[1].id)
+        assert {c.id for c in service_containers(docker_client, lab_cfg.project)} == session
+        assert docker_client.images.get(lab_cfg.image_of("v1")), "an image the session labels was removed"
+    finally:
+        container, network, volume = made[f"zdkeep-{tag}"]
+        container.remove(force=True)
+        network.remove()
+        volume.remove()
