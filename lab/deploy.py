@@ -50,7 +50,7 @@ def mend_leftovers(
     found = findings(view, cfg.replicas, lock)
     for line in found:
         log.note(f"found: {line}")
-    if not needs_recovery(view, cfg.replicas):
+    if not needs_recovery(view, cfg.replicas, lock):
         return bool(found)
     log.note(f"recovering to {cfg.replicas} ready replica(s) first")
     gates = Gates(platform, options.poll_interval)

@@ -115,14 +115,13 @@ def findings(view: ServiceView, desired: int, lock: LockState) -> list[str]:
     return found
 
 
-def needs_recovery(view: ServiceView, desired: int) -> bool:
-    """Whether anything but mixed versions or a stale lock needs mending."""
-    running = view.running
-    return (
-        len(running) != desired
-        or any(r.status != "running" for r in view.replicas)
-        or any(view.drained(r) for r in running)
-    )
+def needs_recovery(view: ServiceView, desired: int, lock: LockState) -> bool:
+    """Whether a killed rollout left something to mend: drained replicas or stopped containers,
+    or (only with its stale lock as evidence) more or fewer replicas than wanted. A count that
+    differs without that evidence is the operator's own scaling: reported, never undone."""
+    if any(r.status != "running" for r in view.replicas) or any(view.drained(r) for r in view.running):
+        return True
+    return lock.stale and len(view.running) != desired
 
 
 def _retirement_order(view: ServiceView) -> list[Replica]:

@@ -65,10 +65,11 @@ def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
         )
     for line in state_lines(view)[:1]:
         print(line)
-    found = findings(view, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
+    lock = lock_state(cfg.state_dir, cfg.project)
+    found = findings(view, cfg.replicas, lock)
     for line in found:
         print(f"found: {line}")
-    if needs_recovery(view, cfg.replicas):
+    if needs_recovery(view, cfg.replicas, lock):
         print("lab: `python -m lab recover` mends these (the next rollout does it first by itself)")
     elif found:
         print("lab: `python -m lab rollout --to VERSION` puts every replica on one version")

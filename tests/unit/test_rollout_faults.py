@@ -163,14 +163,15 @@ def killed_mid_rollout() -> FakePlatform:
 
 def test_findings_name_each_leftover_in_one_line():
     platform = killed_mid_rollout()
-    found = findings(look(platform), 2, LockState(False, True, "pid 4242, rollout to v2, since 10:00:00"))
+    stale = LockState(False, True, "pid 4242, rollout to v2, since 10:00:00")
+    found = findings(look(platform), 2, stale)
     text = "\n".join(found)
     assert "stale rollout lock" in text and "pid 4242" in text
     assert "drained replica still running: app-1" in text
     assert "stopped replica left behind: app-4" in text
     assert "extra replicas: 3 run, 2 wanted" in text
     assert "mixed versions: v1 x2, v2 x1" in text
-    assert needs_recovery(look(platform), 2)
+    assert needs_recovery(look(platform), 2, stale)
 
 
 def test_recover_retires_the_drained_replica_and_leaves_n_ready():
@@ -187,7 +188,7 @@ def test_recover_retires_the_drained_replica_and_leaves_n_ready():
     assert cut == []
     assert names(platform.serving()) == ["app-2", "app-3"]
     assert set(platform.replicas_by_id) == {"id2", "id3"}
-    assert not needs_recovery(look(platform), 2)
+    assert not needs_recovery(look(platform), 2, LockState(False, False))
     assert state_lines(look(platform))[0].startswith("now: Traefik routes 2 ready replica(s) of 2 running")
 
 
@@ -204,3 +205,13 @@ def test_result_reports_the_fewest_servers_traefik_listed():
     platform = FakePlatform(count=3)
     result: RolloutResult = engine(platform).run()
     assert result.started_with == 3 and result.fewest_routed is not None and result.fewest_routed >= 3
+
+
+def test_an_extra_replica_without_a_killed_rollout_is_reported_but_not_mended():
+    """Three healthy replicas where APP_REPLICAS says two, no stale lock, nothing drained: the
+    operator scaled by hand. Status reports it; a rollout does not scale it back."""
+    platform = FakePlatform(count=3)
+    view = look(platform)
+    assert "extra replicas: 3 run, 2 wanted (v1 x3)" in findings(view, 2, LockState(False, False))
+    assert not needs_recovery(view, 2, LockState(False, False))
+    assert needs_recovery(view, 2, LockState(False, True, "pid 1, rollout to v2, since 10:00:00"))
