@@ -5,7 +5,6 @@ that is not in the data files is lost."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -114,13 +113,11 @@ def check_writes(client: docker.DockerClient, project: str, service: str, acked:
 
 
 def stop_gracefully(container: Container) -> int | None:
-    """SIGTERM twice (the second skips the app's lame-duck window: nothing routes to it any more),
-    then wait up to the container's own grace period; its exit code."""
+    """`docker stop` with the container's own grace period (one SIGTERM, as in production: the
+    app's lame duck, then its shutdown work persists the buffer); its exit code. Never a second
+    signal: once the drain window is over, the app takes that as "force" and skips the work."""
     container.reload()
-    grace = int(container.attrs.get("Config", {}).get("StopTimeout") or 10)
-    with contextlib.suppress(docker.errors.APIError):  # already stopped: `stop` below is a no-op
-        container.kill(signal="SIGTERM")
-    container.stop(timeout=grace)
+    container.stop(timeout=int(container.attrs.get("Config", {}).get("StopTimeout") or 10))
     return exit_code(container)
 
 
