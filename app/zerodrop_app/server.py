@@ -36,19 +36,28 @@ class LameDuckServer(uvicorn.Server):
         super().__init__(config)
         self.state = state
         self.drain_seconds = drain_seconds
-        self.stop_requested = False
+        self.stop_signals = 0
+
+    @property
+    def stop_requested(self) -> bool:
+        """Whether a stop signal has arrived."""
+        return self.stop_signals > 0
 
     def request_stop(self) -> None:
-        """What a stop signal does: enter the lame-duck window, or cut it short if already in it."""
-        if self.stop_requested:
-            if self.should_exit:
-                self.force_exit = True
+        """What a stop signal does, counted: the first enters the lame-duck window, the second cuts
+        what is left of it short (the shutdown work still runs), the third forces an exit.
+        Counted, not inferred from whether the window is over: with DRAIN_SECONDS=0 the window
+        ends at once, and a second signal must still not skip the shutdown work."""
+        self.stop_signals += 1
+        if self.stop_signals == 1:
+            self.state.start_draining()
+            log.info("stop requested: draining, serving on for up to %.1fs", self.drain_seconds)
+        elif self.stop_signals == 2:
             self.should_exit = True
-            log.info("second stop signal: leaving the drain window now")
-            return
-        self.stop_requested = True
-        self.state.start_draining()
-        log.info("stop requested: draining, serving on for up to %.1fs", self.drain_seconds)
+            log.info("second stop signal: leaving the drain window now; shutdown work still runs")
+        else:
+            self.should_exit = self.force_exit = True
+            log.info("third stop signal: forcing the exit, shutdown work skipped")
 
     def request_drain(self) -> None:
         """What SIGUSR1 does: fail readiness, keep serving."""

@@ -61,3 +61,34 @@ def test_signals_drive_readiness_and_sigterm_exits_zero_with_work_done(tmp_path)
             process.wait()
     lines = (tmp_path / "events-proc.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [event_id]
+
+
+def test_a_second_sigterm_after_an_empty_drain_window_still_persists_the_writes(tmp_path):
+    """DRAIN_SECONDS=0 (the window ends at once): 1. a write is buffered 2. SIGTERM, then a second
+    SIGTERM (a double Ctrl-C, or a stop on top of a kill) 3. exit 0 and the write is on disk: only
+    a third signal forces an exit that skips the shutdown work."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "APP_PORT": str(port),
+        "APP_REPLICA": "twice",
+        "DATA_DIR": str(tmp_path),
+        "DRAIN_SECONDS": "0",
+        "SHUTDOWN_WORK_SECONDS": "0.5",
+        "PYTHONPATH": str(APP_DIR),
+    }
+    url = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([sys.executable, "-m", "zerodrop_app"], env=env, cwd=tmp_path)
+    try:
+        wait_for(lambda: healthz(url) == 200, what="process ready", timeout=15, interval=0.05)
+        event_id = httpx.post(f"{url}/events", json={"n": 1}).json()["id"]
+        process.send_signal(signal.SIGTERM)
+        wait_for(lambda: healthz(url) != 200, what="the stop under way", timeout=5, interval=0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    lines = (tmp_path / "events-twice.jsonl").read_text().splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [event_id]
