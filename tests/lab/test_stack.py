@@ -92,9 +92,11 @@ def test_docker_stop_lets_the_inflight_request_finish_and_keeps_every_write(
 
 
 def test_clean_lab_removes_leftover_test_stacks_and_nothing_else(docker_client, lab_cfg):
-    """1. a leftover `zdws-*` project (a created container, its network and volume) and a project
-    that is not the tests' (`zdkeep-*`) exist beside the session's stack 2. clean-lab 3. the
-    leftover is gone, the other project and the session's stack are untouched."""
+    """1. a leftover project (a created container, its network and volume) and a project to keep
+    exist beside the session's stack 2. the cleanup, told both projects' prefixes and to keep the
+    second 3. the leftover is gone, the kept project and the session's stack are untouched.
+    The test names its own prefixes: the real ones would also sweep the stacks of any other test
+    session on this engine (which is what `make clean-lab` is for, when no tests run)."""
     import uuid
 
     from lab.cleanup import remove_leftovers
@@ -113,10 +115,11 @@ def test_clean_lab_removes_leftover_test_stacks_and_nothing_else(docker_client, 
         made[project] = (container, network, volume)
     session = {c.id for c in service_containers(docker_client, lab_cfg.project)}
     try:
-        done = remove_leftovers(docker_client, keep={lab_cfg.project})
+        prefixes = (f"zdws-leftover-{tag}", f"zdkeep-{tag}")
+        done = remove_leftovers(docker_client, prefixes=prefixes, keep={f"zdkeep-{tag}", lab_cfg.project})
         print(done.line(), done.skipped)
         assert f"zdws-leftover-{tag}" in done.projects and f"zdkeep-{tag}" not in done.projects
-        assert lab_cfg.project not in done.projects
+        assert lab_cfg.project not in done.projects and done.removed["containers"] == 1
         container, network, volume = made[f"zdws-leftover-{tag}"]
         with pytest.raises(docker.errors.NotFound):
             docker_client.containers.get(container.id)

@@ -57,3 +57,20 @@ def test_every_setting_is_in_the_readme_and_the_compose_file_agrees_on_defaults(
             f"docker-compose.yml's default for {name} differs"
         )
     assert "${APP_PORT:-8000}" in compose and "APP_PORT: ${APP_PORT:-8000}" in compose
+
+
+def test_clean_lab_prefixes_cover_every_stack_the_code_names():
+    """Every compose project the tests, the workshop, the fault matrix and the soak create starts
+    with one of clean-lab's prefixes, so a killed run's stacks can always be swept."""
+    import re
+
+    from lab.cleanup import LEFTOVER_PREFIXES
+    from lab.config import REPO_ROOT
+
+    named: set[str] = set()
+    for folder in ("lab", "tests"):
+        for path in (REPO_ROOT / folder).rglob("*.py"):
+            named |= set(re.findall(r"""["'](zd[a-z]+-)""", path.read_text(encoding="utf-8")))
+    named -= {"zdkeep-"}  # the clean-lab test's own project that must survive
+    assert named, "found no stack prefixes in the code"
+    assert all(prefix.startswith(LEFTOVER_PREFIXES) for prefix in named), named
