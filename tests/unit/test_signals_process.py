@@ -7,7 +7,9 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -25,24 +27,30 @@ def healthz(url: str) -> int | None:
         return None
 
 
-def test_signals_drive_readiness_and_sigterm_exits_zero_with_work_done(tmp_path):
-    """1. start the app 2. SIGUSR1: readiness 503, still serving 3. SIGUSR2: ready again
-    4. a slow request and a write 5. SIGTERM: the request completes, exit code 0, write persisted."""
+@contextmanager
+def app_process(
+    tmp_path: Path, replica: str, **settings: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A real `python -m zerodrop_app` process on a free port, ready; killed if still running."""
     port = free_port()
-    env = {
-        **os.environ,
-        "APP_PORT": str(port),
-        "APP_REPLICA": "proc",
-        "DATA_DIR": str(tmp_path),
-        "SLOW_SECONDS": "1.5",
-        "DRAIN_SECONDS": "0.5",
-        "SHUTDOWN_WORK_SECONDS": "0.1",
-        "PYTHONPATH": str(APP_DIR),
-    }
+    env = {**os.environ, "APP_PORT": str(port), "APP_REPLICA": replica, "DATA_DIR": str(tmp_path),
+           "PYTHONPATH": str(APP_DIR), **settings}  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([sys.executable, "-m", "zerodrop_app"], env=env, cwd=tmp_path)
     try:
         wait_for(lambda: healthz(url) == 200, what="process ready", timeout=15, interval=0.05)
+        yield process, url
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_signals_drive_readiness_and_sigterm_exits_zero_with_work_done(tmp_path):
+    """1. start the app 2. SIGUSR1: readiness 503, still serving 3. SIGUSR2: ready again
+    4. a slow request and a write 5. SIGTERM: the request completes, exit code 0, write persisted."""
+    settings = {"SLOW_SECONDS": "1.5", "DRAIN_SECONDS": "0.5", "SHUTDOWN_WORK_SECONDS": "0.1"}
+    with app_process(tmp_path, "proc", **settings) as (process, url):
         process.send_signal(signal.SIGUSR1)
         wait_for(lambda: healthz(url) == 503, what="drained", timeout=5, interval=0.02)
         assert httpx.get(f"{url}/?seconds=0").status_code == 200
@@ -55,10 +63,6 @@ def test_signals_drive_readiness_and_sigterm_exits_zero_with_work_done(tmp_path)
             process.send_signal(signal.SIGTERM)
             assert process.wait(timeout=30) == 0
             assert slow.result(timeout=5).status_code == 200
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     lines = (tmp_path / "events-proc.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [event_id]
 
@@ -67,28 +71,11 @@ def test_a_second_sigterm_after_an_empty_drain_window_still_persists_the_writes(
     """DRAIN_SECONDS=0 (the window ends at once): 1. a write is buffered 2. SIGTERM, then a second
     SIGTERM (a double Ctrl-C, or a stop on top of a kill) 3. exit 0 and the write is on disk: only
     a third signal forces an exit that skips the shutdown work."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "APP_PORT": str(port),
-        "APP_REPLICA": "twice",
-        "DATA_DIR": str(tmp_path),
-        "DRAIN_SECONDS": "0",
-        "SHUTDOWN_WORK_SECONDS": "0.5",
-        "PYTHONPATH": str(APP_DIR),
-    }
-    url = f"http://127.0.0.1:{port}"
-    process = subprocess.Popen([sys.executable, "-m", "zerodrop_app"], env=env, cwd=tmp_path)
-    try:
-        wait_for(lambda: healthz(url) == 200, what="process ready", timeout=15, interval=0.05)
+    with app_process(tmp_path, "twice", DRAIN_SECONDS="0", SHUTDOWN_WORK_SECONDS="0.5") as (process, url):
         event_id = httpx.post(f"{url}/events", json={"n": 1}).json()["id"]
         process.send_signal(signal.SIGTERM)
         wait_for(lambda: healthz(url) != 200, what="the stop under way", timeout=5, interval=0.01)
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     lines = (tmp_path / "events-twice.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [event_id]
