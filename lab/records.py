@@ -3,9 +3,12 @@ and replica, and how it failed, from a response or an exception in one place."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import aiohttp
 import httpx
 
 LONG, SHORT, WRITE = "long", "short", "write"
@@ -35,36 +38,49 @@ class RequestRecord:
         return self.end - self.start
 
 
-def classify(error: httpx.HTTPError) -> str:
-    """A failure kind for a transport error: refused, reset, timeout or transport."""
-    if isinstance(error, httpx.TimeoutException):
+def classify(error: Exception) -> str | None:
+    """A failure kind for a transport error of aiohttp (the probe) or httpx (the workshop's
+    keep-alive client): refused, reset, timeout or transport; None for anything else."""
+    if isinstance(error, httpx.TimeoutException | asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         return "timeout"
-    if isinstance(error, httpx.ConnectError):
+    if isinstance(error, httpx.ConnectError | aiohttp.ClientConnectorError):
         return "refused"
-    if isinstance(error, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+    reset = (
+        httpx.ReadError,
+        httpx.WriteError,
+        httpx.RemoteProtocolError,
+        aiohttp.ServerDisconnectedError,
+        aiohttp.ClientOSError,
+        aiohttp.ClientPayloadError,
+    )
+    if isinstance(error, reset):
         return "reset"
-    return "transport"
+    if isinstance(error, httpx.HTTPError | aiohttp.ClientError):
+        return "transport"
+    return None
 
 
-def take_response(record: RequestRecord, response: httpx.Response) -> bool:
-    """Fill a record from a response (status, version, replica; error `http-<status>` for 3xx
-    and up); whether the status was a success, so the caller goes on to check the body."""
-    record.status = response.status_code
-    record.version = response.headers.get("x-app-version")
-    record.replica = response.headers.get("x-app-replica")
-    if response.status_code >= 300:
-        record.error = f"http-{response.status_code}"
+def take_status(record: RequestRecord, status: int, headers: Mapping[str, str]) -> bool:
+    """Fill a record from an answer's status and headers (version, replica; error `http-<status>`
+    for 3xx and up); whether the status was a success, so the caller goes on to check the body."""
+    record.status = status
+    record.version = headers.get("x-app-version")
+    record.replica = headers.get("x-app-replica")
+    if status >= 300:
+        record.error = f"http-{status}"
         return False
     return True
 
 
+def take_response(record: RequestRecord, response: httpx.Response) -> bool:
+    """take_status for an httpx response."""
+    return take_status(record, response.status_code, response.headers)
+
+
 def take_exception(record: RequestRecord, error: Exception) -> None:
-    """Record how a request failed: the transport kind for httpx errors, `unexpected-<type>` for
-    anything else (never a silent success)."""
-    if isinstance(error, httpx.HTTPError):
-        record.error = classify(error)
-    else:
-        record.error = f"unexpected-{type(error).__name__}"
+    """Record how a request failed: the transport kind for HTTP client errors,
+    `unexpected-<type>` for anything else (never a silent success)."""
+    record.error = classify(error) or f"unexpected-{type(error).__name__}"
 
 
 def tally_line(records: list[RequestRecord]) -> str:

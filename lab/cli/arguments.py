@@ -69,6 +69,7 @@ def probe_options_from(cfg: LabConfig, args: argparse.Namespace) -> ProbeOptions
         write_rate=args.write_rate,
         duration=duration,
         long_seconds=args.long_seconds,
+        new_connections=args.new_connections,
     )
 
 
@@ -83,6 +84,11 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--long-seconds", type=finite_rate, help="?seconds= for long requests (default: SLOW_SECONDS)"
+    )
+    parser.add_argument(
+        "--new-connections",
+        action="store_true",
+        help="open a new connection per request (default: keep-alive pool, as real clients do)",
     )
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")

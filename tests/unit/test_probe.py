@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -14,6 +17,7 @@ from lab.probe import Probe, ProbeInputError, ProbeOptions, ProbeThread
 from lab.records import LONG, SHORT, WRITE, tally_line
 from lab.report import percentile, summarize
 from lab.timeline import plot_timeline
+from lab.waits import wait_for
 from tests.unit.serving import app_in_thread, free_port
 
 
@@ -72,8 +76,6 @@ def test_refused_connections_are_failures_of_kind_refused():
 def test_5xx_answers_are_failures_with_their_status(settings):
     starting = replace(settings, startup_delay=30)
     # app_in_thread waits for readiness, so run the probe against a starting app directly
-    import threading
-
     from zerodrop_app.__main__ import build_server
 
     port = free_port()
@@ -81,8 +83,6 @@ def test_5xx_answers_are_failures_with_their_status(settings):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        from lab.waits import wait_for
-
         wait_for(lambda: server.started, what="server started", timeout=10, interval=0.05)
         result = ProbeThread(options(f"http://127.0.0.1:{port}", duration=0.5)).start().wait(30)
     finally:
@@ -137,3 +137,54 @@ def test_an_unexpected_exception_is_a_failure_of_its_own_kind(settings, monkeypa
 def test_probe_refuses_nan_and_inf(field, value):
     with pytest.raises(ProbeInputError, match="finite"):
         Probe(options("http://127.0.0.1:1", **{field: value}))
+
+
+class CountingServer:
+    """A minimal HTTP/1.1 server on 127.0.0.1 that counts the connections it accepts and answers
+    every request with a small JSON body, keeping the connection open as a keep-alive server does."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self.port = free_port()
+
+    async def _handle(self, reader, writer) -> None:
+        self.connections += 1
+        body = b'{"id": "e1", "end": 1}'
+        head = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+        try:
+            while True:
+                request = await reader.readuntil(b"\r\n\r\n")
+                length = next(
+                    (int(line.split(b":")[1]) for line in request.split(b"\r\n")
+                     if line.lower().startswith(b"content-length:")),
+                    0,
+                )  # fmt: skip
+                await reader.readexactly(length)
+                writer.write(head % len(body) + body)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    def serve(self, seconds: float) -> None:
+        async def main() -> None:
+            server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+            async with server:
+                await asyncio.sleep(seconds)
+
+        threading.Thread(target=asyncio.run, args=(main(),), daemon=True).start()
+        wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", self.port)) == 0, what="server", timeout=5)
+
+
+@pytest.mark.parametrize("new_connections", [False, True])
+def test_keep_alive_pool_reuses_connections_unless_asked_for_new_ones(new_connections):
+    server = CountingServer()
+    server.serve(seconds=10)
+    opts = options(f"http://127.0.0.1:{server.port}", long_concurrency=0, short_rate=100, write_rate=20,
+                   duration=1.0, new_connections=new_connections)  # fmt: skip
+    result = ProbeThread(opts).start().wait(30)
+    sent = len(result.records)
+    assert sent >= 100 and not result.failures
+    if new_connections:
+        assert server.connections >= sent, (server.connections, sent)
+    else:
+        assert server.connections <= 20, f"{server.connections} connections for {sent} requests"
