@@ -105,6 +105,10 @@ class Gates:
             return last[0]
         return 0
 
+    def until(self, check: Callable[[], bool], what: str, timeout: float) -> None:
+        """Wait until `check` holds (the guard runs before every poll)."""
+        self._wait(check, what, timeout, lambda: "not yet")
+
     def call(self, action: Callable[[], T], what: str, timeout: float) -> T:
         """Run a platform action, retrying it while it fails with PlatformUnavailable, at most
         `timeout` seconds; WaitTimeout (naming the last error) after that."""

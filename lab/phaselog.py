@@ -4,6 +4,7 @@ and ends (wall-clock times), for reports, plots and tests that act in a given ph
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,15 +24,19 @@ class RolloutLog:
     out: Callable[[str], None] = print
     jsonl: TextIO | None = None
     records: list[PhaseRecord] = field(default_factory=list)
+    # Retirements log from their own threads: one line, record and JSON line at a time.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def note(self, message: str) -> None:
         """A progress line."""
-        self.out(f"rollout: {message}")
+        with self._lock:
+            self.out(f"rollout: {message}")
 
     def _write(self, event: str, record: PhaseRecord) -> None:
         if self.jsonl is not None:
-            self.jsonl.write(json.dumps({"event": event, **asdict(record)}) + "\n")
-            self.jsonl.flush()
+            with self._lock:
+                self.jsonl.write(json.dumps({"event": event, **asdict(record)}) + "\n")
+                self.jsonl.flush()
 
     @contextmanager
     def phase(self, phase: str, replica: str, start: float | None = None) -> Iterator[PhaseRecord]:
@@ -46,7 +51,8 @@ class RolloutLog:
             raise
         finally:
             record.end = time.time()
-            self.records.append(record)
+            with self._lock:
+                self.records.append(record)
             status = (
                 f"  FAILED: {record.detail}"
                 if not record.ok

@@ -15,6 +15,40 @@ from lab.rollout import RolloutResult
 from lab.writes import WriteCheck
 
 
+def rollout_floor(result: RolloutResult) -> float | None:
+    """The shortest this rollout could have been, from its own phases: per batch, start-to-healthy
+    + healthy-to-routed of its new replicas and drain-to-out of its old ones (the slowest of each
+    in the batch), summed; plus, on the last batch, the old replicas' remaining requests and stop
+    (from leaving rotation to the end of their stop). None if a phase is missing."""
+    ends: dict[tuple[str, str], PhaseRecord] = {(r.phase, r.replica): r for r in result.records}
+
+    def slowest(phase: str, role: str, names: list[str]) -> float | None:
+        found = [ends.get((phase, f"{role} {name}")) for name in names]
+        if not found or any(r is None for r in found):
+            return None
+        return max(r.seconds for r in found if r is not None)
+
+    total = 0.0
+    for old, new in result.batches:
+        parts = (
+            slowest("start-to-healthy", "new", new),
+            slowest("healthy-to-routed", "new", new),
+            slowest("drain-to-out", "old", old),
+        )
+        if any(p is None for p in parts):
+            return None
+        total += sum(p for p in parts if p is not None)
+    if not result.batches:
+        return None
+    tails = []
+    for name in result.batches[-1][0]:
+        out, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
+        if out is None or stop is None:
+            return None
+        tails.append(stop.end - out.end)
+    return total + max(tails)
+
+
 def summary_table(result: RolloutResult) -> str:
     """Per replaced pair: start→healthy, healthy→routed, drain→out of Traefik, drain→idle, stop;
     then the total, the fewest replicas Traefik routed, and any work that was cut."""
@@ -37,6 +71,17 @@ def summary_table(result: RolloutResult) -> str:
             f"{seconds('drain-to-idle', 'old ' + old):>10} {seconds('stop', 'old ' + old):>6}"
         )
     lines.append(f"total {result.seconds:.1f}s, {len(result.replaced)} replica(s) replaced")
+    floor = rollout_floor(result)
+    if floor:
+        lines.append(
+            f"floor {floor:.1f}s (per batch: start>healthy + healthy>routed + drain>out; then the last "
+            f"old replica's remaining requests and stop): took {result.seconds / floor:.2f}x the floor"
+        )
+    if result.peak_replicas:
+        lines.append(
+            f"peak replicas running: {result.peak_replicas} "
+            f"({result.started_with} at the start, plus new ones starting and old ones retiring)"
+        )
     if result.fewest_routed is not None:
         lines.append(
             f"fewest servers Traefik's API listed at any check that answered: {result.fewest_routed} "

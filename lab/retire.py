@@ -3,6 +3,9 @@ remove; and the account of any work that had to be cut."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from lab.gates import Gates
@@ -37,22 +40,30 @@ def retire(
     label: str,
     drain_began: float,
     call_timeout: float,
+    before_stop: Callable[[], bool] = lambda: True,
+    membership: AbstractContextManager[object] | None = None,
 ) -> CutWork | None:
     """For a replica Traefik no longer routes: wait until idle (at most its grace period), stop it
     with that grace, remove it. Work still in flight at the deadline, or an unclean exit, is
-    returned (and printed) as cut work."""
+    returned (and printed) as cut work.
+
+    `before_stop` may still call the stop off (the replica stays running; None is returned);
+    `membership` is held from the stop to the removal."""
     with log.phase("drain-to-idle", label, drain_began) as record:
         left = gates.idle(replica, replica.stop_timeout)
         if left:
             record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
-    with log.phase("stop", label) as record:
-        grace = max(replica.stop_timeout, 10.0)
-        code = gates.call(
-            lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
-        )
-        record.detail = f"exit {code}"
-    cut = CutWork(replica.name, left, code) if left or code not in (0, None) else None
-    if cut is not None:
-        log.note(f"CUT WORK: {cut.line()}")
-    gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
+    if not before_stop():
+        return None
+    with membership or contextlib.nullcontext():
+        with log.phase("stop", label) as record:
+            grace = max(replica.stop_timeout, 10.0)
+            code = gates.call(
+                lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
+            )
+            record.detail = f"exit {code}"
+        cut = CutWork(replica.name, left, code) if left or code not in (0, None) else None
+        if cut is not None:
+            log.note(f"CUT WORK: {cut.line()}")
+        gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
     return cut

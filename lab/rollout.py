@@ -2,9 +2,14 @@
 
 Per batch (one replica by default): start the new replicas beside the old ones; wait until Docker
 calls them healthy and Traefik lists them; check once more that they serve; drain the old ones
-(they fail readiness but serve on) and wait until Traefik no longer lists them; wait until each is
-idle; stop it with its full grace period; remove it. While old replicas drain, the new ones are
-watched: if one stops serving, the drained old replicas go back in rotation first.
+(they fail readiness but serve on) and wait until Traefik no longer lists them. From there the old
+replicas retire in the background (wait until idle, stop with the full grace period, remove) while
+the next batch begins: they receive no traffic, so only their own clients wait for them. At most
+`max_draining` old replicas retire at once; the next batch waits for room.
+
+Every new replica is watched until the rollout ends. If one stops serving, the rollout stops:
+it undoes its current batch, and for any earlier batch whose new replicas no longer all serve, it
+puts the old replicas that have not begun to stop back in rotation first.
 
 The invariant: Traefik never routes fewer ready replicas than when the rollout began. Any failure,
 exception or interrupt runs the same undo, which restores it, and the rollout then says what
@@ -14,6 +19,7 @@ serves now, as Docker and Traefik report it.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -21,7 +27,8 @@ from functools import partial
 from lab.gates import Gates, ReplicaLost
 from lab.model import PhaseRecord, PlatformUnavailable, Replica, ServicePlatform
 from lab.phaselog import RolloutLog
-from lab.retire import CutWork, retire
+from lab.retire import CutWork
+from lab.retiring import Retirements
 from lab.rollout_plan import Batch, RolloutInputError, RolloutOptions, plan_batches
 from lab.undo import Undo
 from lab.waits import WaitTimeout
@@ -73,6 +80,8 @@ class RolloutResult:
     cut: list[CutWork] = field(default_factory=list)
     started_with: int = 0
     fewest_routed: int | None = None
+    peak_replicas: int = 0  # the most running replicas of the service seen at once
+    batches: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (old, new) names
 
 
 class RolloutEngine:
@@ -93,7 +102,17 @@ class RolloutEngine:
         self.undo = Undo(platform, Gates(platform, options.poll_interval), log, options.route_timeout)
         self.watched: list[Replica] = []
         self.unlisted_since: dict[str, float] = {}
-        self.cut: list[CutWork] = []
+        self.membership = threading.Lock()  # held while compose adds, or a retirement removes
+        self.retiring = Retirements(
+            platform,
+            log,
+            poll=options.poll_interval,
+            call_timeout=options.route_timeout,
+            membership=self.membership,
+        )
+        self.open_batches: list[Batch] = []  # batches whose old replicas are still retiring
+        self.peak_replicas = 0
+        self.draining_cap = options.max_draining or 1
 
     # --- watching what must keep serving ---------------------------------------------------------
 
@@ -101,6 +120,7 @@ class RolloutEngine:
         """Before every poll: stop on an interrupt, or on a new replica that no longer serves."""
         if self.interrupt.signum is not None:
             raise RolloutInterrupted(self.interrupt.signum)
+        self._raise_retirement_errors()
         if self.watched:
             self.check_new_serving(tolerate_unavailable=True)
 
@@ -130,8 +150,9 @@ class RolloutEngine:
     # --- one batch ----------------------------------------------------------------------------------
 
     def replace_batch(self, batch: Batch) -> None:
-        """Start, gate, drain and retire: the steps of one batch, in order."""
+        """Start, gate and drain, then hand the old replicas to the background retirement."""
         self._guard()
+        self._wait_for_room(len(batch.old))
         batch.new = self._create(batch)
         for replica in batch.new:
             with self.log.phase("start-to-healthy", f"new {replica.name}", replica.created):
@@ -139,23 +160,45 @@ class RolloutEngine:
         for replica in batch.new:
             with self.log.phase("healthy-to-routed", f"new {replica.name}"):
                 self.gates.routed(replica, self.options.route_timeout)
-        self.watched = list(batch.new)
+        self.watched = [*self.watched, *batch.new]
         self.check_new_serving()  # once more, right before the old ones leave rotation
         began = self._drain(batch)
         for old in batch.old:
             with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
                 self.gates.unrouted(old, self.options.route_timeout)
+        self.open_batches.append(batch)
         for old in batch.old:
-            self._retire(old, began[old.id])
-        self.watched = []
+            self.retiring.start(old, began[old.id], batch.new)
+
+    def _wait_for_room(self, needed: int) -> None:
+        """Wait until `needed` more old replicas may retire beside those retiring now."""
+
+        def room() -> bool:
+            return self.retiring.active() + needed <= self.draining_cap
+
+        if room():
+            return
+        with self.log.phase("wait-for-room", f"{self.retiring.active()} retiring"):
+            self.gates.until(room, f"room under --max-draining {self.draining_cap}", self._retire_bound())
+
+    def _retire_bound(self) -> float:
+        """How long the slowest retirement can take: idle and stop within its grace, plus calls."""
+        graces = [max(r.replica.stop_timeout, 10.0) for r in self.retiring.all] or [10.0]
+        return 2 * max(graces) + 3 * self.options.route_timeout + 10
+
+    def _raise_retirement_errors(self) -> None:
+        if self.retiring.errors:
+            raise RolloutFailed(self.retiring.errors[0])
 
     def _create(self, batch: Batch) -> list[Replica]:
-        before = {r.id for r in self.platform.replicas(include_stopped=True)}
         target = self.options.target
-        with self.log.phase("create", f"{len(batch.old)} x {target.version}"):
+        with self.membership, self.log.phase("create", f"{len(batch.old)} x {target.version}"):
+            before = {r.id for r in self.platform.replicas(include_stopped=True)}
             self.platform.scale_up(target, len(self.platform.replicas()) + len(batch.old))
-            new = [r for r in self.platform.replicas(include_stopped=True) if r.id not in before]
+            now = self.platform.replicas(include_stopped=True)
+            new = [r for r in now if r.id not in before]
             batch.new = new
+            self.peak_replicas = max(self.peak_replicas, sum(1 for r in now if r.status == "running"))
             if len(new) != len(batch.old):
                 raise RolloutFailed(f"expected {len(batch.old)} new replica(s), compose started {len(new)}")
         return new
@@ -170,30 +213,18 @@ class RolloutEngine:
             )
         return began
 
-    def _retire(self, old: Replica, drain_began: float) -> None:
-        label = f"old {old.name}"
-        timeout = self.options.route_timeout
-        cut = retire(
-            self.platform,
-            self.gates,
-            self.log,
-            old,
-            label=label,
-            drain_began=drain_began,
-            call_timeout=timeout,
-        )
-        self.cut += [cut] if cut else []
-
     # --- the whole rollout --------------------------------------------------------------------------
 
     def run(self) -> RolloutResult:
         """Replace every replica. RolloutFailed or RolloutInterrupted after the current batch was
-        undone; the batches before it stay replaced."""
+        undone; the batches before it stay replaced unless their new replicas stopped serving."""
         started = time.time()
         old = self.platform.replicas()
         if not old:
             raise RolloutInputError("the service has no running replicas to replace")
+        self.draining_cap = self.options.max_draining or len(old)
         replaced: list[tuple[str, str]] = []
+        batches: list[tuple[list[str], list[str]]] = []
         for planned in plan_batches(old, self.options.max_surge):
             batch = Batch(planned)
             try:
@@ -201,6 +232,11 @@ class RolloutEngine:
             except BaseException as error:
                 self._fail(batch, error)
             replaced += [(o.name, n.name) for o, n in zip(batch.old, batch.new, strict=True)]
+            batches.append(([o.name for o in batch.old], [n.name for n in batch.new]))
+        try:
+            self._finish_retirements()
+        except BaseException as error:
+            self._fail(Batch([]), error)
         final = self.platform.replicas()
         wrong = [r.name for r in final if r.version != self.options.target.version]
         if len(final) != len(old) or wrong:
@@ -211,16 +247,31 @@ class RolloutEngine:
             replaced,
             time.time() - started,
             list(self.log.records),
-            [*self.cut, *self.undo.cut],
+            [*self.retiring.cut, *self.undo.cut],
             len(old),
             self.gates.fewest_routed,
+            self.peak_replicas,
+            batches,
         )
+
+    def _finish_retirements(self) -> None:
+        """Wait, still watching the new replicas, until every old replica has stopped."""
+        if self.retiring.active():
+            self.gates.until(
+                lambda: self.retiring.active() == 0, "the old replicas to retire", self._retire_bound()
+            )
+        self.retiring.finish()
+        self.check_new_serving()  # a retirement holds its replica back if its successor died
+        self._raise_retirement_errors()
+        self.open_batches = []
+        self.watched = []
 
     def _fail(self, batch: Batch, error: BaseException) -> None:
         reason = (str(error).splitlines() or [type(error).__name__])[0]
         self.log.note(f"stopping: {reason}; undoing this batch")
         self.watched = []
         problems = self.undo.run(batch)
+        problems += self._settle_open_batches()
         for line in problems:
             self.log.note(f"left behind: {line}")
         if isinstance(error, RolloutInterrupted):
@@ -230,3 +281,29 @@ class RolloutEngine:
         if isinstance(error, Exception):
             raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error
         raise error
+
+    def _settle_open_batches(self) -> list[str]:
+        """Earlier batches whose old replicas still retire: where a new replica no longer serves or
+        an old one failed to retire, reclaim the old ones that have not begun to stop and undo that
+        batch too; the others finish retiring. What could not be done, as lines."""
+        problems: list[str] = []
+        for batch in reversed(self.open_batches):
+            if all(self._serves(r) for r in batch.new) and not self.retiring.failed(batch.old):
+                continue
+            batch.drained = self.retiring.reclaim(batch.old)
+            names = ", ".join(r.name for r in batch.drained) or "none"
+            self.log.note(
+                "undoing an earlier batch too (a new replica stopped serving or an old one did not "
+                f"retire); old ones back: {names}"
+            )
+            problems += self.undo.run(batch)
+        self.retiring.finish()
+        self.open_batches = []
+        return problems + self.retiring.errors
+
+    def _serves(self, replica: Replica) -> bool:
+        try:
+            state = self.platform.find(replica.id)
+        except PlatformUnavailable:
+            return True  # unknown: leave its batch alone rather than guess
+        return state is not None and state.serving_state

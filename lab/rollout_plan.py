@@ -31,6 +31,9 @@ class RolloutOptions:
     route_timeout: float = DEFAULT_ROUTE_TIMEOUT
     poll_interval: float = 0.25
     build: bool = True
+    # Old replicas out of rotation but still finishing requests, at most (None: as many as the
+    # service has replicas). They do not count toward max_surge, but they do use memory.
+    max_draining: int | None = None
 
 
 def validate_options(options: RolloutOptions) -> None:
@@ -39,6 +42,10 @@ def validate_options(options: RolloutOptions) -> None:
         raise RolloutInputError(f"version {options.target.version!r} is not a valid image tag")
     if options.max_surge < 1:
         raise RolloutInputError(f"--max-surge must be at least 1, not {options.max_surge}")
+    if options.max_draining is not None and options.max_draining < options.max_surge:
+        raise RolloutInputError(
+            f"--max-draining must be at least --max-surge ({options.max_surge}), not {options.max_draining}"
+        )
     for name, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
         if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
             raise RolloutInputError(

@@ -7,10 +7,24 @@ Traefik's API or interrupt the rollout at exactly the moment it wants."""
 
 from __future__ import annotations
 
+import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lab.model import PlatformUnavailable, Release, Replica
+
+
+def locked(method: Callable[..., Any]) -> Callable[..., Any]:
+    """One platform call at a time: retirements call in from their own threads, as on Docker."""
+
+    @functools.wraps(method)
+    def call(self: FakePlatform, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return call
 
 
 @dataclass
@@ -42,6 +56,7 @@ class FakePlatform:
     traefik_down_for: int = 0  # the next N calls to Traefik's API fail
     exec_fails: set[str] = field(default_factory=set)  # replica names whose in-container calls fail
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
     def __post_init__(self) -> None:
         for _ in range(self.count):
@@ -82,6 +97,7 @@ class FakePlatform:
     def by_name(self, name: str) -> FakeReplica:
         return next(f for f in self.replicas_by_id.values() if f.replica.name == name)
 
+    @locked
     def kill(self, *names: str) -> None:
         """SIGKILL: each container exits with 137 and leaves Traefik at once."""
         for name in names:
@@ -94,6 +110,7 @@ class FakePlatform:
         self.events.append(f"killed {name}")
 
     # --- ServicePlatform ---
+    @locked
     def replicas(self, include_stopped: bool = False) -> list[Replica]:
         self._call("replicas")
         return [
@@ -102,12 +119,14 @@ class FakePlatform:
             if include_stopped or f.replica.status == "running"
         ]
 
+    @locked
     def phase(self, replica_id: str) -> str:
         fake = self.replicas_by_id[replica_id]
         if fake.replica.status != "running":
             return "gone"
         return "draining" if fake.drained else ("ready" if fake.replica.health == "healthy" else "starting")
 
+    @locked
     def find(self, replica_id: str) -> Replica | None:
         fake = self.replicas_by_id.get(replica_id)
         self._call(f"find {fake.replica.name if fake else replica_id}")
@@ -135,6 +154,7 @@ class FakePlatform:
             return fake.polls_to_unrouted > 0
         return True
 
+    @locked
     def routed_ips(self) -> set[str]:
         self._call("routed")
         if self.traefik_down_for > 0:
@@ -144,18 +164,22 @@ class FakePlatform:
         self.routed_counts.append(len(ips))
         return ips
 
+    @locked
     def image_exists(self, release: Release) -> bool:
         return release.version in self.built or release.version == self.version
 
+    @locked
     def build(self, release: Release) -> None:
         self.built.append(release.version)
 
+    @locked
     def scale_up(self, release: Release, total: int) -> None:
         self._call("scale_up")
         while len(self.replicas()) < total:
             fake = self._add(release.version, **self.new_behaviour)  # type: ignore[arg-type]
             self.events.append(f"create {fake.replica.name}")
 
+    @locked
     def drain(self, replica_id: str) -> None:
         fake = self.replicas_by_id[replica_id]
         self._call(f"drain {fake.replica.name}")
@@ -164,6 +188,7 @@ class FakePlatform:
         fake.drained = True
         self.events.append(f"drain {fake.replica.name}")
 
+    @locked
     def undrain(self, replica_id: str) -> None:
         fake = self.replicas_by_id[replica_id]
         self._call(f"undrain {fake.replica.name}")
@@ -173,6 +198,7 @@ class FakePlatform:
             fake.replica = replace(fake.replica, health="healthy")  # the next healthcheck passes
         self.events.append(f"undrain {fake.replica.name}")
 
+    @locked
     def inflight(self, replica_id: str) -> int:
         fake = self.replicas_by_id[replica_id]
         self._call(f"inflight {fake.replica.name}")
@@ -184,6 +210,7 @@ class FakePlatform:
             fake.inflight = max(0, fake.inflight - 1)
         return fake.inflight
 
+    @locked
     def stop(self, replica_id: str, timeout: float) -> int | None:
         fake = self.replicas_by_id[replica_id]
         self._call(f"stop {fake.replica.name}")
@@ -194,11 +221,13 @@ class FakePlatform:
         self.events.append(f"stop {fake.replica.name}")
         return fake.exit_code
 
+    @locked
     def remove(self, replica_id: str) -> None:
         fake = self.replicas_by_id.pop(replica_id)
         self._call(f"remove {fake.replica.name}")
         self.events.append(f"remove {fake.replica.name}")
 
+    @locked
     def diagnostics(self, replica_id: str) -> list[str]:
         return ["health: exit 1: not ready"]
 

@@ -19,6 +19,12 @@ def roller(platform: FakePlatform, **options) -> tuple[RolloutEngine, list[str]]
     return RolloutEngine(platform, opts, RolloutLog(out=lines.append)), lines
 
 
+def assert_order(events: list[str], *expected: str) -> None:
+    """The events happened, in this order (others may come between)."""
+    positions = [events.index(event) for event in expected]
+    assert positions == sorted(positions), events
+
+
 def test_batches_follow_max_surge_oldest_first():
     platform = FakePlatform(count=3)
     old = list(reversed(platform.replicas()))
@@ -47,16 +53,11 @@ def test_happy_path_surges_first_and_never_drops_below_n_routed():
     roll, lines = roller(platform)
     result = roll.run()
     assert [r.version for r in platform.replicas()] == ["v2", "v2"]
-    assert platform.events == [
-        "create app-3",
-        "drain app-1",
-        "stop app-1",
-        "remove app-1",
-        "create app-4",
-        "drain app-2",
-        "stop app-2",
-        "remove app-2",
-    ]
+    # Each old replica is drained only after its replacement exists, and stopped before removal;
+    # the second batch may begin while the first old replica still retires.
+    assert_order(platform.events, "create app-3", "drain app-1", "stop app-1", "remove app-1")
+    assert_order(platform.events, "create app-3", "create app-4", "drain app-2", "stop app-2", "remove app-2")
+    assert len(platform.events) == 8
     assert min(platform.routed_counts) >= 2, "fewer than N replicas were routed at some point"
     assert result.fewest_routed is not None and result.fewest_routed >= 2
     assert result.replaced == [("app-1", "app-3"), ("app-2", "app-4")]
@@ -134,3 +135,78 @@ def test_rollback_target_is_what_ran_before_the_last_rollout(tmp_path):
     record_rollout(tmp_path, cfg.project, Release("v1", {"SLOW_SECONDS": "3"}), Release("v2"))
     assert resolve_target(cfg, PREVIOUS, {}) == Release("v1", {"SLOW_SECONDS": "3"})
     assert resolve_target(cfg, "v7", {"A": "1"}) == Release("v7", {"A": "1"})
+
+
+def busy_platform(count: int, inflight: int = 40) -> FakePlatform:
+    """Old replicas with long requests in flight: each needs `inflight` polls to go idle."""
+    platform = FakePlatform(count=count)
+    for fake in platform.replicas_by_id.values():
+        fake.inflight = inflight
+    return platform
+
+
+def test_the_next_batch_starts_while_the_old_replica_finishes_its_requests():
+    platform = busy_platform(count=3)
+    roll, _ = roller(platform)
+    result = roll.run()
+    assert sorted(r.version for r in platform.replicas()) == ["v2"] * 3
+    assert_order(platform.events, "drain app-1", "create app-5", "drain app-2", "create app-6", "stop app-1")
+    assert min(platform.routed_counts) >= 3
+    assert result.peak_replicas == 6, "3 serving + 1 new + 2 retiring at the third create"
+    assert result.batches == [(["app-1"], ["app-4"]), (["app-2"], ["app-5"]), (["app-3"], ["app-6"])]
+
+
+def test_max_draining_caps_the_old_replicas_retiring_at_once():
+    platform = busy_platform(count=3)
+    roll, lines = roller(platform, max_draining=1)
+    result = roll.run()
+    assert_order(platform.events, "remove app-1", "create app-5")
+    assert_order(platform.events, "remove app-2", "create app-6")
+    assert result.peak_replicas == 4, "a cap of 1: the next old replica drains only once the last one is gone"
+    assert any("wait-for-room" in line for line in lines)
+
+
+def test_max_draining_below_max_surge_is_refused():
+    with pytest.raises(RolloutInputError, match="--max-draining"):
+        validate_options(RolloutOptions(Release("v2"), max_surge=2, max_draining=1))
+
+
+def test_a_new_replica_lost_while_its_old_one_retires_brings_the_old_one_back():
+    """1. app-1 has left rotation and finishes long requests; batch 2 starts (app-5) 2. app-4, the
+    replica that took over from app-1, is killed 3. the rollout stops: batch 2 undone, app-1 put
+    back in rotation, never stopped."""
+    platform = busy_platform(count=2, inflight=10_000)
+    platform.on("find app-4", lambda p: p.kill("app-3"))
+    roll, _ = roller(platform)
+    with pytest.raises(RolloutFailed, match="new replica app-3"):
+        roll.run()
+    assert names(platform.serving()) == ["app-1", "app-2"]
+    assert "stop app-1" not in platform.events and "undrain app-1" in platform.events
+
+
+def names(replicas) -> list[str]:
+    return sorted(r.name for r in replicas)
+
+
+def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
+    from lab.model import PhaseRecord
+    from lab.report import rollout_floor
+    from lab.rollout import RolloutResult
+
+    def phase(name: str, who: str, start: float, end: float) -> PhaseRecord:
+        return PhaseRecord(name, who, start, end)
+
+    records = [
+        phase("start-to-healthy", "new app-3", 0, 2),
+        phase("healthy-to-routed", "new app-3", 2, 3),
+        phase("drain-to-out", "old app-1", 3, 4),
+        phase("stop", "old app-1", 18, 19),
+        phase("start-to-healthy", "new app-4", 4, 5.5),
+        phase("healthy-to-routed", "new app-4", 5.5, 6),
+        phase("drain-to-out", "old app-2", 6, 7),
+        phase("stop", "old app-2", 20, 21),
+    ]
+    result = RolloutResult([], 21.0, records, batches=[(["app-1"], ["app-3"]), (["app-2"], ["app-4"])])
+    assert rollout_floor(result) == (2 + 1 + 1) + (1.5 + 0.5 + 1) + (21 - 7)
+    assert "took 1.00x the floor" in summary_table(result)
+    assert rollout_floor(RolloutResult([], 1.0, records[:3], batches=[(["app-1"], ["app-3"])])) is None

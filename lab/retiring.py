@@ -1,0 +1,164 @@
+"""Pipelined retirement: old replicas that have left Traefik's rotation finish their in-flight
+requests and stop in the background, each on its own thread, while the rollout starts its next
+batch (they no longer receive traffic, so nothing waits on them but their own clients).
+
+A retirement can be reclaimed while it still waits for its replica to go idle: the replica is then
+left running, drained, for the undo to put back in rotation. Once its stop has begun it is not
+reclaimed; it finishes. Nor does it begin while a replica that took over from it (its batch's new
+replicas) does not serve: the old one is then held back, running and drained, for the undo.
+
+Stops and removals hold `membership`, the lock the rollout also holds while compose adds
+replicas: compose counts (and would restart) the service's stopped containers, so it must never
+run between a replica's stop and its removal.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+from lab.gates import Gates
+from lab.model import PlatformUnavailable, Replica, ServicePlatform
+from lab.phaselog import RolloutLog
+from lab.retire import CutWork, retire
+from lab.waits import WaitTimeout
+
+
+class Reclaimed(Exception):
+    """Raised inside a retirement's waits once the rollout has reclaimed its replica."""
+
+
+@dataclass
+class Retirement:
+    """One old replica on its way out, on its own thread."""
+
+    replica: Replica
+    drain_began: float
+    successors: list[Replica]
+    reclaim: threading.Event = field(default_factory=threading.Event)
+    stopping: bool = False
+    reclaimed: bool = False
+    failed: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+class Retirements:
+    """The old replicas currently retiring; what their retirement cut, and what went wrong."""
+
+    def __init__(
+        self,
+        platform: ServicePlatform,
+        log: RolloutLog,
+        *,
+        poll: float,
+        call_timeout: float,
+        membership: threading.Lock,
+    ) -> None:
+        self.platform = platform
+        self.log = log
+        self.poll = poll
+        self.call_timeout = call_timeout
+        self.membership = membership
+        self.all: list[Retirement] = []
+        self.cut: list[CutWork] = []
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def active(self) -> int:
+        """Retirements not finished yet: old replicas still running or stopping."""
+        return sum(1 for r in self.all if not r.done.is_set())
+
+    def start(self, replica: Replica, drain_began: float, successors: list[Replica]) -> None:
+        """Retire a replica Traefik no longer routes, in the background; `successors` must still
+        serve when its stop begins."""
+        retirement = Retirement(replica, drain_began, list(successors))
+        retirement.thread = threading.Thread(
+            target=self._run, args=(retirement,), name=f"retire-{replica.name}", daemon=True
+        )
+        self.all.append(retirement)
+        retirement.thread.start()
+
+    def _run(self, retirement: Retirement) -> None:
+        replica = retirement.replica
+
+        def guard() -> None:
+            if retirement.reclaim.is_set():
+                raise Reclaimed(replica.name)
+
+        def claim_stop() -> bool:
+            if not all(self._serves(successor) for successor in retirement.successors):
+                self.log.note(f"holding old {replica.name} back: a replica that took over stopped serving")
+                retirement.reclaimed = True
+                return False
+            with self._lock:
+                if retirement.reclaim.is_set():
+                    retirement.reclaimed = True
+                    return False
+                retirement.stopping = True
+                return True
+
+        try:
+            cut = retire(
+                self.platform,
+                Gates(self.platform, self.poll, guard=guard),
+                self.log,
+                replica,
+                label=f"old {replica.name}",
+                drain_began=retirement.drain_began,
+                call_timeout=self.call_timeout,
+                before_stop=claim_stop,
+                membership=self.membership,
+            )
+            if cut is not None:
+                with self._lock:
+                    self.cut.append(cut)
+        except Reclaimed:
+            retirement.reclaimed = True
+        except BaseException as error:  # a thread has no caller: keep the reason for the rollout
+            reason = (str(error).splitlines() or [type(error).__name__])[0][:200]
+            if not isinstance(error, WaitTimeout | PlatformUnavailable):
+                reason = f"{type(error).__name__}: {reason}"
+            retirement.failed = True
+            with self._lock:
+                self.errors.append(f"retiring old {replica.name}: {reason}")
+        finally:
+            retirement.done.set()
+
+    def _serves(self, replica: Replica) -> bool:
+        try:
+            state = self.platform.find(replica.id)
+        except PlatformUnavailable:
+            return True  # unknown: Docker's answer did not come; the rollout's own watch decides
+        return state is not None and state.serving_state
+
+    def reclaim(self, replicas: list[Replica]) -> list[Replica]:
+        """Stop retiring these replicas if their stop has not begun, and wait until every one of
+        them is either reclaimed or done; those whose retirement did not end in their removal
+        (reclaimed, held back or failed: the undo finds out whether they still run)."""
+        wanted = {r.id for r in replicas}
+        mine = [r for r in self.all if r.replica.id in wanted]
+        with self._lock:
+            for retirement in mine:
+                if not retirement.stopping:
+                    retirement.reclaim.set()
+        for retirement in mine:
+            self._wait_done(retirement)
+        return [r.replica for r in mine if r.reclaimed or r.failed]
+
+    def failed(self, replicas: list[Replica]) -> bool:
+        """Whether the retirement of any of these replicas failed."""
+        wanted = {r.id for r in replicas}
+        return any(r.failed for r in self.all if r.replica.id in wanted)
+
+    def finish(self) -> None:
+        """Wait until every retirement has ended (each is bounded by its own deadlines)."""
+        for retirement in list(self.all):
+            self._wait_done(retirement)
+
+    def _wait_done(self, retirement: Retirement) -> None:
+        # Its own steps are bounded: idle (grace), stop (grace + call timeout), remove; plus margin.
+        grace = max(retirement.replica.stop_timeout, 10.0)
+        if not retirement.done.wait(2 * grace + 3 * self.call_timeout + 10):
+            with self._lock:
+                self.errors.append(f"retiring old {retirement.replica.name}: still not done")
