@@ -10,6 +10,7 @@ from pathlib import Path
 import docker
 
 from lab.config import LabConfig
+from lab.deadlines import derive_deadlines
 from lab.docker_platform import DockerPlatform
 from lab.gates import Gates
 from lab.history import LockState, current_release, previous_release, record_rollout, rollout_lock
@@ -17,7 +18,14 @@ from lab.model import Release, ServicePlatform
 from lab.phaselog import RolloutLog, open_log
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.rollout import Interrupt, RolloutEngine, RolloutInterrupted, RolloutResult, RolloutStopped
-from lab.rollout_plan import RolloutInputError, RolloutOptions, validate_options
+from lab.rollout_plan import (
+    DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_ROUTE_TIMEOUT,
+    RolloutInputError,
+    RolloutOptions,
+    validate_options,
+    with_deadlines,
+)
 
 PREVIOUS = "PREVIOUS"
 
@@ -60,12 +68,23 @@ def mend_leftovers(
         log,
         cfg.replicas,
         deployed_release(cfg, platform),
-        health_timeout=options.health_timeout,
-        route_timeout=options.route_timeout,
+        health_timeout=options.health_timeout or DEFAULT_HEALTH_TIMEOUT,
+        route_timeout=options.route_timeout or DEFAULT_ROUTE_TIMEOUT,
     )
     for line in state_lines(look(platform)):
         log.note(line)
     return True
+
+
+def resolve_deadlines(platform: DockerPlatform, options: RolloutOptions, log: RolloutLog) -> RolloutOptions:
+    """Fill the deadlines the options leave unset from the running service's own timing, and
+    print how each was derived and which ones a flag set."""
+    deadlines = derive_deadlines(platform.service_timing())
+    log.note(deadlines.line())
+    for flag, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
+        if value is not None:
+            log.note(f"{flag} {value:g}s overrides the derived deadline")
+    return with_deadlines(options, deadlines)
 
 
 def execute_rollout(
@@ -97,6 +116,7 @@ def execute_rollout(
         jsonl = open_log(log_path)
         log = RolloutLog(out=out, jsonl=jsonl)
         try:
+            options = resolve_deadlines(platform, options, log)
             mend_leftovers(cfg, platform, options, log, lock)
             deployed = current_release(cfg.state_dir, cfg.project)
             old = platform.replicas()

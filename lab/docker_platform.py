@@ -15,6 +15,7 @@ from docker.models.containers import Container
 
 from lab import compose, docker_api
 from lab.config import LabConfig
+from lab.deadlines import ServiceTiming
 from lab.docker_api import ReplicaUnreachable
 from lab.model import PlatformUnavailable, Release, Replica
 from lab.traefik_api import TraefikUnavailable, routed_ips
@@ -74,6 +75,11 @@ class DockerPlatform:
         """IPs Traefik routes to for the service."""
         with transient("asking Traefik's API"):
             return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
+
+    def service_timing(self) -> ServiceTiming:
+        """The service's healthcheck and stop grace, and Traefik's provider throttle."""
+        with transient("reading the service's healthcheck"):
+            return docker_api.service_timing(self.client, self.cfg.project, self.cfg.service)
 
     def image_exists(self, release: Release) -> bool:
         """Whether the release's image is present locally."""

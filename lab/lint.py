@@ -26,6 +26,15 @@ from lab.compose_file import (
     setting,
     shell_form_cmd,
 )
+from lab.deadlines import (
+    DOCKER_INTERVAL,
+    DOCKER_RETRIES,
+    DOCKER_TIMEOUT,
+    SLOW_ROLLOUT_SECONDS,
+    THROTTLE_FLAG,
+    TRAEFIK_DEFAULT_THROTTLE,
+    ServiceTiming,
+)
 
 __all__ = [
     "RULES",
@@ -58,6 +67,27 @@ class Service:
     proxy_idle: float
     provider_network: str | None
     compose_dir: Path
+    throttle: float = TRAEFIK_DEFAULT_THROTTLE
+
+    @property
+    def timing(self) -> ServiceTiming:
+        """Its healthcheck (Docker's defaults for unset fields), grace and Traefik's throttle."""
+        check = self.data.get("healthcheck") or {}
+        return ServiceTiming(
+            interval=None
+            if healthcheck_off(self.data)
+            else parse_duration(check.get("interval"), DOCKER_INTERVAL),
+            timeout=parse_duration(check.get("timeout"), DOCKER_TIMEOUT),
+            retries=int(number(check, "retries") or DOCKER_RETRIES),
+            start_period=parse_duration(check.get("start_period"), 0.0),
+            stop_grace=self.grace,
+            throttle=self.throttle,
+        )
+
+    @property
+    def replicas(self) -> int:
+        """deploy.replicas (1 if unset)."""
+        return int(number(self.data.get("deploy") or {}, "replicas") or 1)
 
     @property
     def grace(self) -> float:
@@ -90,6 +120,7 @@ class Rule:
     code: str
     page: str
     check: Check
+    warning: bool = False  # a warning is printed but does not fail `lab lint`
 
 
 @dataclass(frozen=True)
@@ -100,10 +131,11 @@ class Finding:
     service: str
     message: str
     page: str
+    warning: bool = False
 
     def line(self) -> str:
-        """'service app: <message> (see docs/workshop/NN-....md)'."""
-        return f"service {self.service}: {self.message} (see {self.page})"
+        """'service app: <message> (see docs/workshop/NN-....md)', 'warning: ' first for a warning."""
+        return f"{'warning: ' * self.warning}service {self.service}: {self.message} (see {self.page})"
 
 
 RULES: list[Rule] = []
@@ -114,11 +146,11 @@ def when(condition: object, message: str) -> str | None:
     return message if condition else None
 
 
-def rule(code: str, page: str) -> Callable[[Check], Check]:
+def rule(code: str, page: str, *, warning: bool = False) -> Callable[[Check], Check]:
     """Register a check as a rule with its code and workshop page (file name without .md)."""
 
     def register(check: Check) -> Check:
-        RULES.append(Rule(code, PAGE.format(page), check))
+        RULES.append(Rule(code, PAGE.format(page), check, warning))
         return check
 
     return register
@@ -166,16 +198,50 @@ def proxy_idle_not_below_keepalive(s: Service) -> str | None:
     return when(s.proxy_idle >= keepalive, f"{proxy}, not below the app's keep-alive {keepalive:g}s: {why}")
 
 
-@rule("healthcheck", "04-slow-start-without-readiness")
-def no_healthcheck(s: Service) -> str | None:
-    """Without readiness, Traefik routes a replica as soon as it runs."""
-    healthcheck = s.data.get("healthcheck") or {}
+def healthcheck_off(data: dict[str, Any]) -> bool:
+    """Whether a service has no healthcheck, or has it disabled."""
+    healthcheck = data.get("healthcheck") or {}
     off = healthcheck.get("disable") in {True, "true", "True"} or healthcheck.get("test") in (
         ["NONE"],
         "NONE",
     )
+    return not healthcheck or off
+
+
+@rule("healthcheck", "04-slow-start-without-readiness")
+def no_healthcheck(s: Service) -> str | None:
+    """Without readiness, Traefik routes a replica as soon as it runs."""
     return when(
-        not healthcheck or off, "routed by Traefik but has no healthcheck: it gets traffic before it is ready"
+        healthcheck_off(s.data),
+        "routed by Traefik but has no healthcheck: it gets traffic before it is ready",
+    )
+
+
+@rule("slow-detection", "08-preflight-lint", warning=True)
+def detection_makes_rollouts_slow(s: Service) -> str | None:
+    """A slow healthcheck makes every batch wait for Docker to notice the change."""
+    timing = s.timing
+    if timing.interval is None:
+        return None
+    least = s.replicas * timing.batch_seconds()
+    how = (
+        f"healthcheck interval {timing.interval:g}s x retries {timing.retries}: each batch waits "
+        f"~{timing.batch_seconds():.0f}s for Docker and Traefik to see health change"
+    )
+    return when(
+        least > SLOW_ROLLOUT_SECONDS,
+        f"{how}, so rolling {s.replicas} replica(s) one at a time takes at least {least:.0f}s; "
+        "a shorter interval (1-2s) keeps it near the app's own start and drain",
+    )
+
+
+@rule("provider-throttle", "08-preflight-lint", warning=True)
+def slow_provider_throttle(s: Service) -> str | None:
+    """Traefik applies Docker events at most once per throttle period."""
+    return when(
+        s.throttle > 2.0,
+        f"Traefik's providersThrottleDuration is {s.throttle:g}s (above 2s): every replica enters and "
+        "leaves rotation that much later, and a drained one keeps getting requests meanwhile",
     )
 
 
@@ -225,6 +291,7 @@ def lint_compose(data: dict[str, Any], compose_dir: Path) -> list[Finding]:
         flag(traefik_args, "--serversTransport.forwardingTimeouts.idleConnTimeout"), TRAEFIK_DEFAULT_IDLE
     )
     provider_network = flag(traefik_args, "--providers.docker.network")
+    throttle = parse_duration(flag(traefik_args, THROTTLE_FLAG), TRAEFIK_DEFAULT_THROTTLE)
     findings: list[Finding] = []
     for name, data_of in services.items():
         service_labels = labels(data_of)
@@ -232,12 +299,12 @@ def lint_compose(data: dict[str, Any], compose_dir: Path) -> list[Finding]:
             continue
         service = Service(
             name, data_of, service_labels, environment(data_of), command(data_of),
-            proxy_idle, provider_network, compose_dir,
+            proxy_idle, provider_network, compose_dir, throttle,
         )  # fmt: skip
         for each in RULES:
             message = each.check(service)
             if message:
-                findings.append(Finding(each.code, name, message, each.page))
+                findings.append(Finding(each.code, name, message, each.page, each.warning))
     return findings
 
 

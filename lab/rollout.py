@@ -29,7 +29,14 @@ from lab.model import PhaseRecord, PlatformUnavailable, Replica, ServicePlatform
 from lab.phaselog import RolloutLog
 from lab.retire import CutWork
 from lab.retiring import Retirements
-from lab.rollout_plan import Batch, RolloutInputError, RolloutOptions, plan_batches
+from lab.rollout_plan import (
+    DEFAULT_HEALTH_TIMEOUT,
+    DEFAULT_ROUTE_TIMEOUT,
+    Batch,
+    RolloutInputError,
+    RolloutOptions,
+    plan_batches,
+)
 from lab.undo import Undo
 from lab.waits import WaitTimeout
 
@@ -98,8 +105,10 @@ class RolloutEngine:
         self.options = options
         self.log = log
         self.interrupt = interrupt or Interrupt()
+        self.health_timeout = options.health_timeout or DEFAULT_HEALTH_TIMEOUT
+        self.route_timeout = options.route_timeout or DEFAULT_ROUTE_TIMEOUT
         self.gates = Gates(platform, options.poll_interval, guard=self._guard)
-        self.undo = Undo(platform, Gates(platform, options.poll_interval), log, options.route_timeout)
+        self.undo = Undo(platform, Gates(platform, options.poll_interval), log, self.route_timeout)
         self.watched: list[Replica] = []
         self.unlisted_since: dict[str, float] = {}
         self.membership = threading.Lock()  # held while compose adds, or a retirement removes
@@ -107,7 +116,7 @@ class RolloutEngine:
             platform,
             log,
             poll=options.poll_interval,
-            call_timeout=options.route_timeout,
+            call_timeout=self.route_timeout,
             membership=self.membership,
         )
         self.open_batches: list[Batch] = []  # batches whose old replicas are still retiring
@@ -142,9 +151,9 @@ class RolloutEngine:
                 raise ReplicaLost(f"new replica {replica.name} {what}")
             if routed.intersection(replica.ips):
                 self.unlisted_since.pop(replica.id, None)
-            elif now - self.unlisted_since.setdefault(replica.id, now) > self.options.route_timeout:
+            elif now - self.unlisted_since.setdefault(replica.id, now) > self.route_timeout:
                 raise ReplicaLost(
-                    f"Traefik has not routed new replica {replica.name} for {self.options.route_timeout:.0f}s"
+                    f"Traefik has not routed new replica {replica.name} for {self.route_timeout:.0f}s"
                 )
 
     # --- one batch ----------------------------------------------------------------------------------
@@ -156,16 +165,16 @@ class RolloutEngine:
         batch.new = self._create(batch)
         for replica in batch.new:
             with self.log.phase("start-to-healthy", f"new {replica.name}", replica.created):
-                self.gates.healthy(replica, self.options.health_timeout)
+                self.gates.healthy(replica, self.health_timeout)
         for replica in batch.new:
             with self.log.phase("healthy-to-routed", f"new {replica.name}"):
-                self.gates.routed(replica, self.options.route_timeout)
+                self.gates.routed(replica, self.route_timeout)
         self.watched = [*self.watched, *batch.new]
         self.check_new_serving()  # once more, right before the old ones leave rotation
         began = self._drain(batch)
         for old in batch.old:
             with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
-                self.gates.unrouted(old, self.options.route_timeout)
+                self.gates.unrouted(old, self.route_timeout)
         self.open_batches.append(batch)
         for old in batch.old:
             self.retiring.start(old, began[old.id], batch.new)
@@ -184,7 +193,7 @@ class RolloutEngine:
     def _retire_bound(self) -> float:
         """How long the slowest retirement can take: idle and stop within its grace, plus calls."""
         graces = [max(r.replica.stop_timeout, 10.0) for r in self.retiring.all] or [10.0]
-        return 2 * max(graces) + 3 * self.options.route_timeout + 10
+        return 2 * max(graces) + 3 * self.route_timeout + 10
 
     def _raise_retirement_errors(self) -> None:
         if self.retiring.errors:
@@ -208,9 +217,7 @@ class RolloutEngine:
         for old in batch.old:
             began[old.id] = time.time()
             batch.drained.append(old)
-            self.gates.call(
-                partial(self.platform.drain, old.id), f"draining {old.name}", self.options.route_timeout
-            )
+            self.gates.call(partial(self.platform.drain, old.id), f"draining {old.name}", self.route_timeout)
         return began
 
     # --- the whole rollout --------------------------------------------------------------------------

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from lab.deadlines import Deadlines
 from lab.model import LabInputError, Release, Replica
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 ENV_KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DEFAULT_MAX_SURGE = 1
+# Used only when no service timing could be read (the unit tests' fake platform, say).
 DEFAULT_HEALTH_TIMEOUT = 120.0
 DEFAULT_ROUTE_TIMEOUT = 30.0
 MAX_TIMEOUT = 24 * 3600.0
@@ -27,8 +29,9 @@ class RolloutOptions:
 
     target: Release
     max_surge: int = DEFAULT_MAX_SURGE
-    health_timeout: float = DEFAULT_HEALTH_TIMEOUT
-    route_timeout: float = DEFAULT_ROUTE_TIMEOUT
+    # None: derived from the service's healthcheck, grace and Traefik's throttle (lab.deadlines)
+    health_timeout: float | None = None
+    route_timeout: float | None = None
     poll_interval: float = 0.25
     build: bool = True
     # Old replicas out of rotation but still finishing requests, at most (None: as many as the
@@ -47,6 +50,8 @@ def validate_options(options: RolloutOptions) -> None:
             f"--max-draining must be at least --max-surge ({options.max_surge}), not {options.max_draining}"
         )
     for name, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
+        if value is None:
+            continue
         if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
             raise RolloutInputError(
                 f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
@@ -54,6 +59,15 @@ def validate_options(options: RolloutOptions) -> None:
     for key in options.target.env:
         if not ENV_KEY_PATTERN.match(key):
             raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
+
+
+def with_deadlines(options: RolloutOptions, deadlines: Deadlines) -> RolloutOptions:
+    """The options with every deadline left unset (None) taken from `deadlines`."""
+    return replace(
+        options,
+        health_timeout=deadlines.health if options.health_timeout is None else options.health_timeout,
+        route_timeout=deadlines.route if options.route_timeout is None else options.route_timeout,
+    )
 
 
 def plan_batches(old: list[Replica], max_surge: int) -> list[list[Replica]]:

@@ -11,9 +11,7 @@ from lab.cli.exits import EXIT_BAD_INPUT
 from lab.config import LabConfig
 from lab.probe import MAX_DURATION, ProbeOptions
 from lab.rollout_plan import (
-    DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_MAX_SURGE,
-    DEFAULT_ROUTE_TIMEOUT,
     RolloutInputError,
 )
 
@@ -101,16 +99,18 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
 
 
 DEADLINE_OPTIONS = (
-    ("--timeout", DEFAULT_HEALTH_TIMEOUT, "seconds a new replica has to become healthy"),
-    ("--route-timeout", DEFAULT_ROUTE_TIMEOUT, "seconds Traefik has to add or drop a replica"),
+    ("--timeout", "seconds a new replica has to become healthy"),
+    ("--route-timeout", "seconds Traefik has to add or drop a replica"),
 )
 
 
 def add_deadline_options(parser: argparse.ArgumentParser) -> None:
     """--timeout and --route-timeout (rollout, rollback, recover)."""
-    for flag, default, meaning in DEADLINE_OPTIONS:
+    for flag, meaning in DEADLINE_OPTIONS:
         parser.add_argument(
-            flag, type=finite_seconds, default=default, help=f"{meaning} (default {default:.0f})"
+            flag,
+            type=finite_seconds,
+            help=f"{meaning} (default: derived from the service's healthcheck, printed at the start)",
         )
 
 
@@ -121,6 +121,11 @@ def add_rollout_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         default=DEFAULT_MAX_SURGE,
         help=f"replicas replaced at a time; never fewer than N serve (default {DEFAULT_MAX_SURGE})",
+    )
+    parser.add_argument(
+        "--max-draining",
+        type=int,
+        help="old replicas finishing their requests at once, out of rotation (default: the replica count)",
     )
     add_deadline_options(parser)
     parser.add_argument(

@@ -86,7 +86,8 @@ def cmd_lint(cfg: LabConfig, args: argparse.Namespace) -> int:
     findings = lint_file(path)
     for finding in findings:
         print(finding.line())
-    print(
-        f"lint: {path.name}: {len(findings)} finding(s)" if findings else f"lint: {path.name}: no traps found"
-    )
-    return EXIT_FAILED if findings else 0
+    traps = [f for f in findings if not f.warning]
+    warnings = len(findings) - len(traps)
+    summary = f"{len(traps)} trap(s)" if traps else "no traps found"
+    print(f"lint: {path.name}: {summary}" + f", {warnings} warning(s)" * bool(warnings))
+    return EXIT_FAILED if traps else 0

@@ -51,6 +51,7 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     options = RolloutOptions(
         target=target,
         max_surge=args.max_surge,
+        max_draining=args.max_draining,
         health_timeout=args.timeout,
         route_timeout=args.route_timeout,
         build=not args.no_build,

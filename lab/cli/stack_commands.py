@@ -7,13 +7,15 @@ import argparse
 from lab import cleanup, compose, stack
 from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK
 from lab.config import LabConfig
-from lab.deploy import deployed_release
+from lab.deploy import deployed_release, resolve_deadlines
 from lab.docker_api import connect
 from lab.docker_platform import DockerPlatform
 from lab.gates import Gates
 from lab.history import lock_state, rollout_lock
+from lab.model import Release
 from lab.phaselog import RolloutLog
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
+from lab.rollout_plan import DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 
 
 def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
@@ -101,14 +103,18 @@ def cmd_recover(cfg: LabConfig, args: argparse.Namespace) -> int:
         for line in found:
             print(f"found: {line}")
         log = RolloutLog(out=lambda line: print(line.replace("rollout:", "recover:", 1), flush=True))
+        asked = RolloutOptions(
+            Release("recover"), health_timeout=args.timeout, route_timeout=args.route_timeout
+        )
+        options = resolve_deadlines(platform, asked, log) if view.running else asked
         cut = recover(
             platform,
             Gates(platform),
             log,
             cfg.replicas,
             deployed_release(cfg, platform),
-            health_timeout=args.timeout,
-            route_timeout=args.route_timeout,
+            health_timeout=options.health_timeout or DEFAULT_HEALTH_TIMEOUT,
+            route_timeout=options.route_timeout or DEFAULT_ROUTE_TIMEOUT,
         )
         after = look(platform)
     for line in state_lines(after):

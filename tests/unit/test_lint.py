@@ -74,3 +74,20 @@ def test_cli_exit_codes(capsys):
     assert main(["lint", "-f", str(FIXTURES / "ports.yml")]) == 1
     out = capsys.readouterr().out
     assert "no traps found" in out and "02-manual-recipe.md" in out
+
+
+def test_slow_detection_and_a_slow_provider_throttle_are_warnings_not_traps(tmp_path):
+    """Docker's default 30 s interval on 4 replicas: each batch waits ~62 s for health to change,
+    so a one-at-a-time rollout takes minutes; a 5 s provider throttle delays every routing change."""
+    text = (FIXTURES / "good.yml").read_text(encoding="utf-8")
+    slow = text.replace("interval: 1s", "interval: 30s\n      retries: 1").replace(
+        "      - --providers.docker.exposedByDefault=false",
+        "      - --providers.docker.exposedByDefault=false\n      - --providers.providersThrottleDuration=5s",
+    )
+    assert slow != text and "ThrottleDuration=5s" in slow
+    path = tmp_path / "slow.yml"
+    path.write_text(slow.replace("  app:\n", "  app:\n    deploy: {replicas: 4}\n", 1), encoding="utf-8")
+    found = {f.code: f for f in lint_file(path, environ={})}
+    assert set(found) == {"slow-detection", "provider-throttle"}
+    assert all(f.warning and f.line().startswith("warning: ") for f in found.values())
+    assert "4 replica(s) one at a time takes at least" in found["slow-detection"].message
