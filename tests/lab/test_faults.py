@@ -263,11 +263,18 @@ INTERRUPTED_PHASES = (
 )
 
 
+BEFORE_HAND_OVER = ("create", "start-to-healthy", "healthy-to-routed", "drain-to-out")
+END_STATE_BY_BATCHES_HANDED_OVER: dict[int, str | set[str]] = {0: "v1", 1: {"v1", "v2"}, 2: "v2"}
+
+
 def test_7_sigint_in_each_phase_undoes_the_step_and_exits_130(docker_client, stack):
     """For each phase of the first batch in turn: start a rollout to v2, SIGINT it as the phase
-    begins, expect exit 130 and a consistent stack. Before the stop, the batch is undone (v1 x2);
-    during the stop, the step finishes and the rollout stops before the next batch (v1 + v2).
-    All of it under one probe: not one request may fail."""
+    begins, expect exit 130 and a consistent stack. A batch is handed over once its old replica
+    has left rotation (drain-to-out ended ok): from then on that replica retires in the background,
+    and the SIGINT undoes only the batch under way. So until the first drain-to-out ends, v1 x2
+    serve; after it, v1 + v2, or v2 x2 if the second batch was handed over too (SIGINT as the
+    first old replica's stop begins, its long requests done). All under one probe: not one
+    request may fail."""
     outcomes: list[tuple[str, int, set[str]]] = []
 
     def action() -> None:
@@ -278,10 +285,20 @@ def test_7_sigint_in_each_phase_undoes_the_step_and_exits_130(docker_client, sta
             child.send(signal.SIGINT)
             status = child.wait()
             print(f"SIGINT in {phase}: exit {status}\n{child.output()}")
+            handed_over = sum(
+                1
+                for e in child.entries()
+                if e.get("event") == "end" and e["phase"] == "drain-to-out"
+                and e["replica"].startswith("old ") and e["ok"]
+            )  # fmt: skip
             versions = {r.version for r in DockerPlatform(docker_client, stack).replicas()}
             outcomes.append((phase, status, versions))
             assert status == 130, f"{phase}: exit {status}"
-            assert_end_state(docker_client, stack, {"v1", "v2"} if phase == "stop" else "v1")
+            if phase in BEFORE_HAND_OVER:
+                assert handed_over == 0, f"{phase}: the first batch must be undone, not handed over"
+            else:
+                assert handed_over >= 1, f"{phase}: the first batch was handed over before its retirement"
+            assert_end_state(docker_client, stack, END_STATE_BY_BATCHES_HANDED_OVER[handed_over])
 
     measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
     print(f"fault sigint-each-phase: {outcomes}")
