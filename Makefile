@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies lint images-offline provision
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-smoke lint images-offline provision
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,7 +45,7 @@ ROUNDS ?= 3
 soak: $(STAMP) ## roll v1 -> v2 -> v1 ... ROUNDS times (default 3) on a private stack under the probe
 	$(PY) -m lab soak --rounds $(ROUNDS)
 
-clean-lab: $(STAMP) ## remove stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*), only those
+clean-lab: $(STAMP) ## remove stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*), only those
 	$(PY) -m lab clean-lab
 
 recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
@@ -79,8 +79,11 @@ test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fail
 bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
 	PYTHONPATH=. $(PY) bench/probe_capacity.py
 
-bench-strategies: $(STAMP) ## recreate-all vs manual recipe vs rollout tool, same load, one run
+bench-strategies: $(STAMP) ## 5 strategies x 2 loads x 3 healthcheck intervals, and N = 2/4/8: one table, one PNG (~1 h)
 	PYTHONPATH=. $(PY) bench/strategies.py
+
+bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
+	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke
 
 lint: $(STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
 	$(VENV)/bin/ruff check .

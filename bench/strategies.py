@@ -1,46 +1,379 @@
 """Rollout strategies side by side, in one run, on fresh stacks under the same load.
 
-    .venv/bin/python bench/strategies.py        (about four minutes; leaves nothing running)
+    make bench-strategies                    (the whole matrix, about an hour; leaves nothing running)
+    .venv/bin/python bench/strategies.py --smoke      (one cell: two strategies, about 2 minutes)
 
-Strategies: plain `docker compose up -d` with a new version (recreate all), the manual recipe
-(scale up --no-recreate, docker stop -t 30, remove, scale back) on a plain-uvicorn app, and the
-rollout tool on the same app. Load: 4 long requests in flight, 50 GET/s, 10 POST/s.
+Strategies, each rolling a fresh 2-replica v1 stack to v2:
+- recreate-all: `docker compose up -d` with the new version;
+- manual recipe: scale up with --no-recreate, wait until the new replicas are routed,
+  `docker stop -t 30` the old ones, remove them, scale back;
+- drain + sleep 10: start every new replica at once, wait until Docker calls them healthy (as
+  `compose up --wait` does), set the drain flag on the old ones, `sleep 10`, stop and remove them:
+  the widely documented recipe;
+- lab rollout, one at a time; lab rollout with --max-surge N.
+At two loads (the probe's default: 4 long requests, 20 GET/s, 10 POST/s; and 1,000 GET/s +
+100 POST/s) and three healthcheck intervals (1 s, 10 s and Docker's default 30 s). Then the lab's
+two modes at N = 2, 4, 8 replicas (1 s interval, default load): rollout time against its floor.
+
+Each run: a private stack, the probe's baseline, the strategy, answers after it, then every
+replica stopped gracefully and every acknowledged write looked up on the volume. Output in
+out/bench/: strategies.md (the table), strategies.json (every row), strategies.png (the plot).
 """
 
 from __future__ import annotations
 
-from lab.config import load_config
-from lab.docker_api import connect
-from lab.stack import ensure_images
-from lab.workshop import BROKEN, FIXED, SCENARIOS, Outcome
+import argparse
+import json
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 
-STRATEGIES = (
-    ("docker compose up -d (recreate all)", 1, BROKEN),
-    ("manual recipe, plain uvicorn shutdown", 2, BROKEN),
-    ("lab rollout, plain uvicorn shutdown", 2, FIXED),
+import docker
+
+from lab import compose
+from lab.config import LabConfig, load_config
+from lab.deploy import execute_rollout
+from lab.docker_api import connect, get_container, replicas, send_signal, service_containers
+from lab.model import Release, is_ready
+from lab.probe import ProbeOptions
+from lab.report import rollout_floor
+from lab.rollout_plan import RolloutOptions
+from lab.stack import ensure_images, private_stack, wait_all_routed
+from lab.under_load import default_probe_options, measure_under_load
+from lab.waits import wait_for
+from lab.workshop.harness import stop_all
+from lab.writes import final_write_check
+
+RECIPE_SLEEP = 10.0  # the documented recipe's fixed `sleep 10` between the drain flag and the stop
+RECIPE_STOP_GRACE = 30  # the manual recipe's `docker stop -t 30`
+WAIT_BOUND = 900.0  # no strategy step waits longer than this for replicas to be routed or healthy
+PEAK_SAMPLE_SECONDS = 0.2
+
+RECREATE, RECIPE, DRAIN_SLEEP, ONE, SURGE = (
+    "recreate-all",
+    "manual recipe",
+    "drain + sleep 10",
+    "lab rollout, 1 at a time",
+    "lab rollout, --max-surge N",
 )
+DEFAULT_LOAD, HIGH_LOAD = "20 GET/s", "1000 GET/s"
 
 
-def row(name: str, outcome: Outcome) -> str:
-    """One table row."""
-    total = len(outcome.probe.records) if outcome.probe else 0
-    return (
-        f"| {name} | {total} | {outcome.failed} | {outcome.outage_seconds:.1f} s | "
-        f"{outcome.lost_writes} / {outcome.acked_writes} |"
+@dataclass
+class Run:
+    """One strategy's stack and what it reports back."""
+
+    client: docker.DockerClient
+    cfg: LabConfig
+    target: str = "v2"
+    floor: float | None = None
+
+
+@dataclass
+class Row:
+    """One cell of the matrix."""
+
+    strategy: str
+    load: str
+    interval: str
+    replicas: int
+    requests: int = 0
+    failed: int = 0
+    failures: dict[str, int] = field(default_factory=dict)
+    writes_acked: int = 0
+    writes_lost: int = 0
+    seconds: float = 0.0
+    floor: float | None = None
+    peak: int = 0
+    error: str | None = None
+
+    def cells(self) -> list[str]:
+        """The row's Markdown cells."""
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.failures.items())) or "-"
+        floor = f"{self.floor:.1f} s" if self.floor else "-"
+        status = f" ({self.error})" if self.error else ""
+        return [
+            self.strategy + status,
+            self.load,
+            self.interval,
+            str(self.replicas),
+            f"{self.failed} / {self.requests}",
+            kinds,
+            f"{self.writes_lost} / {self.writes_acked}",
+            f"{self.seconds:.1f} s",
+            floor,
+            str(self.peak),
+        ]
+
+
+HEADER = [
+    "strategy",
+    "load",
+    "healthcheck",
+    "N",
+    "failed / requests",
+    "failures by kind",
+    "writes lost / acked",
+    "rollout time",
+    "floor",
+    "peak containers",
+]
+
+
+# --- the strategies ---------------------------------------------------------------------------
+
+
+def recreate_all(run: Run) -> None:
+    """`docker compose up -d` with the new version: compose recreates every replica."""
+    compose.up(run.cfg, "--no-build", extra_env={"APP_VERSION": run.target})
+    wait_all_routed(run.client, run.cfg, run.cfg.replicas, timeout=WAIT_BOUND)
+
+
+def _scale_up_new(run: Run) -> list[str]:
+    """Start as many new replicas as there are old ones; the old ones' ids."""
+    old = [r.id for r in replicas(run.client, run.cfg.project, run.cfg.service)]
+    compose.scale(run.cfg, 2 * len(old), extra_env={"APP_VERSION": run.target})
+    return old
+
+
+def _stop_and_remove(run: Run, old: list[str], grace: int | None) -> None:
+    containers = [c for replica_id in old if (c := get_container(run.client, replica_id)) is not None]
+    stop_all(containers, timeout=grace)
+    for container in containers:
+        container.remove(force=True)
+    compose.scale(run.cfg, run.cfg.replicas, extra_env={"APP_VERSION": run.target})
+
+
+def manual_recipe(run: Run) -> None:
+    """Scale up, wait until Traefik routes the new ones, docker stop -t 30 the old, scale back."""
+    old = _scale_up_new(run)
+    wait_all_routed(run.client, run.cfg, 2 * len(old), timeout=WAIT_BOUND)
+    _stop_and_remove(run, old, RECIPE_STOP_GRACE)
+
+
+def drain_and_sleep(run: Run) -> None:
+    """Start every new replica, wait until Docker calls them healthy, drain flag, sleep 10, stop."""
+    old = _scale_up_new(run)
+
+    def new_ones_healthy() -> bool:
+        new = [r for r in replicas(run.client, run.cfg.project, run.cfg.service) if r.id not in old]
+        return len(new) == len(old) and all(is_ready(r.health) for r in new)
+
+    wait_for(new_ones_healthy, what="the new replicas healthy", timeout=WAIT_BOUND, interval=0.5)
+    for replica_id in old:
+        container = get_container(run.client, replica_id)
+        if container is not None:
+            send_signal(container, "SIGUSR1")  # the app's drain flag: readiness fails, serving goes on
+    time.sleep(RECIPE_SLEEP)  # the recipe's fixed guess, the very thing this strategy measures
+    _stop_and_remove(run, old, None)
+
+
+def lab_rollout(max_surge: Callable[[LabConfig], int]) -> Callable[[Run], None]:
+    """The lab's own rollout with the given batch size; it reports its floor."""
+
+    def roll(run: Run) -> None:
+        options = RolloutOptions(Release(run.target), max_surge=max_surge(run.cfg), build=False)
+        log_path = run.cfg.out_dir / f"{run.cfg.project}.rollout.jsonl"
+        result = execute_rollout(run.client, run.cfg, options, log_path, lambda _: None)
+        run.floor = rollout_floor(result)
+
+    return roll
+
+
+STRATEGIES: dict[str, Callable[[Run], None]] = {
+    RECREATE: recreate_all,
+    RECIPE: manual_recipe,
+    DRAIN_SLEEP: drain_and_sleep,
+    ONE: lab_rollout(lambda cfg: 1),
+    SURGE: lab_rollout(lambda cfg: cfg.replicas),
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run to make."""
+
+    strategy: str
+    load: str
+    interval: str
+    replicas: int = 2
+
+
+# --- measuring one run ------------------------------------------------------------------------
+
+
+class PeakSampler:
+    """Counts the service's running containers every PEAK_SAMPLE_SECONDS until stopped (bounded)."""
+
+    def __init__(self, client: docker.DockerClient, cfg: LabConfig, bound: float = 3600.0) -> None:
+        self.client, self.cfg, self.bound = client, cfg, bound
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="peak-sampler", daemon=True)
+
+    def _run(self) -> None:
+        deadline = time.monotonic() + self.bound
+        while not self._stop.is_set() and time.monotonic() < deadline:
+            running = service_containers(self.client, self.cfg.project, self.cfg.service)
+            self.peak = max(self.peak, len(running))
+            self._stop.wait(PEAK_SAMPLE_SECONDS)
+
+    def __enter__(self) -> PeakSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+def probe_options(cfg: LabConfig, load: str) -> ProbeOptions:
+    """The probe's default load, or 1,000 GET/s + 100 POST/s."""
+    options = default_probe_options(cfg, duration=1800.0)
+    return options if load == DEFAULT_LOAD else replace(options, short_rate=1000.0, write_rate=100.0)
+
+
+def run_one(client: docker.DockerClient, base: LabConfig, cell: Cell) -> Row:
+    """One strategy on a fresh stack under one load and healthcheck interval: its row."""
+    strategy, load = cell.strategy, cell.load
+    row = Row(strategy, load, cell.interval, cell.replicas)
+    variables = {"APP_HEALTH_INTERVAL": cell.interval}
+    with private_stack(client, base, "zdbench", variables, replicas=cell.replicas) as cfg:
+        run = Run(client, cfg)
+        started: list[float] = []
+
+        def action() -> None:
+            started.append(time.monotonic())
+            STRATEGIES[strategy](run)
+            row.seconds = time.monotonic() - started[0]
+
+        with PeakSampler(client, cfg) as sampler:
+            measured = measure_under_load(action, probe_options(cfg, load), out=lambda _: None,
+                                          expected_errors=(Exception,))  # fmt: skip
+        if measured.error is not None:
+            row.error = (str(measured.error).splitlines() or [type(measured.error).__name__])[0][:120]
+            row.seconds = time.monotonic() - started[0] if started and not row.seconds else row.seconds
+        probe = measured.probe
+        writes = final_write_check(client, cfg.project, cfg.service, probe.acked_event_ids())
+    row.requests = len(probe.records)
+    row.failed = len(probe.failures)
+    row.failures = dict(Counter(f"{r.kind}:{r.error}" for r in probe.failures))
+    row.writes_acked, row.writes_lost = writes.acked, len(writes.missing)
+    row.floor, row.peak = run.floor, sampler.peak
+    return row
+
+
+# --- the plan, the table, the plot ------------------------------------------------------------
+
+
+def full_plan() -> list[Cell]:
+    """Every strategy at both loads and three intervals, then the lab's modes at N = 2, 4, 8."""
+    cells = [
+        Cell(strategy, load, interval)
+        for interval in ("1s", "10s", "30s")
+        for load in (DEFAULT_LOAD, HIGH_LOAD)
+        for strategy in STRATEGIES
+    ]
+    cells += [Cell(mode, DEFAULT_LOAD, "1s", n) for n in (4, 8) for mode in (ONE, SURGE)]
+    return cells
+
+
+def smoke_plan() -> list[Cell]:
+    """The CI's taste of it: the documented recipe and the lab's --max-surge N, one cell."""
+    return [Cell(DRAIN_SLEEP, DEFAULT_LOAD, "1s"), Cell(SURGE, DEFAULT_LOAD, "1s")]
+
+
+def table(rows: list[Row]) -> str:
+    """The Markdown table."""
+    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    lines += ["| " + " | ".join(row.cells()) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def plot(rows: list[Row], path: Path) -> Path:
+    """Rollout time against N (with the floor), and failed requests against the healthcheck
+    interval per strategy and load."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (by_n, by_interval) = plt.subplots(1, 2, figsize=(13, 5))
+    for mode, color in ((ONE, "tab:blue"), (SURGE, "tab:green")):
+        cells = sorted(
+            (r for r in rows if r.strategy == mode and r.interval == "1s" and r.load == DEFAULT_LOAD),
+            key=lambda r: r.replicas,
+        )
+        if cells:
+            by_n.plot([r.replicas for r in cells], [r.seconds for r in cells], "o-", color=color, label=mode)
+            floors = [(r.replicas, r.floor) for r in cells if r.floor]
+            by_n.plot(
+                [n for n, _ in floors], [f for _, f in floors], "x--", color=color, label=f"{mode}: floor"
+            )
+    by_n.set(
+        xlabel="replicas (N)", ylabel="rollout time (s)", title="Rollout time against N (1 s healthcheck)"
     )
+    by_n.legend(fontsize=8)
+    intervals = ["1s", "10s", "30s"]
+    for strategy in STRATEGIES:
+        for load, style in ((DEFAULT_LOAD, "o-"), (HIGH_LOAD, "s:")):
+            at = {r.interval: r for r in rows if (r.strategy, r.load, r.replicas) == (strategy, load, 2)}
+            xs = [i for i in intervals if i in at]
+            if xs:
+                share = [100 * at[i].failed / max(1, at[i].requests) for i in xs]
+                by_interval.plot(xs, share, style, label=f"{strategy}, {load}")
+    by_interval.set(xlabel="healthcheck interval", ylabel="failed requests (%)",
+                    title="Failures against the healthcheck interval (N = 2)")  # fmt: skip
+    by_interval.set_yscale("symlog", linthresh=0.1)
+    by_interval.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def run_plan(
+    cells: list[Cell],
+    out_dir: Path,
+    *,
+    base: LabConfig | None = None,
+    echo: Callable[[str], None] = print,
+) -> list[Row]:
+    """Run every cell in turn, writing the table, the rows and the plot as they come."""
+    client = connect()
+    base = base or load_config()
+    ensure_images(client, base)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows: list[Row] = []
+    for number, cell in enumerate(cells, 1):
+        started = time.monotonic()
+        row = run_one(client, base, cell)
+        rows.append(row)
+        echo(f"bench [{number}/{len(cells)}] {' | '.join(row.cells())}  ({time.monotonic() - started:.0f}s)")
+        (out_dir / "strategies.json").write_text(json.dumps([asdict(r) for r in rows], indent=1))
+        (out_dir / "strategies.md").write_text(table(rows) + "\n")
+    plot(rows, out_dir / "strategies.png")
+    return rows
 
 
 def main() -> None:
-    """Run every strategy once and print a Markdown table."""
-    client = connect()
-    cfg = load_config()
-    ensure_images(client, cfg)
-    rows = ["| strategy | requests | failed | outage | writes lost / acknowledged |", "|---|---|---|---|---|"]
-    for name, page, variant in STRATEGIES:
-        outcome = SCENARIOS[page].run(client, cfg, variant)
-        print(outcome.line(), flush=True)
-        rows.append(row(name, outcome))
-    print("\n".join(rows))
+    """Run the matrix (or its smoke cell) and print the table."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--smoke", action="store_true", help="one cell: drain + sleep 10 and --max-surge N")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default out/bench)")
+    args = parser.parse_args()
+    out_dir = args.out or load_config().out_dir / "bench"
+    rows = run_plan(
+        smoke_plan() if args.smoke else full_plan(), out_dir, echo=lambda line: print(line, flush=True)
+    )
+    print(table(rows))
+    print(f"bench: table, rows and plot in {out_dir}/")
 
 
 if __name__ == "__main__":

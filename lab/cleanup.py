@@ -14,7 +14,7 @@ from docker.errors import APIError, NotFound
 
 from lab.docker_api import PROJECT_LABEL
 
-LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-")
+LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-")
 
 
 @dataclass

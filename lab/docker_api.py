@@ -210,3 +210,13 @@ def service_timing(client: docker.DockerClient, project: str, service: str) -> S
         stop_grace=float(config.get("StopTimeout") or DOCKER_STOP_GRACE),
         throttle=throttle,
     )
+
+
+def memory_usage(container: Container) -> int:
+    """Bytes of memory the container uses now, as `docker stats` shows it (without page cache)."""
+    stats = container.stats(stream=False, one_shot=True)
+    assert isinstance(stats, dict), "stream=False answers one sample"
+    memory = stats.get("memory_stats") or {}
+    details = memory.get("stats") or {}
+    cache = details.get("inactive_file", details.get("total_inactive_file", details.get("cache", 0)))
+    return int(memory.get("usage", 0)) - int(cache or 0)

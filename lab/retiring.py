@@ -84,7 +84,7 @@ class Retirements:
 
         def guard() -> None:
             if retirement.reclaim.is_set():
-                raise Reclaimed(replica.name)
+                raise Reclaimed(f"reclaimed: {replica.name} stays running for the undo")
 
         def claim_stop() -> bool:
             if not all(self._serves(successor) for successor in retirement.successors):

@@ -6,6 +6,7 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -14,7 +15,7 @@ import httpx
 
 from lab import compose
 from lab.config import LabConfig
-from lab.docker_api import replicas, service_containers
+from lab.docker_api import memory_usage, replicas, service_containers
 from lab.history import current_release, forget
 from lab.model import Replica, is_ready
 from lab.traefik_api import TraefikUnavailable, routed_ips
@@ -167,3 +168,11 @@ def private_stack(
         yield cfg
     finally:
         lab_down(cfg)
+
+
+def memory_by_container(client: docker.DockerClient, cfg: LabConfig) -> dict[str, int]:
+    """Bytes of memory each running container of the stack uses now (Traefik and every replica)."""
+    running = service_containers(client, cfg.project)
+    with ThreadPoolExecutor(max(1, len(running))) as pool:
+        used = list(pool.map(memory_usage, running))
+    return {c.name or c.id or "?": n for c, n in zip(running, used, strict=True)}

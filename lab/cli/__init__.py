@@ -53,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_rollout_options(rollback)
     rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
     commands.add_parser(
-        "clean-lab", help="remove stacks killed test runs left (zdtest-*, zdws-*, zdfault-*, zdsoak-*)"
+        "clean-lab",
+        help="remove stacks killed test runs left (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*)",
     ).set_defaults(run=cmd_clean)
     recover_parser = commands.add_parser(
         "recover", help="mend what a killed rollout left: back to APP_REPLICAS ready, routed replicas"

@@ -85,7 +85,7 @@ def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_clean(cfg: LabConfig, _: argparse.Namespace) -> int:
-    """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*)."""
+    """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*)."""
     done = cleanup.remove_leftovers(connect(), keep={cfg.project})
     print(done.line())
     for line in done.skipped:
