@@ -67,7 +67,11 @@ class Retirements:
 
     def active(self) -> int:
         """Retirements not finished yet: old replicas still running or stopping."""
-        return sum(1 for r in self.all if not r.done.is_set())
+        return len(self.pending())
+
+    def pending(self) -> list[Retirement]:
+        """The retirements not finished yet."""
+        return [r for r in self.all if not r.done.is_set()]
 
     def start(self, replica: Replica, drain_began: float, successors: list[Replica]) -> None:
         """Retire a replica Traefik no longer routes, in the background; `successors` must still

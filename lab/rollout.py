@@ -40,6 +40,8 @@ from lab.rollout_plan import (
 from lab.undo import Undo
 from lab.waits import WaitTimeout
 
+CREATE_ATTEMPTS = 5  # tries to find a moment with no stopped old replica before compose runs
+
 
 class RolloutStopped(RuntimeError):
     """The rollout stopped before the end and undid its current batch. `left_behind`: what the
@@ -201,16 +203,36 @@ class RolloutEngine:
 
     def _create(self, batch: Batch) -> list[Replica]:
         target = self.options.target
-        with self.membership, self.log.phase("create", f"{len(batch.old)} x {target.version}"):
-            before = {r.id for r in self.platform.replicas(include_stopped=True)}
-            self.platform.scale_up(target, len(self.platform.replicas()) + len(batch.old))
-            now = self.platform.replicas(include_stopped=True)
-            new = [r for r in now if r.id not in before]
-            batch.new = new
-            self.peak_replicas = max(self.peak_replicas, sum(1 for r in now if r.status == "running"))
-            if len(new) != len(batch.old):
-                raise RolloutFailed(f"expected {len(batch.old)} new replica(s), compose started {len(new)}")
-        return new
+        with self.log.phase("create", f"{len(batch.old)} x {target.version}"):
+            for _ in range(CREATE_ATTEMPTS):
+                # compose counts a stopped container of the service and would start it again: an
+                # old replica that died while retiring must be removed (by its retirement) first.
+                self.gates.until(
+                    self._no_stopped_retiring, "stopped old replicas removed", self.route_timeout
+                )
+                with self.membership:
+                    if not self._no_stopped_retiring():
+                        continue  # one died just now: let its retirement remove it, then retry
+                    before = {r.id for r in self.platform.replicas(include_stopped=True)}
+                    self.platform.scale_up(target, len(self.platform.replicas()) + len(batch.old))
+                    now = self.platform.replicas(include_stopped=True)
+                    running = sum(1 for r in now if r.status == "running")
+                    self.peak_replicas = max(self.peak_replicas, running)
+                batch.new = [r for r in now if r.id not in before]
+                if len(batch.new) != len(batch.old):
+                    raise RolloutFailed(
+                        f"expected {len(batch.old)} new replica(s), compose started {len(batch.new)}"
+                    )
+                return batch.new
+        raise RolloutFailed("old replicas kept stopping on their own while new ones were being created")
+
+    def _no_stopped_retiring(self) -> bool:
+        """Whether every old replica still retiring runs (none has exited and awaits removal)."""
+        for retirement in self.retiring.pending():
+            state = self.platform.find(retirement.replica.id)
+            if state is not None and state.status != "running":
+                return False
+        return True
 
     def _drain(self, batch: Batch) -> dict[str, float]:
         began: dict[str, float] = {}

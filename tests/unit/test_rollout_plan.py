@@ -210,3 +210,16 @@ def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
     assert rollout_floor(result) == (2 + 1 + 1) + (1.5 + 0.5 + 1) + (21 - 7)
     assert "took 1.00x the floor" in summary_table(result)
     assert rollout_floor(RolloutResult([], 1.0, records[:3], batches=[(["app-1"], ["app-3"])])) is None
+
+
+def test_an_old_replica_that_dies_while_retiring_is_removed_before_compose_runs_again():
+    """compose counts a stopped container and starts it again: 1. app-1 has left rotation and is
+    SIGKILLed while it finishes its requests 2. the next batch waits until its retirement has
+    removed it 3. app-1 is reported as cut (exit 137), never restarted."""
+    platform = busy_platform(count=2, inflight=200)
+    # The first look at app-1 after it left rotation is the next batch's check before compose.
+    platform.on("find app-1", lambda p: p.kill("app-1"))
+    roll, _ = roller(platform)
+    result = roll.run()
+    assert not [e for e in platform.events if e.startswith("restart")], platform.events
+    assert [c.exit_code for c in result.cut] == [137] and result.cut[0].replica == "app-1"
