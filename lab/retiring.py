@@ -7,9 +7,9 @@ left running, drained, for the undo to put back in rotation. Once its stop has b
 reclaimed; it finishes. Nor does it begin while a replica that took over from it (its batch's new
 replicas) does not serve: the old one is then held back, running and drained, for the undo.
 
-Stops and removals hold `membership`, the lock the rollout also holds while compose adds
-replicas: compose counts (and would restart) the service's stopped containers, so it must never
-run between a replica's stop and its removal.
+Stops and removals take their shared turn of `membership` (lab.membership), which compose adding
+replicas takes alone: compose counts (and would restart) the service's stopped containers, so it
+must never run between a replica's stop and its removal.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import threading
 from dataclasses import dataclass, field
 
 from lab.gates import Gates
+from lab.membership import Membership
 from lab.model import PlatformUnavailable, Replica, ServicePlatform
 from lab.phaselog import RolloutLog
 from lab.retire import CutWork, retire
@@ -53,7 +54,7 @@ class Retirements:
         *,
         poll: float,
         call_timeout: float,
-        membership: threading.Lock,
+        membership: Membership,
     ) -> None:
         self.platform = platform
         self.log = log
@@ -112,7 +113,7 @@ class Retirements:
                 drain_began=retirement.drain_began,
                 call_timeout=self.call_timeout,
                 before_stop=claim_stop,
-                membership=self.membership,
+                membership=self.membership.stopping(),
             )
             if cut is not None:
                 with self._lock:

@@ -19,12 +19,12 @@ serves now, as Docker and Traefik report it.
 from __future__ import annotations
 
 import signal
-import threading
 import time
 from dataclasses import dataclass, field
 from functools import partial
 
 from lab.gates import Gates, ReplicaLost
+from lab.membership import Membership
 from lab.model import PhaseRecord, PlatformUnavailable, Replica, ServicePlatform
 from lab.phaselog import RolloutLog
 from lab.retire import CutWork
@@ -113,7 +113,7 @@ class RolloutEngine:
         self.undo = Undo(platform, Gates(platform, options.poll_interval), log, self.route_timeout)
         self.watched: list[Replica] = []
         self.unlisted_since: dict[str, float] = {}
-        self.membership = threading.Lock()  # held while compose adds, or a retirement removes
+        self.membership = Membership()  # compose adds alone; retirements stop and remove together
         self.retiring = Retirements(
             platform,
             log,
@@ -210,7 +210,7 @@ class RolloutEngine:
                 self.gates.until(
                     self._no_stopped_retiring, "stopped old replicas removed", self.route_timeout
                 )
-                with self.membership:
+                with self.membership.composing():
                     if not self._no_stopped_retiring():
                         continue  # one died just now: let its retirement remove it, then retry
                     before = {r.id for r in self.platform.replicas(include_stopped=True)}
