@@ -100,3 +100,20 @@ def logs(cfg: LabConfig, follow: bool = False, tail: int = 100) -> None:
     """Stream the project's logs to the terminal."""
     flags = ["--tail", str(tail)] + (["--follow"] if follow else [])
     run_compose(cfg, "logs", *flags, capture=False, timeout=24 * 3600)
+
+
+def create_replicas(cfg: LabConfig, total: int, extra_env: dict[str, str] | None = None) -> None:
+    """Create (not start) replicas of the lab's service until it has `total` containers, counting
+    stopped ones as compose does (`up --no-deps --no-recreate --no-build --no-start --scale`):
+    compose never starts a stopped container again this way; the caller starts the new ones."""
+    up(
+        cfg,
+        "--no-deps",
+        "--no-recreate",
+        "--no-build",
+        "--no-start",
+        "--scale",
+        f"{cfg.service}={total}",
+        cfg.service,
+        extra_env=extra_env,
+    )

@@ -94,9 +94,17 @@ class DockerPlatform:
         compose.build(self.cfg, [self.cfg.service], extra_env=self._compose_env(release))
 
     def scale_up(self, release: Release, total: int) -> None:
-        """`compose up --no-recreate --scale`: new containers get the release's config and labels,
-        so `docker compose ps` and a later `up -d` with the same variables agree with them."""
-        compose.scale(self.cfg, total, extra_env=self._compose_env(release))
+        """Add replicas of the release until the service has `total` containers, stopped ones
+        included (compose counts them): compose creates them with the release's config and labels,
+        so `docker compose ps` and a later `up -d` with the same variables agree with them; they
+        are started here, so compose never starts a stopped old replica again."""
+        before = {r.id for r in self.replicas(include_stopped=True)}
+        compose.create_replicas(self.cfg, total, extra_env=self._compose_env(release))
+        with transient("starting the new replicas"):
+            for replica in self.replicas(include_stopped=True):
+                container = docker_api.get_container(self.client, replica.id)
+                if replica.id not in before and container is not None and container.status == "created":
+                    container.start()
 
     def drain(self, replica_id: str) -> None:
         """SIGUSR1: the app's drain trigger."""

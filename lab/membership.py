@@ -1,9 +1,9 @@
 """Who may change the service's set of containers when: compose adding replicas excludes every
-retirement's stop-and-remove, while retirements stop and remove side by side.
+retirement's removal, while retirements remove side by side.
 
-compose counts a stopped container of the service and starts it again, so it must never run while
-an old replica may exit without being removed yet. Retirements do not disturb one another, so they
-share; compose takes its turn as soon as the stops under way end, and none begins while it waits.
+compose counts the service's containers to decide how many to create, so none may vanish while it
+runs. Retirements do not disturb one another, so they share; compose takes its turn as soon as the
+removals under way end, and none begins while it waits.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ TURN_BOUND = 600.0  # no turn waits longer: every stop it waits for is bounded b
 
 
 class Membership:
-    """A shared/exclusive lock: retirements share `stopping()`, compose holds `composing()` alone
-    (and is let in before any stop that starts after it asked)."""
+    """A shared/exclusive lock: retirements share `stopping()` (their removals), compose holds
+    `composing()` alone (and is let in before any removal that starts after it asked)."""
 
     def __init__(self, bound: float = TURN_BOUND) -> None:
         self._turns = threading.Condition()
@@ -32,7 +32,7 @@ class Membership:
 
     @contextmanager
     def stopping(self) -> Iterator[None]:
-        """A retirement's stop and removal (several at once)."""
+        """A retirement's removal (several at once)."""
         with self._turns:
             self._wait(lambda: not self._composing and not self._compose_waiting)
             self._stopping += 1

@@ -105,7 +105,8 @@ class ServicePlatform(Protocol):
         ...
 
     def scale_up(self, release: Release, total: int) -> None:
-        """Add replicas of `release` until the service has `total`, leaving existing ones alone."""
+        """Add replicas of `release` until the service has `total` containers (stopped ones count,
+        and are never started again), leaving existing ones alone."""
         ...
 
     def drain(self, replica_id: str) -> None:

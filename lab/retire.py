@@ -48,22 +48,22 @@ def retire(
     returned (and printed) as cut work.
 
     `before_stop` may still call the stop off (the replica stays running; None is returned);
-    `membership` is held from the stop to the removal."""
+    `membership` is held for the removal."""
     with log.phase("drain-to-idle", label, drain_began) as record:
         left = gates.idle(replica, replica.stop_timeout)
         if left:
             record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
     if not before_stop():
         return None
+    with log.phase("stop", label) as record:
+        grace = max(replica.stop_timeout, 10.0)
+        code = gates.call(
+            lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
+        )
+        record.detail = f"exit {code}"
+    cut = CutWork(replica.name, left, code) if left or code not in (0, None) else None
+    if cut is not None:
+        log.note(f"CUT WORK: {cut.line()}")
     with membership or contextlib.nullcontext():
-        with log.phase("stop", label) as record:
-            grace = max(replica.stop_timeout, 10.0)
-            code = gates.call(
-                lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
-            )
-            record.detail = f"exit {code}"
-        cut = CutWork(replica.name, left, code) if left or code not in (0, None) else None
-        if cut is not None:
-            log.note(f"CUT WORK: {cut.line()}")
         gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
     return cut

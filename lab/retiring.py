@@ -7,9 +7,8 @@ left running, drained, for the undo to put back in rotation. Once its stop has b
 reclaimed; it finishes. Nor does it begin while a replica that took over from it (its batch's new
 replicas) does not serve: the old one is then held back, running and drained, for the undo.
 
-Stops and removals take their shared turn of `membership` (lab.membership), which compose adding
-replicas takes alone: compose counts (and would restart) the service's stopped containers, so it
-must never run between a replica's stop and its removal.
+Removals take their shared turn of `membership` (lab.membership), which compose adding replicas
+takes alone: compose counts the service's containers, so none may vanish while it runs.
 """
 
 from __future__ import annotations

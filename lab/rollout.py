@@ -40,8 +40,6 @@ from lab.rollout_plan import (
 from lab.undo import Undo
 from lab.waits import WaitTimeout
 
-CREATE_ATTEMPTS = 5  # tries to find a moment with no stopped old replica before compose runs
-
 
 class RolloutStopped(RuntimeError):
     """The rollout stopped before the end and undid its current batch. `left_behind`: what the
@@ -113,7 +111,7 @@ class RolloutEngine:
         self.undo = Undo(platform, Gates(platform, options.poll_interval), log, self.route_timeout)
         self.watched: list[Replica] = []
         self.unlisted_since: dict[str, float] = {}
-        self.membership = Membership()  # compose adds alone; retirements stop and remove together
+        self.membership = Membership()  # compose adds alone; retirements remove side by side
         self.retiring = Retirements(
             platform,
             log,
@@ -204,35 +202,20 @@ class RolloutEngine:
     def _create(self, batch: Batch) -> list[Replica]:
         target = self.options.target
         with self.log.phase("create", f"{len(batch.old)} x {target.version}"):
-            for _ in range(CREATE_ATTEMPTS):
-                # compose counts a stopped container of the service and would start it again: an
-                # old replica that died while retiring must be removed (by its retirement) first.
-                self.gates.until(
-                    self._no_stopped_retiring, "stopped old replicas removed", self.route_timeout
+            # compose counts every container of the service, stopped ones too: none may be removed
+            # while it runs, or it would start one replica too many (retirements wait their turn).
+            with self.membership.composing():
+                before = self.platform.replicas(include_stopped=True)
+                self.platform.scale_up(target, len(before) + len(batch.old))
+                now = self.platform.replicas(include_stopped=True)
+            self.peak_replicas = max(self.peak_replicas, sum(1 for r in now if r.status == "running"))
+            known = {r.id for r in before}
+            batch.new = [r for r in now if r.id not in known]
+            if len(batch.new) != len(batch.old):
+                raise RolloutFailed(
+                    f"expected {len(batch.old)} new replica(s), compose started {len(batch.new)}"
                 )
-                with self.membership.composing():
-                    if not self._no_stopped_retiring():
-                        continue  # one died just now: let its retirement remove it, then retry
-                    before = {r.id for r in self.platform.replicas(include_stopped=True)}
-                    self.platform.scale_up(target, len(self.platform.replicas()) + len(batch.old))
-                    now = self.platform.replicas(include_stopped=True)
-                    running = sum(1 for r in now if r.status == "running")
-                    self.peak_replicas = max(self.peak_replicas, running)
-                batch.new = [r for r in now if r.id not in before]
-                if len(batch.new) != len(batch.old):
-                    raise RolloutFailed(
-                        f"expected {len(batch.old)} new replica(s), compose started {len(batch.new)}"
-                    )
-                return batch.new
-        raise RolloutFailed("old replicas kept stopping on their own while new ones were being created")
-
-    def _no_stopped_retiring(self) -> bool:
-        """Whether every old replica still retiring runs (none has exited and awaits removal)."""
-        for retirement in self.retiring.pending():
-            state = self.platform.find(retirement.replica.id)
-            if state is not None and state.status != "running":
-                return False
-        return True
+        return batch.new
 
     def _drain(self, batch: Batch) -> dict[str, float]:
         began: dict[str, float] = {}

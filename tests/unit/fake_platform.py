@@ -174,14 +174,9 @@ class FakePlatform:
 
     @locked
     def scale_up(self, release: Release, total: int) -> None:
-        """As compose does: stopped containers of the service count, and are started again."""
+        """As compose does: stopped containers of the service count toward the total."""
         self._call("scale_up")
-        for fake in self.replicas_by_id.values():
-            if fake.replica.status == "exited":
-                fake.replica = replace(fake.replica, status="running", health="starting")
-                fake.drained = False
-                self.events.append(f"restart {fake.replica.name}")
-        while len(self.replicas()) < total:
+        while len(self.replicas(include_stopped=True)) < total:
             fake = self._add(release.version, **self.new_behaviour)  # type: ignore[arg-type]
             self.events.append(f"create {fake.replica.name}")
 

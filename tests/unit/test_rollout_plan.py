@@ -212,14 +212,14 @@ def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
     assert rollout_floor(RolloutResult([], 1.0, records[:3], batches=[(["app-1"], ["app-3"])])) is None
 
 
-def test_an_old_replica_that_dies_while_retiring_is_removed_before_compose_runs_again():
-    """compose counts a stopped container and starts it again: 1. app-1 has left rotation and is
-    SIGKILLed while it finishes its requests 2. the next batch waits until its retirement has
-    removed it 3. app-1 is reported as cut (exit 137), never restarted."""
+def test_an_old_replica_that_dies_while_the_next_batch_is_created_counts_as_compose_counts_it():
+    """compose counts stopped containers too: 1. app-1 has left rotation and finishes its requests
+    2. it is SIGKILLed just as the next batch's compose runs 3. exactly one new replica is created
+    (the count included app-1 either way), app-1 is reported as cut (exit 137) and removed."""
     platform = busy_platform(count=2, inflight=200)
-    # The first look at app-1 after it left rotation is the next batch's check before compose.
-    platform.on("find app-1", lambda p: p.kill("app-1"))
+    platform.on("drain app-1", lambda p: p.on("scale_up", lambda q: q.kill("app-1")))
     roll, _ = roller(platform)
     result = roll.run()
-    assert not [e for e in platform.events if e.startswith("restart")], platform.events
+    assert [e for e in platform.events if e.startswith("create")] == ["create app-3", "create app-4"]
     assert [c.exit_code for c in result.cut] == [137] and result.cut[0].replica == "app-1"
+    assert sorted(r.name for r in platform.replicas(include_stopped=True)) == ["app-3", "app-4"]
