@@ -14,7 +14,11 @@ Each deadline is that worst case times MARGIN_FACTOR plus MARGIN_SECONDS.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lab.compose_file import parse_duration
 
 # Docker's defaults for a healthcheck field left unset (`docker inspect` shows 0).
 DOCKER_INTERVAL = 30.0
@@ -62,6 +66,14 @@ class ServiceTiming:
         return self.interval * (1 + self.retries) + 2 * self.throttle
 
 
+class TimedService(Protocol):
+    """Anything that can say a service's timing (the Docker platform; fakes in unit tests)."""
+
+    def service_timing(self) -> ServiceTiming:
+        """The service's healthcheck, stop grace and proxy throttle."""
+        ...
+
+
 @dataclass(frozen=True)
 class Deadlines:
     """The health, route and idle deadlines, and how each was derived (for the console)."""
@@ -100,3 +112,26 @@ def derive_deadlines(timing: ServiceTiming) -> Deadlines:
         )
     idle_how = f"idle {timing.stop_grace:.0f}s (stop_grace_period)"
     return Deadlines(health, route, timing.stop_grace, (health_how, route_how, idle_how))
+
+
+def timing_from_inspect(config: Mapping[str, Any], proxy_args: Iterable[str]) -> ServiceTiming:
+    """A replica's timing from its `docker inspect` Config (healthcheck durations in nanoseconds,
+    0 for unset, which means Docker's default) and Traefik's command-line arguments."""
+    check = config.get("Healthcheck") or {}
+    test = check.get("Test") or []
+
+    def seconds(key: str, default: float) -> float:
+        return float(check.get(key) or 0) / 1e9 or default
+
+    throttle = TRAEFIK_DEFAULT_THROTTLE
+    for arg in proxy_args:
+        if arg.startswith(f"{THROTTLE_FLAG}="):
+            throttle = parse_duration(arg.split("=", 1)[1], TRAEFIK_DEFAULT_THROTTLE)
+    return ServiceTiming(
+        interval=None if not test or test[0] == "NONE" else seconds("Interval", DOCKER_INTERVAL),
+        timeout=seconds("Timeout", DOCKER_TIMEOUT),
+        retries=int(check.get("Retries") or DOCKER_RETRIES),
+        start_period=seconds("StartPeriod", 0.0),
+        stop_grace=float(config.get("StopTimeout") or DOCKER_STOP_GRACE),
+        throttle=throttle,
+    )

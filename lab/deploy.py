@@ -10,7 +10,7 @@ from pathlib import Path
 import docker
 
 from lab.config import LabConfig
-from lab.deadlines import derive_deadlines
+from lab.deadlines import TimedService, derive_deadlines
 from lab.docker_platform import DockerPlatform
 from lab.gates import Gates
 from lab.history import LockState, current_release, previous_release, record_rollout, rollout_lock
@@ -76,7 +76,7 @@ def mend_leftovers(
     return True
 
 
-def resolve_deadlines(platform: DockerPlatform, options: RolloutOptions, log: RolloutLog) -> RolloutOptions:
+def resolve_deadlines(platform: TimedService, options: RolloutOptions, log: RolloutLog) -> RolloutOptions:
     """Fill the deadlines the options leave unset from the running service's own timing, and
     print how each was derived and which ones a flag set."""
     deadlines = derive_deadlines(platform.service_timing())

@@ -12,16 +12,7 @@ import docker
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
-from lab.compose_file import parse_duration
-from lab.deadlines import (
-    DOCKER_INTERVAL,
-    DOCKER_RETRIES,
-    DOCKER_STOP_GRACE,
-    DOCKER_TIMEOUT,
-    THROTTLE_FLAG,
-    TRAEFIK_DEFAULT_THROTTLE,
-    ServiceTiming,
-)
+from lab.deadlines import ServiceTiming, timing_from_inspect
 from lab.model import Replica
 
 DEFAULT_APP_PORT = "8000"  # the app's own default (zerodrop_app.settings); compose sets APP_PORT
@@ -189,27 +180,8 @@ def service_timing(client: docker.DockerClient, project: str, service: str) -> S
     running = service_containers(client, project, service)
     if not running:
         raise ValueError(f"no running replica of {service} to read its healthcheck from")
-    config = running[-1].attrs["Config"]
-    check = config.get("Healthcheck") or {}
-    test = check.get("Test") or []
-
-    def seconds(key: str, default: float) -> float:
-        return float(check.get(key) or 0) / 1e9 or default  # Docker stores nanoseconds; 0: unset
-
-    throttle = TRAEFIK_DEFAULT_THROTTLE
-    for proxy in service_containers(client, project):
-        args = [str(a) for a in proxy.attrs.get("Args") or []]
-        for arg in args:
-            if arg.startswith(f"{THROTTLE_FLAG}="):
-                throttle = parse_duration(arg.split("=", 1)[1], TRAEFIK_DEFAULT_THROTTLE)
-    return ServiceTiming(
-        interval=None if not test or test[0] == "NONE" else seconds("Interval", DOCKER_INTERVAL),
-        timeout=seconds("Timeout", DOCKER_TIMEOUT),
-        retries=int(check.get("Retries") or DOCKER_RETRIES),
-        start_period=seconds("StartPeriod", 0.0),
-        stop_grace=float(config.get("StopTimeout") or DOCKER_STOP_GRACE),
-        throttle=throttle,
-    )
+    proxy_args = [str(a) for c in service_containers(client, project) for a in c.attrs.get("Args") or []]
+    return timing_from_inspect(running[-1].attrs["Config"], proxy_args)
 
 
 def memory_usage(container: Container) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.deadlines import ServiceTiming, derive_deadlines
+from lab.deadlines import ServiceTiming, derive_deadlines, timing_from_inspect
 
 
 def timing(interval: float | None, **changes) -> ServiceTiming:
@@ -33,3 +33,42 @@ def test_no_healthcheck_leaves_only_traefik_s_throttle():
     deadlines = derive_deadlines(timing(None, throttle=2.0))
     assert deadlines.route == pytest.approx(2 * 2.0 + 5)
     assert "no healthcheck" in deadlines.line()
+
+
+def test_timing_is_read_from_docker_inspect_as_docker_stores_it():
+    """Durations in nanoseconds, 0 (unset) meaning Docker's default; Traefik's throttle from its
+    command line; the lab's compose file's values come out as it declares them."""
+    config = {
+        "Healthcheck": {"Test": ["CMD", "python", "/app/healthcheck.py"], "Interval": 1_000_000_000,
+                        "Timeout": 2_000_000_000, "Retries": 1, "StartPeriod": 10_000_000_000},
+        "StopTimeout": 30,
+    }  # fmt: skip
+    args = ["--providers.docker=true", "--providers.providersThrottleDuration=500ms"]
+    assert timing_from_inspect(config, args) == ServiceTiming(1.0, 2.0, 1, 10.0, 30.0, 0.5)
+    unset = timing_from_inspect({"Healthcheck": {"Test": ["CMD", "true"]}}, [])
+    assert unset == ServiceTiming(30.0, 30.0, 3, 0.0, 10.0, 2.0), "Docker's and Traefik's defaults"
+    assert timing_from_inspect({"Healthcheck": {"Test": ["NONE"]}}, []).interval is None
+    assert timing_from_inspect({}, []).interval is None
+
+
+class TimedFake:
+    def __init__(self, timing: ServiceTiming) -> None:
+        self.timing = timing
+
+    def service_timing(self) -> ServiceTiming:
+        return self.timing
+
+
+def test_the_rollout_prints_its_derived_deadlines_and_a_flag_overrides_one():
+    from lab.deploy import resolve_deadlines
+    from lab.model import Release
+    from lab.phaselog import RolloutLog
+    from lab.rollout_plan import RolloutOptions
+
+    lines: list[str] = []
+    asked = RolloutOptions(Release("v2"), health_timeout=8.0)
+    resolved = resolve_deadlines(TimedFake(timing(30.0)), asked, RolloutLog(out=lines.append))
+    assert resolved.health_timeout == 8.0, "--timeout wins"
+    assert resolved.route_timeout == pytest.approx(2 * (30 + 2 + 0.5) + 5)
+    assert lines[0].startswith("rollout: deadlines: health ") and "route 70s" in lines[0]
+    assert lines[1] == "rollout: --timeout 8s overrides the derived deadline"
