@@ -119,6 +119,7 @@ def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving
     [
         (["rollout", "--to", "v9", "--no-build"], "does not exist"),
         (["rollout", "--to", "v2", "--max-surge", "0"], "at least 1"),
+        (["rollout", "--to", "v2", "--max-surge", "2", "--max-draining", "1"], "--max-draining"),
         (["rollout", "--to", "v2", "--set", "oops"], "KEY=VALUE"),
         (["rollout", "--to", "bad tag"], "not a valid image tag"),
     ],
