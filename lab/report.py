@@ -16,10 +16,13 @@ from lab.writes import WriteCheck
 
 
 def rollout_floor(result: RolloutResult) -> float | None:
-    """The shortest this rollout could have been, from its own phases: per batch, start-to-healthy
-    + healthy-to-routed of its new replicas and drain-to-out of its old ones (the slowest of each
-    in the batch), summed; plus, on the last batch, the old replicas' remaining requests and stop
-    (from leaving rotation to the end of their stop). None if a phase is missing."""
+    """The shortest this rollout could have been, from its own phases. Batches follow one another:
+    each takes start-to-healthy + healthy-to-routed of its new replicas and drain-to-out of its old
+    ones (the slowest of each in the batch). An old replica, once out of rotation, still needs its
+    own requests and its stop (from leaving rotation to the end of its stop): the rollout cannot
+    end before the last of them, whichever batch it belongs to. Usually that is the last batch's;
+    an earlier old replica with a longer request can outlast the batches after it.
+    None if a phase is missing."""
     ends: dict[tuple[str, str], PhaseRecord] = {(r.phase, r.replica): r for r in result.records}
 
     def slowest(phase: str, role: str, names: list[str]) -> float | None:
@@ -28,7 +31,7 @@ def rollout_floor(result: RolloutResult) -> float | None:
             return None
         return max(r.seconds for r in found if r is not None)
 
-    total = 0.0
+    elapsed, floor = 0.0, None
     for old, new in result.batches:
         parts = (
             slowest("start-to-healthy", "new", new),
@@ -37,16 +40,13 @@ def rollout_floor(result: RolloutResult) -> float | None:
         )
         if any(p is None for p in parts):
             return None
-        total += sum(p for p in parts if p is not None)
-    if not result.batches:
-        return None
-    tails = []
-    for name in result.batches[-1][0]:
-        out, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
-        if out is None or stop is None:
-            return None
-        tails.append(stop.end - out.end)
-    return total + max(tails)
+        elapsed += sum(p for p in parts if p is not None)
+        for name in old:
+            out, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
+            if out is None or stop is None:
+                return None
+            floor = max(floor or 0.0, elapsed + stop.end - out.end)
+    return floor
 
 
 def summary_table(result: RolloutResult) -> str:
@@ -74,8 +74,9 @@ def summary_table(result: RolloutResult) -> str:
     floor = rollout_floor(result)
     if floor:
         lines.append(
-            f"floor {floor:.1f}s (per batch: start>healthy + healthy>routed + drain>out; then the last "
-            f"old replica's remaining requests and stop): took {result.seconds / floor:.2f}x the floor"
+            f"floor {floor:.1f}s (batches' start>healthy + healthy>routed + drain>out, then the old "
+            f"replica that finishes last: its remaining requests and stop): took "
+            f"{result.seconds / floor:.2f}x the floor"
         )
     if result.peak_replicas:
         lines.append(

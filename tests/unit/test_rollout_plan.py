@@ -210,6 +210,11 @@ def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
     assert rollout_floor(result) == (2 + 1 + 1) + (1.5 + 0.5 + 1) + (21 - 7)
     assert "took 1.00x the floor" in summary_table(result)
     assert rollout_floor(RolloutResult([], 1.0, records[:3], batches=[(["app-1"], ["app-3"])])) is None
+    # app-1's last request outlasts the second batch and app-2's own: it sets the floor
+    longer = [r if r.replica != "old app-1" or r.phase != "stop" else phase("stop", "old app-1", 24, 25)
+              for r in records]  # fmt: skip
+    result = RolloutResult([], 25.0, longer, batches=[(["app-1"], ["app-3"]), (["app-2"], ["app-4"])])
+    assert rollout_floor(result) == (2 + 1 + 1) + (25 - 4)
 
 
 def test_an_old_replica_that_dies_while_the_next_batch_is_created_counts_as_compose_counts_it():
