@@ -89,6 +89,7 @@ class Row:
     floor: float | None = None
     peak: int = 0
     error: str | None = None
+    project: str = ""  # the stack's compose project: its rollout log is out/<project>.rollout.jsonl
 
     def cells(self) -> list[str]:
         """The row's Markdown cells."""
@@ -243,6 +244,7 @@ def run_one(client: docker.DockerClient, base: LabConfig, cell: Cell) -> Row:
     variables = {"APP_HEALTH_INTERVAL": cell.interval}
     with private_stack(client, base, "zdbench", variables, replicas=cell.replicas) as cfg:
         run = Run(client, cfg)
+        row.project = cfg.project
         started: list[float] = []
 
         def action() -> None:
