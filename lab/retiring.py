@@ -24,6 +24,16 @@ from lab.retire import CutWork, retire
 from lab.waits import WaitTimeout
 
 
+def still_serves(platform: ServicePlatform, replica: Replica) -> bool:
+    """Whether a replica runs and is healthy; True when Docker does not answer (unknown: the
+    rollout's own watch decides)."""
+    try:
+        state = platform.find(replica.id)
+    except PlatformUnavailable:
+        return True
+    return state is not None and state.serving_state
+
+
 class Reclaimed(Exception):
     """Raised inside a retirement's waits once the rollout has reclaimed its replica."""
 
@@ -65,6 +75,12 @@ class Retirements:
         self.errors: list[str] = []
         self._lock = threading.Lock()
 
+    def bound(self) -> float:
+        """How long the slowest retirement can take: idle and stop within its grace (at least
+        10 s), removal, and each step's calls, plus a margin."""
+        graces = [max(r.replica.stop_timeout, 10.0) for r in self.all] or [10.0]
+        return 2 * max(graces) + 3 * self.call_timeout + 10
+
     def active(self) -> int:
         """Retirements not finished yet: old replicas still running or stopping."""
         return len(self.pending())
@@ -91,7 +107,7 @@ class Retirements:
                 raise Reclaimed(f"reclaimed: {replica.name} stays running for the undo")
 
         def claim_stop() -> bool:
-            if not all(self._serves(successor) for successor in retirement.successors):
+            if not all(still_serves(self.platform, s) for s in retirement.successors):
                 self.log.note(f"holding old {replica.name} back: a replica that took over stopped serving")
                 retirement.reclaimed = True
                 return False
@@ -129,13 +145,6 @@ class Retirements:
         finally:
             retirement.done.set()
 
-    def _serves(self, replica: Replica) -> bool:
-        try:
-            state = self.platform.find(replica.id)
-        except PlatformUnavailable:
-            return True  # unknown: Docker's answer did not come; the rollout's own watch decides
-        return state is not None and state.serving_state
-
     def reclaim(self, replicas: list[Replica]) -> list[Replica]:
         """Stop retiring these replicas if their stop has not begun, and wait until every one of
         them is either reclaimed or done; those whose retirement did not end in their removal
@@ -161,8 +170,6 @@ class Retirements:
             self._wait_done(retirement)
 
     def _wait_done(self, retirement: Retirement) -> None:
-        # Its own steps are bounded: idle (grace), stop (grace + call timeout), remove; plus margin.
-        grace = max(retirement.replica.stop_timeout, 10.0)
-        if not retirement.done.wait(2 * grace + 3 * self.call_timeout + 10):
+        if not retirement.done.wait(self.bound()):
             with self._lock:
                 self.errors.append(f"retiring old {retirement.replica.name}: still not done")

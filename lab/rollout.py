@@ -28,7 +28,7 @@ from lab.membership import Membership
 from lab.model import PhaseRecord, PlatformUnavailable, Replica, ServicePlatform
 from lab.phaselog import RolloutLog
 from lab.retire import CutWork
-from lab.retiring import Retirements
+from lab.retiring import Retirements, still_serves
 from lab.rollout_plan import (
     DEFAULT_HEALTH_TIMEOUT,
     DEFAULT_ROUTE_TIMEOUT,
@@ -188,12 +188,7 @@ class RolloutEngine:
         if room():
             return
         with self.log.phase("wait-for-room", f"{self.retiring.active()} retiring"):
-            self.gates.until(room, f"room under --max-draining {self.draining_cap}", self._retire_bound())
-
-    def _retire_bound(self) -> float:
-        """How long the slowest retirement can take: idle and stop within its grace, plus calls."""
-        graces = [max(r.replica.stop_timeout, 10.0) for r in self.retiring.all] or [10.0]
-        return 2 * max(graces) + 3 * self.route_timeout + 10
+            self.gates.until(room, f"room under --max-draining {self.draining_cap}", self.retiring.bound())
 
     def _raise_retirement_errors(self) -> None:
         if self.retiring.errors:
@@ -270,7 +265,7 @@ class RolloutEngine:
         """Wait, still watching the new replicas, until every old replica has stopped."""
         if self.retiring.active():
             self.gates.until(
-                lambda: self.retiring.active() == 0, "the old replicas to retire", self._retire_bound()
+                lambda: self.retiring.active() == 0, "the old replicas to retire", self.retiring.bound()
             )
         self.retiring.finish()
         self.check_new_serving()  # a retirement holds its replica back if its successor died
@@ -300,7 +295,7 @@ class RolloutEngine:
         batch too; the others finish retiring. What could not be done, as lines."""
         problems: list[str] = []
         for batch in reversed(self.open_batches):
-            if all(self._serves(r) for r in batch.new) and not self.retiring.failed(batch.old):
+            if all(still_serves(self.platform, r) for r in batch.new) and not self.retiring.failed(batch.old):
                 continue
             batch.drained = self.retiring.reclaim(batch.old)
             names = ", ".join(r.name for r in batch.drained) or "none"
@@ -312,10 +307,3 @@ class RolloutEngine:
         self.retiring.finish()
         self.open_batches = []
         return problems + self.retiring.errors
-
-    def _serves(self, replica: Replica) -> bool:
-        try:
-            state = self.platform.find(replica.id)
-        except PlatformUnavailable:
-            return True  # unknown: leave its batch alone rather than guess
-        return state is not None and state.serving_state
