@@ -29,6 +29,7 @@ from lab.compose_file import (
 from lab.deadlines import (
     DOCKER_INTERVAL,
     DOCKER_RETRIES,
+    DOCKER_STOP_GRACE,
     DOCKER_TIMEOUT,
     SLOW_ROLLOUT_SECONDS,
     THROTTLE_FLAG,
@@ -47,7 +48,6 @@ __all__ = [
     "parse_duration",
 ]
 
-DOCKER_DEFAULT_STOP = 10.0  # seconds, when a service sets no stop_grace_period
 UVICORN_DEFAULT_KEEPALIVE = 5.0
 TRAEFIK_DEFAULT_IDLE = 90.0
 # An app that is not this lab's can state its longest request with this label (seconds).
@@ -92,7 +92,7 @@ class Service:
     @property
     def grace(self) -> float:
         """stop_grace_period in seconds (Docker's 10 s if unset)."""
-        return parse_duration(self.data.get("stop_grace_period"), DOCKER_DEFAULT_STOP)
+        return parse_duration(self.data.get("stop_grace_period"), DOCKER_STOP_GRACE)
 
     @property
     def longest(self) -> float | None:
