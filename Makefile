@@ -7,7 +7,8 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-smoke lint images-offline provision
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-smoke lint images-offline provision \
+	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-9
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,7 +46,7 @@ ROUNDS ?= 3
 soak: $(STAMP) ## roll v1 -> v2 -> v1 ... ROUNDS times (default 3) on a private stack under the probe
 	$(PY) -m lab soak --rounds $(ROUNDS)
 
-clean-lab: $(STAMP) ## remove stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*), only those
+clean-lab: $(STAMP) ## remove stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*, Swarm zdswarm-*), only those
 	$(PY) -m lab clean-lab
 
 recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
@@ -54,7 +55,7 @@ recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICA
 probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a summary
 	$(PY) -m lab probe --until-signal --report out/probe.json
 
-workshop-%: $(STAMP) ## workshop scenario N (1-7), e.g. `make workshop-3`: broken, then fixed, with figures
+workshop-%: $(STAMP) ## workshop scenario N (1-7; 9 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
 	$(PY) -m lab workshop $*
 
 test: $(STAMP) ## unit tests, then lab tests on the real stack
@@ -84,6 +85,26 @@ bench-strategies: $(STAMP) ## 5 strategies x 2 loads x 3 healthcheck intervals, 
 
 bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
 	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke
+
+swarm-up: $(STAMP) ## Swarm: swarm mode on if off, deploy docker-stack.yml, wait until Traefik routes every task
+	$(PY) -m lab swarm up
+
+swarm-rollout: $(STAMP) ## Swarm: roll to VERSION (default v2) with Swarm's own rolling update
+	$(PY) -m lab swarm rollout --to $(VERSION)
+
+swarm-status: $(STAMP) ## Swarm: the app's tasks and what Traefik routes
+	$(PY) -m lab swarm status
+
+swarm-down: $(STAMP) ## Swarm: remove the stack; swarm mode off again if swarm-up switched it on
+	$(PY) -m lab swarm down
+
+test-swarm: $(STAMP) ## the Swarm lab tests: broken update drops, fixed drops none, failed update rolls back
+	$(PY) -m pytest tests/lab/test_swarm.py -m lab -v -s
+
+bench-swarm: $(STAMP) ## Swarm's rolling update under the probe: broken, fixed, fast poll, rollback (~5 min)
+	PYTHONPATH=. $(PY) bench/swarm_variants.py
+
+workshop-9: bench-swarm ## workshop page 09 (Swarm's rolling update, broken then fixed): runs bench-swarm
 
 lint: $(STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
 	$(VENV)/bin/ruff check .

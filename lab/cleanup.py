@@ -14,7 +14,8 @@ from docker.errors import APIError, NotFound
 
 from lab.docker_api import PROJECT_LABEL
 
-LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-")
+# zdswarm-: private Swarm stacks (removed by lab.swarm.remove_leftover_stacks, not by compose labels).
+LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-", "zdswarm-")
 
 
 @dataclass

@@ -18,10 +18,12 @@ from lab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED
 from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
+from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_status, cmd_swarm_up
 from lab.config import ConfigError, LabConfig, load_config
 from lab.deploy import PREVIOUS
 from lab.docker_api import DockerUnavailable
 from lab.model import LabInputError
+from lab.swarm import StackError
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
 from lab.workshop import BROKEN, FIXED
@@ -54,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.set_defaults(run=cmd_rollout, to=PREVIOUS)
     commands.add_parser(
         "clean-lab",
-        help="remove stacks killed test runs left (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*)",
+        help="remove stacks killed test runs left (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*,"
+        " zdswarm-*)",
     ).set_defaults(run=cmd_clean)
     recover_parser = commands.add_parser(
         "recover", help="mend what a killed rollout left: back to APP_REPLICAS ready, routed replicas"
@@ -86,14 +89,33 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="pre-flight check of a compose file for rollout traps")
     lint.add_argument("-f", "--file", type=Path, help="compose file (default: the lab's)")
     lint.set_defaults(run=cmd_lint)
+    _add_swarm_commands(commands)
     return parser
+
+
+def _add_swarm_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:
+    """`python -m lab swarm up|rollout|status|down`."""
+    swarm = commands.add_parser("swarm", help="the lab on Docker Swarm (docker-stack.yml)")
+    swarm_commands = swarm.add_subparsers(dest="swarm_command", required=True)
+    swarm_commands.add_parser(
+        "up", help="swarm mode on if off, deploy, wait until Traefik routes every task"
+    ).set_defaults(run=cmd_swarm_up)
+    swarm_rollout = swarm_commands.add_parser("rollout", help="Swarm's own rolling update to a version")
+    swarm_rollout.add_argument("--to", required=True, metavar="VERSION", help="version to roll to")
+    swarm_rollout.set_defaults(run=cmd_swarm_rollout)
+    swarm_commands.add_parser("status", help="tasks and what Traefik routes").set_defaults(
+        run=cmd_swarm_status
+    )
+    swarm_commands.add_parser(
+        "down", help="remove the stack; swarm mode off if the lab switched it on"
+    ).set_defaults(run=cmd_swarm_down)
 
 
 # Known failures: (exception types, exit code, prefix of the one line printed).
 ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
     ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
     ((LabInputError,), EXIT_BAD_INPUT, ""),
-    ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, WaitTimeout), EXIT_FAILED, ""),
+    ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, StackError, WaitTimeout), EXIT_FAILED, ""),
 )
 
 

@@ -16,6 +16,7 @@ from lab.model import Release
 from lab.phaselog import RolloutLog
 from lab.recovery import findings, look, needs_recovery, recover, state_lines
 from lab.rollout_plan import DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RolloutOptions
+from lab.swarm import remove_leftover_stacks
 
 
 def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
@@ -85,9 +86,13 @@ def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
 
 
 def cmd_clean(cfg: LabConfig, _: argparse.Namespace) -> int:
-    """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*)."""
-    done = cleanup.remove_leftovers(connect(), keep={cfg.project})
+    """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*,
+    and Swarm stacks zdswarm-*)."""
+    client = connect()
+    done = cleanup.remove_leftovers(client, keep={cfg.project})
     print(done.line())
+    stacks = remove_leftover_stacks(client, cleanup.LEFTOVER_PREFIXES)
+    print(f"clean-lab: {len(stacks)} leftover Swarm stack(s) {stacks} removed")
     for line in done.skipped:
         print(f"clean-lab: kept {line}")
     return 0
