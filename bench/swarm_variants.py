@@ -9,7 +9,8 @@ update under the probe (4 long 15 s requests, 20 GET/s, 10 POST/s through Traefi
 - fixed: 15 s poll, a lame duck of poll + throttle + a healthcheck round (19 s);
 - fast poll: refreshSeconds 2, the same rule (6 s).
 Then a v3 that never gets healthy, which Swarm's failure_action must roll back.
-Output in out/bench/: swarm.md (the table) and swarm.json (every figure).
+Output in out/bench/: swarm.md (the table), swarm.json (every figure) and a timeline PNG per run
+(swarm-<variant>.png: every request, coloured by the version that answered, failures in red).
 """
 
 from __future__ import annotations
@@ -23,14 +24,15 @@ from lab.docker_api import connect
 from lab.stack import ensure_images
 from lab.swarm import ensure_swarm, leave_swarm_if_ours
 from lab.swarm_measure import VARIANTS, SwarmMeasurement, measure_rollback, measure_variant
+from lab.timeline import plot_timeline
 
 
 def table(rows: list[SwarmMeasurement]) -> str:
     """The Markdown table of a run."""
     lines = [
-        "| variant | refreshSeconds | lame duck | failed / total | failures by kind "
+        "| variant | refreshSeconds | lame duck | failed / total | failures by kind | outage "
         "| update done | old tasks gone, routes settled | ended |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         kinds = ", ".join(f"{k} {n}" for k, n in row.failure_kinds().items()) or "-"
@@ -40,7 +42,8 @@ def table(rows: list[SwarmMeasurement]) -> str:
         ended = f"{update.state}, serving {update.final_version}" if update else f"error: {row.error}"
         lines.append(
             f"| {row.label} | {row.cfg.refresh_seconds} s | {row.cfg.drain_seconds:g} s "
-            f"| {row.failed} / {row.total} | {kinds} | {done} | {settled} | {ended} |"
+            f"| {row.failed} / {row.total} | {kinds} | {row.outage_seconds:.1f} s | {done} | {settled} "
+            f"| {ended} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -72,6 +75,14 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     (out / "swarm.md").write_text(table(rows), encoding="utf-8")
     (out / "swarm.json").write_text(json.dumps([r.to_json() for r in rows], indent=2), encoding="utf-8")
+    for row in rows:
+        name = row.label.split()[0]
+        title = (
+            f"Swarm {row.label}: refreshSeconds {row.cfg.refresh_seconds}, lame duck "
+            f"{row.cfg.drain_seconds:g} s; failed {row.failed}/{row.total}"
+        )
+        spans = row.update.spans() if row.update else []
+        plot_timeline(row.probe, [], out / f"swarm-{name}.png", title=title, spans=spans)
     print()
     print(table(rows))
     print(f"bench-swarm: wrote {out / 'swarm.md'} and {out / 'swarm.json'}")

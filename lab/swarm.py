@@ -300,6 +300,16 @@ class SwarmUpdate:
     routing: SwarmRouting
     # Each update state Swarm reported, with seconds since the deploy when it was first seen.
     states: tuple[tuple[str, float], ...] = ()
+    deployed_at: float = 0.0  # wall clock (time.time) of the deploy, as the probe's records use
+
+    def spans(self) -> list[tuple[str, float, float]]:
+        """Wall-clock spans for a timeline: the update until Swarm called it done, then until the
+        old tasks were gone and Traefik routed exactly the new ones."""
+        done = self.deployed_at + self.update_seconds
+        return [
+            (f"docker stack deploy -> {self.state}", self.deployed_at, done),
+            ("old tasks finishing, routes settling", done, self.deployed_at + self.settled_seconds),
+        ]
 
     def line(self) -> str:
         """'update to v2: completed in 13.7s, settled in 26.1s; serving v2 x2; updating 0.1s, ...'."""
@@ -336,6 +346,7 @@ def swarm_update(
     if before == version and not extra_env:
         raise SwarmInputError(f"stack {cfg.stack!r} already runs {version}: nothing to update")
     started_before = _update_status(client, cfg).get("StartedAt")
+    deployed_at = time.time()
     t0 = time.monotonic()
     stack_deploy(cfg, version, extra_env)
 
@@ -367,6 +378,7 @@ def swarm_update(
         final_version=final,
         routing=routing,
         states=tuple(states),
+        deployed_at=deployed_at,
     )
 
 

@@ -69,6 +69,12 @@ class SwarmMeasurement:
         """Requests answered or failed."""
         return sum(1 for r in self.probe.records if r.end)
 
+    @property
+    def outage_seconds(self) -> float:
+        """From the first failed request's start to the last one's end (0 without failures)."""
+        failures = self.probe.failures
+        return max(r.end for r in failures) - min(r.start for r in failures) if failures else 0.0
+
     def failure_kinds(self) -> dict[str, int]:
         """Failed requests by request kind and error."""
         return dict(Counter(f"{r.kind}:{r.error}" for r in self.probe.failures).most_common())
@@ -82,7 +88,7 @@ class SwarmMeasurement:
             f"{self.cfg.drain_seconds:g}s, stop grace {self.cfg.stop_grace_seconds}s",
             f"  {update}",
             f"  probe: {tally_line(self.probe.records)}",
-            f"  failed {self.failed}/{self.total} by kind: {kinds}",
+            f"  failed {self.failed}/{self.total} by kind: {kinds}; outage {self.outage_seconds:.1f}s",
             f"  latency: {latency_line(self.probe.records)}",
         ]
 
@@ -97,6 +103,7 @@ class SwarmMeasurement:
             "failed": self.failed,
             "total": self.total,
             "failure_kinds": self.failure_kinds(),
+            "outage_seconds": round(self.outage_seconds, 2),
             "update_state": update.state if update else None,
             "update_seconds": round(update.update_seconds, 2) if update else None,
             "settled_seconds": round(update.settled_seconds, 2) if update else None,

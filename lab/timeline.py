@@ -3,6 +3,7 @@ dots coloured by the version that answered, failures in red, the rollout's phase
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,19 @@ PHASE_COLOURS = {
     "drain-to-idle": "#fdae6b",
     "stop": "#e6550d",
 }
+
+
+def _draw_spans(
+    band_ax: Any, others: list[Any], spans: Sequence[tuple[str, float, float]], t0: float
+) -> None:
+    """Named time spans of an action the lab did not drive step by step (Swarm's own update)."""
+    for y, (name, start, end) in enumerate(spans):
+        band_ax.barh(y, end - start, left=start - t0, color="tab:purple", alpha=0.6, height=0.7)
+        band_ax.text(end - t0 + 0.2, y, f"{name} ({end - start:.1f} s)", va="center", fontsize=8)
+        for ax in others:
+            ax.axvline(end - t0, color="tab:purple", lw=0.8, ls="--")
+    band_ax.set_yticks([])
+    band_ax.invert_yaxis()
 
 
 def _draw_phases(band_ax: Any, others: list[Any], phases: list[PhaseRecord], t0: float) -> None:
@@ -84,9 +98,16 @@ def _draw_latency(
     ax.legend(fontsize=7, loc="upper right", markerscale=3)
 
 
-def plot_timeline(result: ProbeResult, phases: list[PhaseRecord], path: Path, title: str = "") -> Path:
+def plot_timeline(
+    result: ProbeResult,
+    phases: list[PhaseRecord],
+    path: Path,
+    title: str = "",
+    spans: Sequence[tuple[str, float, float]] = (),
+) -> Path:
     """A PNG: long requests as bars, short requests and writes as latency dots, coloured by the
-    version that answered, failures in red, the rollout's phases as bands."""
+    version that answered, failures in red, the rollout's phases as bands (or, for an action the
+    lab did not drive, named `spans` of wall-clock time)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -100,7 +121,10 @@ def plot_timeline(result: ProbeResult, phases: list[PhaseRecord], path: Path, ti
     fig, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True, height_ratios=[1.2, 2, 2, 2])
     band_ax, long_ax, short_ax, write_ax = axes
     band_ax.set_title(title or "requests through Traefik during the rollout", fontsize=11)
-    _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, t0)
+    if spans and not phases:
+        _draw_spans(band_ax, [long_ax, short_ax, write_ax], spans, t0)
+    else:
+        _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, t0)
     _draw_long(long_ax, records, colour, t0)
     _draw_latency(short_ax, records, SHORT, label="GET /health\nlatency ms", colour=colour, t0=t0)
     _draw_latency(write_ax, records, WRITE, label="POST /events\nlatency ms", colour=colour, t0=t0)

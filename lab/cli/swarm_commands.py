@@ -41,7 +41,6 @@ def cmd_swarm_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     swarm = load_swarm_config()
     client = connect()
     ensure_images(client, cfg, (args.to,))
-    print(f"swarm: `docker stack deploy` with APP_VERSION={args.to}; Swarm rolls (update_config)", flush=True)
     update = swarm_update(client, swarm, args.to)
     print(f"swarm: {update.line()}")
     print(f"swarm: {update.routing.line()}")
