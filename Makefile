@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-smoke lint images-offline provision \
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-smoke lint images-offline provision \
 	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-9
 
 help: ## list the targets
@@ -82,6 +82,9 @@ bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab m
 
 bench-strategies: $(STAMP) ## 5 strategies x 2 loads x 3 healthcheck intervals, and N = 2/4/8: one table, one PNG (~1 h)
 	PYTHONPATH=. $(PY) bench/strategies.py
+
+bench-head-to-head: $(STAMP) ## drain + sleep 10 against --max-surge N at 1 s / 10 s healthchecks, both loads (~15 min)
+	PYTHONPATH=. $(PY) bench/strategies.py --head-to-head --out out/bench-head-to-head
 
 bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
 	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke

@@ -2,6 +2,7 @@
 
     make bench-strategies                    (the whole matrix, about an hour; leaves nothing running)
     .venv/bin/python bench/strategies.py --smoke      (one cell: two strategies, about 2 minutes)
+    make bench-head-to-head     (the recipe against --max-surge N where it drops nothing, ~15 min)
 
 Strategies, each rolling a fresh 2-replica v1 stack to v2:
 - recreate-all: `docker compose up -d` with the new version;
@@ -283,6 +284,17 @@ def full_plan() -> list[Cell]:
     return cells
 
 
+def head_to_head_plan() -> list[Cell]:
+    """The issue's target, alone: the documented recipe against --max-surge N in every cell where
+    the recipe can drop nothing (1 s and 10 s healthchecks, both loads)."""
+    return [
+        Cell(strategy, load, interval)
+        for interval in ("1s", "10s")
+        for load in (DEFAULT_LOAD, HIGH_LOAD)
+        for strategy in (DRAIN_SLEEP, SURGE)
+    ]
+
+
 def smoke_plan() -> list[Cell]:
     """The CI's taste of it: the documented recipe and the lab's --max-surge N, one cell."""
     return [Cell(DRAIN_SLEEP, DEFAULT_LOAD, "1s"), Cell(SURGE, DEFAULT_LOAD, "1s")]
@@ -367,13 +379,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--smoke", action="store_true", help="one cell: drain + sleep 10 and --max-surge N")
+    plans = parser.add_mutually_exclusive_group()
+    plans.add_argument("--smoke", action="store_true", help="one cell: drain + sleep 10 and --max-surge N")
+    plans.add_argument(
+        "--head-to-head",
+        action="store_true",
+        help="drain + sleep 10 against --max-surge N at 1 s and 10 s healthchecks, both loads (~15 min)",
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default out/bench)")
     args = parser.parse_args()
     out_dir = args.out or load_config().out_dir / "bench"
-    rows = run_plan(
-        smoke_plan() if args.smoke else full_plan(), out_dir, echo=lambda line: print(line, flush=True)
-    )
+    plan = smoke_plan() if args.smoke else head_to_head_plan() if args.head_to_head else full_plan()
+    rows = run_plan(plan, out_dir, echo=lambda line: print(line, flush=True))
     print(table(rows))
     print(f"bench: table, rows and plot in {out_dir}/")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
@@ -49,13 +50,17 @@ class ServiceView:
 def look(platform: ServicePlatform) -> ServiceView:
     """One look at the service through Docker and Traefik's API."""
     replicas = platform.replicas(include_stopped=True)
-    phases: dict[str, str] = {}
-    for replica in replicas:
-        if replica.status == "running":
-            try:
-                phases[replica.id] = platform.phase(replica.id)
-            except PlatformUnavailable:
-                phases[replica.id] = "unknown"
+    running = [r.id for r in replicas if r.status == "running"]
+
+    def phase_of(replica_id: str) -> str:
+        try:
+            return platform.phase(replica_id)
+        except PlatformUnavailable:
+            return "unknown"
+
+    # One in-container request per replica, all at once: a look costs one request's time, not N.
+    with ThreadPoolExecutor(max(1, len(running))) as pool:
+        phases = dict(zip(running, pool.map(phase_of, running), strict=True))
     try:
         routed: set[str] | None = platform.routed_ips()
     except PlatformUnavailable:
