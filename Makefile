@@ -83,8 +83,9 @@ bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab m
 bench-strategies: $(STAMP) ## 5 strategies x 2 loads x 3 healthcheck intervals, and N = 2/4/8: one table, one PNG (~1 h)
 	PYTHONPATH=. $(PY) bench/strategies.py
 
-bench-head-to-head: $(STAMP) ## drain + sleep 10 against --max-surge N at 1 s / 10 s healthchecks, both loads (~15 min)
-	PYTHONPATH=. $(PY) bench/strategies.py --head-to-head --out out/bench-head-to-head
+ROUNDS_H2H ?= 3
+bench-head-to-head: $(STAMP) ## drain + sleep 10 against --max-surge N at 1 s / 10 s healthchecks, both loads, 3 rounds (~25 min)
+	PYTHONPATH=. $(PY) bench/strategies.py --head-to-head --repeat $(ROUNDS_H2H) --out out/bench-head-to-head
 
 bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
 	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke

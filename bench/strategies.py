@@ -295,6 +295,36 @@ def head_to_head_plan() -> list[Cell]:
     ]
 
 
+def head_to_head_summary(rows: list[Row]) -> str:
+    """Per cell of the head-to-head: each strategy's median rollout time over the repeats, its
+    failed requests in all, and the lab's margin."""
+    import statistics
+
+    lines = [
+        "| load | healthcheck | runs | drain + sleep 10: median (all) | failed | "
+        "--max-surge N: median (all) | failed | --max-surge N faster by |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    keys = list(dict.fromkeys((r.load, r.interval) for r in rows))
+    for load, interval in keys:
+        recipe = [r for r in rows if (r.load, r.interval, r.strategy) == (load, interval, DRAIN_SLEEP)]
+        ours = [r for r in rows if (r.load, r.interval, r.strategy) == (load, interval, SURGE)]
+        if not recipe or not ours:
+            continue
+        a = statistics.median(r.seconds for r in recipe)
+        b = statistics.median(r.seconds for r in ours)
+
+        def runs(group: list[Row]) -> str:
+            return ", ".join(f"{r.seconds:.1f}" for r in group)
+
+        lines.append(
+            f"| {load} | {interval} | {len(recipe)} + {len(ours)} | {a:.1f} s ({runs(recipe)}) "
+            f"| {sum(r.failed for r in recipe)} | {b:.1f} s ({runs(ours)}) | {sum(r.failed for r in ours)} "
+            f"| {a - b:+.1f} s |"
+        )
+    return "\n".join(lines)
+
+
 def smoke_plan() -> list[Cell]:
     """The CI's taste of it: the documented recipe and the lab's --max-surge N, one cell."""
     return [Cell(DRAIN_SLEEP, DEFAULT_LOAD, "1s"), Cell(SURGE, DEFAULT_LOAD, "1s")]
@@ -384,14 +414,19 @@ def main() -> None:
     plans.add_argument(
         "--head-to-head",
         action="store_true",
-        help="drain + sleep 10 against --max-surge N at 1 s and 10 s healthchecks, both loads (~15 min)",
+        help="the recipe against --max-surge N: 1 s and 10 s healthchecks, both loads (~10 min a round)",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the plan, interleaved (default 1)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default out/bench)")
     args = parser.parse_args()
     out_dir = args.out or load_config().out_dir / "bench"
     plan = smoke_plan() if args.smoke else head_to_head_plan() if args.head_to_head else full_plan()
-    rows = run_plan(plan, out_dir, echo=lambda line: print(line, flush=True))
+    rows = run_plan(plan * max(1, args.repeat), out_dir, echo=lambda line: print(line, flush=True))
     print(table(rows))
+    if args.head_to_head:
+        summary = head_to_head_summary(rows)
+        (out_dir / "head-to-head.md").write_text(summary + "\n", encoding="utf-8")
+        print(summary)
     print(f"bench: table, rows and plot in {out_dir}/")
 
 

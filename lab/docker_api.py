@@ -128,9 +128,11 @@ def app_get_json(container: Container, path: str) -> dict[str, Any]:
     return answer
 
 
-def replica_stats(container: Container) -> dict[str, Any]:
-    """The app's /stats: phase, in-flight work requests, buffered and persisted events."""
-    return app_get_json(container, "/stats")
+def replica_stats(container: Container, idle_within: float = 0.0) -> dict[str, Any]:
+    """The app's /stats: phase, in-flight work requests, buffered and persisted events; with
+    `idle_within`, the app answers once nothing is in flight, or after that many seconds (an app
+    without that parameter answers at once: the caller just polls again)."""
+    return app_get_json(container, f"/stats?idle_within={idle_within:g}" if idle_within else "/stats")
 
 
 def send_signal(container: Container, signal_name: str) -> None:

@@ -120,13 +120,14 @@ class DockerPlatform:
             with transient(f"undraining {container.name}"):
                 docker_api.send_signal(container, "SIGUSR2")
 
-    def inflight(self, replica_id: str) -> int:
-        """In-flight work requests, from the app's /stats asked inside the container."""
+    def inflight(self, replica_id: str, wait: float = 0.0) -> int:
+        """In-flight work requests, from the app's /stats asked inside the container (held there
+        until the count is 0, at most `wait` seconds)."""
         container = self._container(replica_id)
         if container is None or container.status != "running":
             return 0  # nothing is in flight in a container that does not run
         with transient(f"asking {container.name} for its in-flight count"):
-            return int(docker_api.replica_stats(container)["inflight"])
+            return int(docker_api.replica_stats(container, idle_within=wait)["inflight"])
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
         """docker stop with the given grace; the exit code."""

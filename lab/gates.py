@@ -17,6 +17,10 @@ from lab.waits import WaitTimeout, wait_for
 
 T = TypeVar("T")
 DEFAULT_POLL = 0.25
+# The idle gate asks the app to hold its answer until nothing is in flight, at most this long: the
+# rollout learns of idleness within ~20 ms instead of a poll and an exec later, and the guard (a
+# lost new replica, an interrupt) still runs at least this often.
+IDLE_LONG_POLL = 0.5
 
 
 class ReplicaLost(RuntimeError):
@@ -96,7 +100,7 @@ class Gates:
 
         def check() -> bool:
             last[0] = -1
-            last[0] = self.platform.inflight(replica.id)
+            last[0] = self.platform.inflight(replica.id, wait=IDLE_LONG_POLL)
             return last[0] == 0
 
         try:

@@ -117,8 +117,9 @@ class ServicePlatform(Protocol):
         """Make a drained replica pass readiness again."""
         ...
 
-    def inflight(self, replica_id: str) -> int:
-        """Work requests the replica is serving now."""
+    def inflight(self, replica_id: str, wait: float = 0.0) -> int:
+        """Work requests the replica is serving now; with `wait`, answered as soon as there are
+        none, or after `wait` seconds."""
         ...
 
     def stop(self, replica_id: str, timeout: float) -> int | None:

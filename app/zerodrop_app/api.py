@@ -22,6 +22,8 @@ log = logging.getLogger("zerodrop.app")
 # Probe endpoints: answered at once and left out of the in-flight count a drain waits on.
 PROBE_PATHS = frozenset({"/health", "/healthz", "/stats"})
 MAX_EVENT_BYTES = 4096
+IDLE_WAIT_MAX_SECONDS = 5.0  # the longest /stats?idle_within= may hold a request
+IDLE_WAIT_STEP_SECONDS = 0.02
 
 
 class ReplicaMiddleware:
@@ -141,8 +143,13 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         return {**identity(), "buffered": [item["id"] for item in state.buffered]}
 
     @app.get("/stats")
-    async def stats() -> dict[str, Any]:
-        """The replica's state: phase, in-flight work requests, buffered and persisted events."""
+    async def stats(idle_within: float = Query(0.0, ge=0.0, le=IDLE_WAIT_MAX_SECONDS)) -> dict[str, Any]:
+        """The replica's state: phase, in-flight work requests, buffered and persisted events.
+        With `idle_within`, answered as soon as no work request is in flight, or after that many
+        seconds: a rollout waiting for a drained replica to go idle learns it at once."""
+        deadline = time.monotonic() + idle_within
+        while state.inflight and time.monotonic() < deadline:
+            await asyncio.sleep(IDLE_WAIT_STEP_SECONDS)
         return {**identity(), **state.snapshot()}
 
     app.add_middleware(ReplicaMiddleware, settings=settings, state=state)

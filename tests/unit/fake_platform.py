@@ -200,7 +200,7 @@ class FakePlatform:
         self.events.append(f"undrain {fake.replica.name}")
 
     @locked
-    def inflight(self, replica_id: str) -> int:
+    def inflight(self, replica_id: str, wait: float = 0.0) -> int:
         fake = self.replicas_by_id[replica_id]
         self._call(f"inflight {fake.replica.name}")
         if fake.replica.name in self.exec_fails:

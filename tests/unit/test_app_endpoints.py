@@ -113,3 +113,24 @@ def test_stats_reports_phase_and_inflight(settings):
         stats = client.get("/stats").json()
     assert stats["phase"] == Phase.READY.value and stats["ready"] is True
     assert stats["inflight"] == 0, "probe endpoints are not counted as in-flight work"
+
+
+def test_stats_idle_within_answers_as_soon_as_nothing_is_in_flight(settings):
+    """The rollout's idle gate: /stats?idle_within=S holds its answer until the last work request
+    ends (not a poll later), and answers at the deadline if work goes on."""
+    import threading
+
+    slow = replace(settings, slow_seconds=0.8)
+    with TestClient(create_app(slow)) as client:
+        worker = threading.Thread(target=lambda: client.get("/"))
+        started = time.monotonic()
+        worker.start()
+        wait_for(lambda: client.get("/stats").json()["inflight"] == 1, what="one in flight", timeout=5)
+        short = client.get("/stats", params={"idle_within": 0.1}).json()
+        assert short["inflight"] == 1, "work still in flight at the deadline: its count"
+        held = client.get("/stats", params={"idle_within": 5}).json()
+        answered = time.monotonic() - started
+        worker.join(5)
+        assert held["inflight"] == 0
+        assert 0.7 < answered < 2.0, f"answered {answered:.2f}s after the request began"
+        assert client.get("/stats", params={"idle_within": 6}).status_code == 422
