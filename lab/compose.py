@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 from collections.abc import Sequence
 
 from lab.config import LabConfig
+from lab.docker_cli import DockerCliError, run_docker
 
 
-class ComposeError(RuntimeError):
+class ComposeError(DockerCliError):
     """A compose command failed; the message carries the end of its output."""
 
 
-def compose_command(cfg: LabConfig, *args: str) -> list[str]:
-    """The argv of `docker compose` for the lab's project and file."""
-    docker = shutil.which("docker") or "docker"
+def compose_args(cfg: LabConfig, *args: str) -> list[str]:
+    """The arguments of `docker compose` for the lab's project and files."""
     files = [arg for path in cfg.compose_files for arg in ("-f", str(path))]
-    return [docker, "compose", "-p", cfg.project, *files, *args]
+    return ["compose", "-p", cfg.project, *files, *args]
 
 
 def run_compose(
@@ -37,23 +35,15 @@ def run_compose(
         if not path.is_file():
             raise ComposeError(f"compose file not found: {path}")
     env = {**(defaults or {}), **os.environ, **cfg.compose_env(), **(extra_env or {})}
-    argv = compose_command(cfg, *args)
-    result = subprocess.run(
-        argv,
+    return run_docker(
+        *compose_args(cfg, *args),
         env=env,
+        error=ComposeError,
         cwd=cfg.compose_file.parent,
-        capture_output=capture,
-        text=True,
+        capture=capture,
         timeout=timeout,
-        check=False,
-        # Its own session: a Ctrl-C at the terminal reaches the rollout, which finishes or undoes
-        # the step, and never a compose command half-way through creating containers.
-        start_new_session=True,
+        name=f"compose {' '.join(args)}",
     )
-    if result.returncode != 0:
-        tail = "\n".join(((result.stdout or "") + (result.stderr or "")).strip().splitlines()[-15:])
-        raise ComposeError(f"`docker compose {' '.join(args)}` failed (exit {result.returncode}):\n{tail}")
-    return result.stdout or ""
 
 
 def build(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -61,8 +61,31 @@ class ConfigError(LabInputError):
     """A setting has a value the lab cannot use."""
 
 
+class TraefikEndpoints:
+    """What a lab stack (compose or Swarm) shares: Traefik's ports as the host reaches them, on
+    127.0.0.1 only, and the app image's name."""
+
+    http_port: int
+    api_port: int
+    app_image: str
+
+    @property
+    def http_url(self) -> str:
+        """Traefik's web entrypoint as reached from the host."""
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def api_url(self) -> str:
+        """Traefik's API as reached from the host."""
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def image_of(self, version: str) -> str:
+        """The app image of a version (`<APP_IMAGE>:<version>`)."""
+        return f"{self.app_image}:{version}"
+
+
 @dataclass(frozen=True)
-class LabConfig:
+class LabConfig(TraefikEndpoints):
     """Resolved lab settings."""
 
     project: str
@@ -79,24 +102,10 @@ class LabConfig:
     # Extra compose variables for this stack (workshop variants: DRAIN_SECONDS=0, ...).
     variables: Mapping[str, str] = field(default_factory=dict)
 
-    def image_of(self, version: str) -> str:
-        """The app image of a version, as the compose file names it."""
-        return f"{self.app_image}:{version}"
-
     @property
     def compose_file(self) -> Path:
         """The project's own compose file (the first of compose_files)."""
         return self.compose_files[0]
-
-    @property
-    def http_url(self) -> str:
-        """Traefik's web entrypoint as reached from the host."""
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def api_url(self) -> str:
-        """Traefik's API as reached from the host."""
-        return f"http://127.0.0.1:{self.api_port}"
 
     @property
     def traefik_service(self) -> str:
@@ -145,13 +154,21 @@ def _int(name: str, raw: str, minimum: int) -> int:
     return value
 
 
-def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> LabConfig:
-    """The lab's settings from the environment, the repo's `.env`, and the defaults above."""
+def setting_reader(environ: Mapping[str, str] | None, root: Path) -> Callable[[str], str]:
+    """How a setting is read: the environment, else the repo's `.env`, else DEFAULTS (or "" for a
+    variable DEFAULTS does not list, such as TRAEFIK_IMAGE)."""
     environ = dict(os.environ if environ is None else environ)
     from_file = read_env_file(root / ".env")
 
     def get(name: str) -> str:
-        return environ.get(name) or from_file.get(name) or DEFAULTS[name][0]
+        return environ.get(name) or from_file.get(name) or DEFAULTS.get(name, ("", ""))[0]
+
+    return get
+
+
+def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> LabConfig:
+    """The lab's settings from the environment, the repo's `.env`, and the defaults above."""
+    get = setting_reader(environ, root)
 
     return LabConfig(
         project=get("LAB_PROJECT"),
@@ -183,7 +200,7 @@ def swarm_lame_duck(refresh_seconds: int) -> int:
 
 
 @dataclass(frozen=True)
-class SwarmConfig:
+class SwarmConfig(TraefikEndpoints):
     """Resolved settings of the Swarm lab."""
 
     stack: str
@@ -204,23 +221,9 @@ class SwarmConfig:
     passthrough: Mapping[str, str] = field(default_factory=dict)
 
     @property
-    def http_url(self) -> str:
-        """Traefik's web entrypoint as the lab reaches it (loopback only)."""
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def api_url(self) -> str:
-        """Traefik's API as the lab reaches it (loopback only)."""
-        return f"http://127.0.0.1:{self.api_port}"
-
-    @property
     def app_service(self) -> str:
         """The app's Swarm service name."""
         return f"{self.stack}_app"
-
-    def image_of(self, version: str) -> str:
-        """The app image of a version."""
-        return f"{self.app_image}:{version}"
 
     def stack_env(self, version: str) -> dict[str, str]:
         """The variables docker-stack.yml reads, for one version of the app."""
@@ -259,11 +262,7 @@ PASSTHROUGH = ("TRAEFIK_IMAGE", "TRAEFIK_LOG_LEVEL", "SLOW_SECONDS")
 
 def load_swarm_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> SwarmConfig:
     """The Swarm lab's settings from the environment, the repo's `.env`, and the defaults above."""
-    environ = dict(os.environ if environ is None else environ)
-    from_file = read_env_file(root / ".env")
-
-    def get(name: str) -> str:
-        return environ.get(name) or from_file.get(name) or DEFAULTS[name][0]
+    get = setting_reader(environ, root)
 
     refresh = _int("SWARM_REFRESH_SECONDS", get("SWARM_REFRESH_SECONDS"), 1)
     raw_drain = get("SWARM_DRAIN_SECONDS")
@@ -278,7 +277,7 @@ def load_swarm_config(environ: dict[str, str] | None = None, root: Path = REPO_R
         if raw_grace == "auto"
         else _int("SWARM_STOP_GRACE_PERIOD", raw_grace, 1)
     )
-    passthrough = {name: value for name in PASSTHROUGH if (value := environ.get(name) or from_file.get(name))}
+    passthrough = {name: value for name in PASSTHROUGH if (value := get(name))}
     return SwarmConfig(
         stack=get("SWARM_STACK"),
         stack_file=root / get("SWARM_STACK_FILE"),

@@ -8,10 +8,8 @@ from __future__ import annotations
 import fcntl
 import ipaddress
 import os
-import shutil
 import socket
 import struct
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ import docker
 
 from lab import docker_api
 from lab.config import SwarmConfig
+from lab.docker_cli import DockerCliError, run_docker
 from lab.model import LabInputError
 from lab.traefik_api import TraefikUnavailable, routed_ips
 from lab.waits import wait_for
@@ -35,7 +34,7 @@ class SwarmInputError(LabInputError):
     """The Swarm lab was asked for something it cannot do (nothing was changed)."""
 
 
-class StackError(RuntimeError):
+class StackError(DockerCliError):
     """`docker stack` failed; the message carries the end of its output."""
 
 
@@ -108,20 +107,10 @@ def leave_swarm_if_ours(client: docker.DockerClient, cfg: SwarmConfig) -> bool:
 
 
 def _stack_command(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> str:
-    docker = shutil.which("docker") or "docker"
-    result = subprocess.run(
-        [docker, "stack", *args],
-        env={**os.environ, **(env or {})},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        start_new_session=True,
-    )
-    if result.returncode != 0:
-        tail = "\n".join((result.stdout + result.stderr).strip().splitlines()[-10:])
-        raise StackError(f"`docker stack {args[0]}` failed (exit {result.returncode}):\n{tail}")
-    return result.stdout
+    return run_docker(
+        "stack", *args, env={**os.environ, **(env or {})}, error=StackError, timeout=timeout,
+        name=f"stack {args[0]}",
+    )  # fmt: skip
 
 
 def stack_deploy(cfg: SwarmConfig, version: str, extra_env: dict[str, str] | None = None) -> None:
