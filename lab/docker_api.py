@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
@@ -9,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import docker
+import requests
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
@@ -167,6 +169,24 @@ def health_log_ends(container: Container) -> list[str]:
     container.reload()
     entries = ((container.attrs.get("State") or {}).get("Health") or {}).get("Log") or []
     return [str(e.get("End", "")) for e in entries]
+
+
+def stop_out_of_rotation(container: Container, grace: float, *, signal: bool = True) -> int:
+    """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and
+    skip what is left of the lame-duck window" (nothing can reach it any more; in-flight requests
+    and the shutdown work still finish), then SIGKILL if it has not exited after `grace` seconds
+    (as `docker stop` would). Its exit code. `signal=False` only waits (a retry: a third SIGTERM
+    would make the app skip its shutdown work)."""
+    for _ in range(2 if signal else 0):
+        with contextlib.suppress(APIError):  # 409: it has exited already
+            container.kill(signal="SIGTERM")
+    try:
+        result = container.wait(timeout=grace)
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        with contextlib.suppress(APIError):
+            container.kill(signal="SIGKILL")
+        result = container.wait(timeout=60)
+    return int(result.get("StatusCode", -1))
 
 
 def exit_code(container: Container) -> int | None:

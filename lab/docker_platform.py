@@ -45,6 +45,7 @@ class DockerPlatform:
     def __init__(self, client: docker.DockerClient, cfg: LabConfig) -> None:
         self.client = client
         self.cfg = cfg
+        self.signalled: set[str] = set()  # replicas `stop` has sent its two SIGTERMs to
 
     def _compose_env(self, release: Release) -> dict[str, str]:
         return {**release.env, "APP_VERSION": release.version}
@@ -130,13 +131,15 @@ class DockerPlatform:
             return int(docker_api.replica_stats(container, idle_within=wait)["inflight"])
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
-        """docker stop with the given grace; the exit code."""
+        """Stop a replica Traefik no longer routes, skipping the rest of its lame-duck window
+        (SIGKILL after `timeout`); the exit code."""
         container = self._container(replica_id)
         if container is None:
             return None
+        first = replica_id not in self.signalled
+        self.signalled.add(replica_id)
         with transient(f"stopping {container.name}"):
-            container.stop(timeout=int(timeout))
-            return docker_api.exit_code(container)
+            return docker_api.stop_out_of_rotation(container, timeout, signal=first)
 
     def remove(self, replica_id: str) -> None:
         """Remove the container, killing it if it still runs."""

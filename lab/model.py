@@ -123,7 +123,8 @@ class ServicePlatform(Protocol):
         ...
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
-        """Stop the replica (SIGTERM, SIGKILL after `timeout`); its exit code."""
+        """Stop a replica Traefik no longer routes (it has drained, so the rest of its lame-duck
+        window is skipped; SIGKILL after `timeout`); its exit code."""
         ...
 
     def remove(self, replica_id: str) -> None:
