@@ -63,10 +63,11 @@ class ConfigError(LabInputError):
 
 class TraefikEndpoints:
     """What a lab stack (compose or Swarm) shares: Traefik's ports as the host reaches them, on
-    127.0.0.1 only, and the app image's name."""
+    127.0.0.1 only, the Host header the app's router matches, and the app image's name."""
 
     http_port: int
     api_port: int
+    app_host: str
     app_image: str
 
     @property

@@ -14,7 +14,7 @@ import docker
 import httpx
 
 from lab import compose
-from lab.config import LabConfig, SwarmConfig
+from lab.config import LabConfig, TraefikEndpoints
 from lab.docker_api import memory_usage, replicas, service_containers
 from lab.history import current_release, forget
 from lab.model import Replica, is_ready
@@ -82,7 +82,7 @@ def ensure_images(
         compose.build(cfg, [cfg.service], extra_env={"APP_VERSION": version})
 
 
-def get_through_traefik(cfg: LabConfig | SwarmConfig, path: str, timeout: float = 10) -> httpx.Response:
+def get_through_traefik(cfg: TraefikEndpoints, path: str, timeout: float = 10) -> httpx.Response:
     """GET a path of the app through Traefik's port on 127.0.0.1, with the app's Host header."""
     return httpx.get(f"{cfg.http_url}{path}", headers={"Host": cfg.app_host}, timeout=timeout)
 

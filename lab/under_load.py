@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import docker
 
-from lab.config import LabConfig, SwarmConfig
+from lab.config import LabConfig, TraefikEndpoints
 from lab.deploy import execute_rollout
 from lab.model import PhaseRecord
 from lab.phaselog import load_phases
@@ -38,7 +38,7 @@ class MeasuredRollout:
     writes: WriteCheck
 
 
-def default_probe_options(cfg: LabConfig | SwarmConfig, duration: float = 600.0) -> ProbeOptions:
+def default_probe_options(cfg: TraefikEndpoints, duration: float = 600.0) -> ProbeOptions:
     """The load the demo and tests use: 4 long requests, 20 short/s, 10 writes/s."""
     return ProbeOptions(
         base_url=cfg.http_url,
