@@ -109,16 +109,31 @@ def get_container(client: docker.DockerClient, container_id: str) -> Container |
         return None
 
 
-def app_get_json(container: Container, path: str) -> dict[str, Any]:
+# The in-container client: an HTTP/1.0 GET on a bare socket, in `python -S` (no site, no urllib).
+# Under load every process start waits for CPU: at 1,000 GET/s on 2 cores this exec took a median
+# 0.39 s against 0.77 s for `python -c` with urllib (bare `true`: 0.15 s).
+IN_CONTAINER_GET = """\
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), float(sys.argv[3]))
+s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
+raw = b""
+while chunk := s.recv(65536):
+    raw += chunk
+head, _, body = raw.partition(b"\\r\\n\\r\\n")
+status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b"?"
+sys.stdout.write(body.decode(errors="replace") if status == b"200" else "HTTP " + status.decode())
+sys.exit(0 if status == b"200" else 1)
+"""
+IN_CONTAINER_TIMEOUT = 3.0  # seconds the app may take to answer, beyond any hold the path asks for
+
+
+def app_get_json(container: Container, path: str, hold: float = 0.0) -> dict[str, Any]:
     """GET one of the app's JSON endpoints from inside the container, on the port its APP_PORT
     names (never over the host's network to a container address); ReplicaUnreachable if it does
-    not answer."""
+    not answer. `hold`: how long the endpoint may hold its answer on purpose."""
     port = container_env(container).get("APP_PORT") or DEFAULT_APP_PORT
-    code = (
-        "import urllib.request;"
-        f"print(urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=3).read().decode())"
-    )
-    result = container.exec_run(["python", "-c", code], demux=False)
+    timeout = f"{IN_CONTAINER_TIMEOUT + hold:g}"
+    result = container.exec_run(["python", "-S", "-c", IN_CONTAINER_GET, port, path, timeout], demux=False)
     output = result.output if isinstance(result.output, bytes) else b""
     if result.exit_code != 0:
         tail = output.decode(errors="replace")[-200:]
@@ -134,7 +149,8 @@ def replica_stats(container: Container, idle_within: float = 0.0) -> dict[str, A
     """The app's /stats: phase, in-flight work requests, buffered and persisted events; with
     `idle_within`, the app answers once nothing is in flight, or after that many seconds (an app
     without that parameter answers at once: the caller just polls again)."""
-    return app_get_json(container, f"/stats?idle_within={idle_within:g}" if idle_within else "/stats")
+    path = f"/stats?idle_within={idle_within:g}" if idle_within else "/stats"
+    return app_get_json(container, path, hold=idle_within)
 
 
 def send_signal(container: Container, signal_name: str) -> None:
