@@ -16,7 +16,7 @@ from lab.gates import Gates
 from lab.history import LockState, current_release, previous_release, record_rollout, rollout_lock
 from lab.model import Release, ServicePlatform
 from lab.phaselog import RolloutLog, open_log
-from lab.recovery import findings, look, needs_recovery, recover, state_lines
+from lab.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
 from lab.rollout import Interrupt, RolloutEngine, RolloutInterrupted, RolloutResult, RolloutStopped
 from lab.rollout_plan import (
     DEFAULT_HEALTH_TIMEOUT,
@@ -54,7 +54,7 @@ def mend_leftovers(
     cfg: LabConfig, platform: ServicePlatform, options: RolloutOptions, log: RolloutLog, lock: LockState
 ) -> bool:
     """Say what an earlier rollout left behind, one line each, and mend it; whether there was any."""
-    view = look(platform)
+    view = look_for_leftovers(platform, lock)
     found = findings(view, cfg.replicas, lock)
     for line in found:
         log.note(f"found: {line}")

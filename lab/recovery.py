@@ -47,10 +47,11 @@ class ServiceView:
         return self.phases.get(replica.id) == DRAINING
 
 
-def look(platform: ServicePlatform) -> ServiceView:
-    """One look at the service through Docker and Traefik's API."""
+def look(platform: ServicePlatform, *, ask_phases: bool = True) -> ServiceView:
+    """One look at the service through Docker and Traefik's API (and each app's phase, asked
+    inside its container, unless `ask_phases` is False)."""
     replicas = platform.replicas(include_stopped=True)
-    running = [r.id for r in replicas if r.status == "running"]
+    running = [r.id for r in replicas if r.status == "running"] if ask_phases else []
 
     def phase_of(replica_id: str) -> str:
         try:
@@ -66,6 +67,22 @@ def look(platform: ServicePlatform) -> ServiceView:
     except PlatformUnavailable:
         routed = None
     return ServiceView(replicas, phases, routed)
+
+
+def look_for_leftovers(platform: ServicePlatform, lock: LockState) -> ServiceView:
+    """A look before a rollout: Docker and Traefik first, and each app's phase only where they or
+    the lock give a reason (a killed rollout's stale lock, a container that does not run, a running
+    one Docker does not call healthy or Traefik does not route). Under load an in-container request
+    costs a process start that waits for CPU, about 0.4 s at 1,000 GET/s on 2 cores. A replica
+    drained by hand less than one healthcheck ago shows no sign and is rolled like any other."""
+    view = look(platform, ask_phases=False)
+    running = view.running
+    settled = (
+        not lock.stale
+        and len(running) == len(view.replicas)
+        and all(is_ready(r.health) and view.is_routed(r) for r in running)
+    )
+    return view if settled else look(platform)
 
 
 def _versions(replicas: list[Replica]) -> str:

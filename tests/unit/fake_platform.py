@@ -122,6 +122,7 @@ class FakePlatform:
     @locked
     def phase(self, replica_id: str) -> str:
         fake = self.replicas_by_id[replica_id]
+        self._call(f"phase {fake.replica.name}")
         if fake.replica.status != "running":
             return "gone"
         return "draining" if fake.drained else ("ready" if fake.replica.health == "healthy" else "starting")

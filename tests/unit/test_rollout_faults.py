@@ -14,7 +14,7 @@ from lab.gates import Gates
 from lab.history import LockState
 from lab.model import Release
 from lab.phaselog import RolloutLog
-from lab.recovery import findings, look, needs_recovery, recover, state_lines
+from lab.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
 from lab.rollout import Interrupt, RolloutEngine, RolloutFailed, RolloutInterrupted, RolloutResult
 from lab.rollout_plan import RolloutOptions
 from tests.unit.fake_platform import FakePlatform
@@ -219,3 +219,28 @@ def test_an_extra_replica_without_a_killed_rollout_is_reported_but_not_mended():
     assert "extra replicas: 3 run, 2 wanted (v1 x3)" in findings(view, 2, LockState(False, False))
     assert not needs_recovery(view, 2, LockState(False, False))
     assert needs_recovery(view, 2, LockState(False, True, "pid 1, rollout to v2, since 10:00:00"))
+
+
+def test_a_settled_service_is_looked_at_without_asking_any_app_its_phase():
+    """Before a rollout, in-container requests (a process start each, slow under load) are made
+    only when Docker, Traefik or the lock give a reason."""
+    platform = FakePlatform(count=2)
+    view = look_for_leftovers(platform, LockState(False, False))
+    assert view.phases == {} and not [c for c in platform.calls if c.startswith("phase")]
+    assert not needs_recovery(view, 2, LockState(False, False))
+
+
+def test_a_stale_lock_or_a_replica_out_of_rotation_makes_the_look_ask_every_phase():
+    stale = LockState(False, True, "pid 4242, rollout to v2, since 10:00:00")
+    view = look_for_leftovers(killed_mid_rollout(), stale)
+    assert view.drained(next(r for r in view.running if r.name == "app-1"))
+    assert needs_recovery(view, 2, stale)
+
+    platform = FakePlatform(count=2)
+    platform.by_name("app-1").drained = True
+    platform.find("id1")  # Docker's next healthcheck: unhealthy, and Traefik drops it
+    view = look_for_leftovers(platform, LockState(False, False))
+    assert sorted(c for c in platform.calls if c.startswith("phase")) == ["phase app-1", "phase app-2"]
+    assert "drained replica still running: app-1 (v1), out of rotation" in findings(
+        view, 2, LockState(False, False)
+    )
