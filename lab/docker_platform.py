@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import docker
@@ -102,10 +103,16 @@ class DockerPlatform:
         before = {r.id for r in self.replicas(include_stopped=True)}
         compose.create_replicas(self.cfg, total, extra_env=self._compose_env(release))
         with transient("starting the new replicas"):
-            for replica in self.replicas(include_stopped=True):
-                container = docker_api.get_container(self.client, replica.id)
-                if replica.id not in before and container is not None and container.status == "created":
-                    container.start()
+            created = [
+                container
+                for replica in self.replicas(include_stopped=True)
+                if replica.id not in before
+                and (container := docker_api.get_container(self.client, replica.id)) is not None
+                and container.status == "created"
+            ]
+            # All at once: each start is half a second under load, and they do not depend on each other.
+            with ThreadPoolExecutor(max(1, len(created))) as pool:
+                list(pool.map(Container.start, created))
 
     def drain(self, replica_id: str) -> None:
         """SIGUSR1: the app's drain trigger."""
