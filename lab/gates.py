@@ -8,6 +8,7 @@ notice an interrupt, or a new replica that stopped serving while an old one drai
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -18,10 +19,10 @@ from lab.waits import WaitTimeout, wait_for
 T = TypeVar("T")
 DEFAULT_POLL = 0.25
 # The idle gate asks the app to hold its answer until nothing is in flight, at most this long: the
-# rollout learns of idleness within ~20 ms instead of a poll and an exec later, and the guard (a
-# lost new replica, a reclaim, an interrupt) still runs as often as with a plain poll. (At 0.5 s a
-# CI run's kill-every-new-replica fault took 5.6 s to recover instead of 4.6 s.)
-IDLE_LONG_POLL = DEFAULT_POLL
+# rollout learns of idleness within ~20 ms instead of a poll and an in-container request later, and
+# under load (where each request is a process start that waits ~0.4 s for CPU) it makes one request
+# per hold, not four a second. A reclaim does not wait for the hold to end (lab.retiring).
+IDLE_LONG_POLL = 2.0
 
 
 class ReplicaLost(RuntimeError):
@@ -41,14 +42,21 @@ class Gates:
     guard: Callable[[], None] = _no_guard
     fewest_routed: int | None = field(default=None, init=False)
 
-    def _wait(self, check: Callable[[], T | None], what: str, timeout: float, last: Callable[[], str]) -> T:
+    def _wait(
+        self,
+        check: Callable[[], T | None],
+        what: str,
+        timeout: float,
+        last: Callable[[], str],
+        wake: threading.Event | None = None,
+    ) -> T:
         def guarded() -> T | None:
             self.guard()
             return check()
 
         return wait_for(
             guarded, what=what, timeout=timeout, interval=self.poll, last_seen=last,
-            transient=(PlatformUnavailable,),
+            transient=(PlatformUnavailable,), wake=wake,
         )  # fmt: skip
 
     def routed_ips(self) -> set[str]:
@@ -110,9 +118,11 @@ class Gates:
             return last[0]
         return 0
 
-    def until(self, check: Callable[[], bool], what: str, timeout: float) -> None:
-        """Wait until `check` holds (the guard runs before every poll)."""
-        self._wait(check, what, timeout, lambda: "not yet")
+    def until(
+        self, check: Callable[[], bool], what: str, timeout: float, wake: threading.Event | None = None
+    ) -> None:
+        """Wait until `check` holds (the guard runs before every poll); `wake` set: check at once."""
+        self._wait(check, what, timeout, lambda: "not yet", wake)
 
     def call(self, action: Callable[[], T], what: str, timeout: float) -> T:
         """Run a platform action, retrying it while it fails with PlatformUnavailable, at most

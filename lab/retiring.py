@@ -73,6 +73,7 @@ class Retirements:
         self.all: list[Retirement] = []
         self.cut: list[CutWork] = []
         self.errors: list[str] = []
+        self.ended = threading.Event()  # set each time a retirement ends: a wait on them wakes at once
         self._lock = threading.Lock()
 
     def bound(self) -> float:
@@ -144,19 +145,25 @@ class Retirements:
                 self.errors.append(f"retiring old {replica.name}: {reason}")
         finally:
             retirement.done.set()
+            self.ended.set()
 
     def reclaim(self, replicas: list[Replica]) -> list[Replica]:
-        """Stop retiring these replicas if their stop has not begun, and wait until every one of
-        them is either reclaimed or done; those whose retirement did not end in their removal
-        (reclaimed, held back or failed: the undo finds out whether they still run)."""
+        """Stop retiring these replicas if their stop has not begun, and wait for those whose stop
+        has; the replicas whose retirement did not end in their removal (reclaimed, held back or
+        failed: the undo finds out whether they still run).
+
+        A reclaimed retirement is not waited for: its stop can no longer begin (it is claimed
+        under the same lock), and its thread ends at its next look, up to an idle hold later."""
         wanted = {r.id for r in replicas}
         mine = [r for r in self.all if r.replica.id in wanted]
         with self._lock:
             for retirement in mine:
                 if not retirement.stopping:
                     retirement.reclaim.set()
+                    retirement.reclaimed = True
         for retirement in mine:
-            self._wait_done(retirement)
+            if retirement.stopping:
+                self._wait_done(retirement)
         return [r.replica for r in mine if r.reclaimed or r.failed]
 
     def failed(self, replicas: list[Replica]) -> bool:

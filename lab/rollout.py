@@ -188,7 +188,12 @@ class RolloutEngine:
         if room():
             return
         with self.log.phase("wait-for-room", f"{self.retiring.active()} retiring"):
-            self.gates.until(room, f"room under --max-draining {self.draining_cap}", self.retiring.bound())
+            self.gates.until(
+                room,
+                f"room under --max-draining {self.draining_cap}",
+                self.retiring.bound(),
+                self.retiring.ended,
+            )
 
     def _raise_retirement_errors(self) -> None:
         if self.retiring.errors:
@@ -265,7 +270,10 @@ class RolloutEngine:
         """Wait, still watching the new replicas, until every old replica has stopped."""
         if self.retiring.active():
             self.gates.until(
-                lambda: self.retiring.active() == 0, "the old replicas to retire", self.retiring.bound()
+                lambda: self.retiring.active() == 0,
+                "the old replicas to retire",
+                self.retiring.bound(),
+                self.retiring.ended,
             )
         self.retiring.finish()
         self.check_new_serving()  # a retirement holds its replica back if its successor died

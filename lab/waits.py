@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
+from functools import partial
 from typing import TypeVar
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
@@ -23,9 +25,11 @@ def wait_for(
     interval: float = 0.25,
     last_seen: Callable[[], str] | None = None,
     transient: tuple[type[BaseException], ...] = (),
+    wake: threading.Event | None = None,
 ) -> T:
     """Call `check` every `interval` seconds until it returns something other than None/False,
-    and return that; raise WaitTimeout after `timeout` seconds.
+    and return that; raise WaitTimeout after `timeout` seconds. With `wake`, setting that event
+    runs the next check at once instead of at the end of the interval.
 
     An exception of a `transient` type counts as "not yet" (retried until the deadline, and named
     in the timeout message); any other exception from `check` gives up at once (a container that
@@ -48,6 +52,8 @@ def wait_for(
         wait=wait_fixed(interval),
         retry=retry_if_result(lambda result: result is None or result is False),
     )
+    if wake is not None:
+        retrying = retrying.copy(sleep=partial(_pause_unless_woken, wake))
     try:
         result = retrying(attempt)
     except RetryError:
@@ -56,6 +62,11 @@ def wait_for(
         ) from None
     assert result is not None
     return result
+
+
+def _pause_unless_woken(wake: threading.Event, seconds: float) -> None:
+    wake.wait(seconds)
+    wake.clear()  # before the check that follows, so a set that comes later is never lost
 
 
 def _seen(last_seen: Callable[[], str] | None, last_error: list[str]) -> str:
