@@ -40,6 +40,7 @@ from lab.deploy import execute_rollout
 from lab.docker_api import connect, get_container, replicas, send_signal, service_containers
 from lab.model import Release, is_ready
 from lab.probe import ProbeOptions
+from lab.records import RequestRecord
 from lab.report import rollout_floor
 from lab.rollout_plan import RolloutOptions
 from lab.stack import ensure_images, private_stack, wait_all_routed
@@ -88,6 +89,7 @@ class Row:
     writes_lost: int = 0
     seconds: float = 0.0
     floor: float | None = None
+    old_busy: float | None = None  # the last answer from an old replica, seconds after the start
     peak: int = 0
     error: str | None = None
     project: str = ""  # the stack's compose project: its rollout log is out/<project>.rollout.jsonl
@@ -96,6 +98,7 @@ class Row:
         """The row's Markdown cells."""
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.failures.items())) or "-"
         floor = f"{self.floor:.1f} s" if self.floor else "-"
+        busy = f"{self.old_busy:.1f} s" if self.old_busy is not None else "-"
         status = f" ({self.error})" if self.error else ""
         return [
             self.strategy + status,
@@ -107,6 +110,7 @@ class Row:
             f"{self.writes_lost} / {self.writes_acked}",
             f"{self.seconds:.1f} s",
             floor,
+            busy,
             str(self.peak),
         ]
 
@@ -121,6 +125,7 @@ HEADER = [
     "writes lost / acked",
     "rollout time",
     "floor",
+    "old replicas' last answer",
     "peak containers",
 ]
 
@@ -247,8 +252,10 @@ def run_one(client: docker.DockerClient, base: LabConfig, cell: Cell) -> Row:
         run = Run(client, cfg)
         row.project = cfg.project
         started: list[float] = []
+        started_at: list[float] = []
 
         def action() -> None:
+            started_at.append(time.time())
             started.append(time.monotonic())
             STRATEGIES[strategy](run)
             row.seconds = time.monotonic() - started[0]
@@ -261,12 +268,20 @@ def run_one(client: docker.DockerClient, base: LabConfig, cell: Cell) -> Row:
             row.seconds = time.monotonic() - started[0] if started and not row.seconds else row.seconds
         probe = measured.probe
         writes = final_write_check(client, cfg.project, cfg.service, probe.acked_event_ids())
+    row.old_busy = old_replicas_busy_until(probe.records, run.target, started_at[0]) if started_at else None
     row.requests = len(probe.records)
     row.failed = len(probe.failures)
     row.failures = dict(Counter(f"{r.kind}:{r.error}" for r in probe.failures))
     row.writes_acked, row.writes_lost = writes.acked, len(writes.missing)
     row.floor, row.peak = run.floor, sampler.peak
     return row
+
+
+def old_replicas_busy_until(records: list[RequestRecord], target: str, started_at: float) -> float | None:
+    """When the last request an old replica answered ended, in seconds after the strategy began:
+    no strategy that drops nothing can end before it (plus the old replica's own exit)."""
+    ends = [r.end for r in records if r.version and r.version != target and r.end]
+    return max(ends) - started_at if ends else None
 
 
 # --- the plan, the table, the plot ------------------------------------------------------------
@@ -297,13 +312,17 @@ def head_to_head_plan() -> list[Cell]:
 
 def head_to_head_summary(rows: list[Row]) -> str:
     """Per cell of the head-to-head: each strategy's median rollout time over the repeats, its
-    failed requests in all, and the lab's margin."""
+    failed requests in all, when the old replicas answered last (median) and the lab's margin."""
     import statistics
 
+    def median(values: list[float | None]) -> str:
+        known = [v for v in values if v is not None]
+        return f"{statistics.median(known):.1f} s" if known else "-"
+
     lines = [
-        "| load | healthcheck | runs | drain + sleep 10: median (all) | failed | "
-        "--max-surge N: median (all) | failed | --max-surge N faster by |",
-        "|---|---|---|---|---|---|---|---|",
+        "| load | healthcheck | runs | drain + sleep 10: median (all) | failed | old replicas' last answer "
+        "| --max-surge N: median (all) | failed | old replicas' last answer | --max-surge N faster by |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     keys = list(dict.fromkeys((r.load, r.interval) for r in rows))
     for load, interval in keys:
@@ -319,7 +338,9 @@ def head_to_head_summary(rows: list[Row]) -> str:
 
         lines.append(
             f"| {load} | {interval} | {len(recipe)} + {len(ours)} | {a:.1f} s ({runs(recipe)}) "
-            f"| {sum(r.failed for r in recipe)} | {b:.1f} s ({runs(ours)}) | {sum(r.failed for r in ours)} "
+            f"| {sum(r.failed for r in recipe)} | {median([r.old_busy for r in recipe])} "
+            f"| {b:.1f} s ({runs(ours)}) | {sum(r.failed for r in ours)} "
+            f"| {median([r.old_busy for r in ours])} "
             f"| {a - b:+.1f} s |"
         )
     return "\n".join(lines)

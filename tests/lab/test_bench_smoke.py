@@ -22,6 +22,9 @@ def test_the_smoke_cell_gives_a_table_a_plot_and_a_rollout_that_drops_nothing(tm
         assert row.error is None and row.requests > 100 and row.writes_acked > 0
     assert ours.failed == 0 and ours.writes_lost == 0, ours.cells()
     assert ours.floor is not None and ours.peak == 4, "2 serving + 2 new at once"
+    assert ours.old_busy is not None and 0 < ours.old_busy < ours.seconds, (
+        "old replicas answer until they stop"
+    )
     assert recipe.seconds >= RECIPE_SLEEP and recipe.peak == 4
     table = (tmp_path / "strategies.md").read_text(encoding="utf-8")
     assert DRAIN_SLEEP in table and SURGE in table
