@@ -66,19 +66,13 @@ def up(
     run_compose(cfg, "up", "-d", *flags, extra_env=extra_env, defaults=defaults)
 
 
-def scale(cfg: LabConfig, total: int, extra_env: dict[str, str] | None = None) -> None:
+def scale(cfg: LabConfig, total: int, extra_env: dict[str, str] | None = None, *, start: bool = True) -> None:
     """Add replicas of the lab's service until it has `total`, leaving the existing ones alone
-    (`up --no-deps --no-recreate --no-build --scale`): new ones are ordinary members of the project."""
-    up(
-        cfg,
-        "--no-deps",
-        "--no-recreate",
-        "--no-build",
-        "--scale",
-        f"{cfg.service}={total}",
-        cfg.service,
-        extra_env=extra_env,
-    )
+    (`up --no-deps --no-recreate --no-build --scale`): new ones are ordinary members of the project.
+    With `start=False` (`--no-start`) they are only created, and compose counts stopped containers
+    too: it never starts a stopped one again this way, and the caller starts the new ones."""
+    flags = ["--no-deps", "--no-recreate", "--no-build", *([] if start else ["--no-start"])]
+    up(cfg, *flags, "--scale", f"{cfg.service}={total}", cfg.service, extra_env=extra_env)
 
 
 def down(cfg: LabConfig) -> None:
@@ -90,20 +84,3 @@ def logs(cfg: LabConfig, follow: bool = False, tail: int = 100) -> None:
     """Stream the project's logs to the terminal."""
     flags = ["--tail", str(tail)] + (["--follow"] if follow else [])
     run_compose(cfg, "logs", *flags, capture=False, timeout=24 * 3600)
-
-
-def create_replicas(cfg: LabConfig, total: int, extra_env: dict[str, str] | None = None) -> None:
-    """Create (not start) replicas of the lab's service until it has `total` containers, counting
-    stopped ones as compose does (`up --no-deps --no-recreate --no-build --no-start --scale`):
-    compose never starts a stopped container again this way; the caller starts the new ones."""
-    up(
-        cfg,
-        "--no-deps",
-        "--no-recreate",
-        "--no-build",
-        "--no-start",
-        "--scale",
-        f"{cfg.service}={total}",
-        cfg.service,
-        extra_env=extra_env,
-    )

@@ -101,7 +101,7 @@ class DockerPlatform:
         so `docker compose ps` and a later `up -d` with the same variables agree with them; they
         are started here, so compose never starts a stopped old replica again."""
         before = {r.id for r in self.replicas(include_stopped=True)}
-        compose.create_replicas(self.cfg, total, extra_env=self._compose_env(release))
+        compose.scale(self.cfg, total, extra_env=self._compose_env(release), start=False)
         with transient("starting the new replicas"):
             created = [
                 container
