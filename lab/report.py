@@ -18,11 +18,10 @@ from lab.writes import WriteCheck
 def rollout_floor(result: RolloutResult) -> float | None:
     """The shortest this rollout could have been, from its own phases. Batches follow one another:
     each takes start-to-healthy + healthy-to-routed of its new replicas and drain-to-out of its old
-    ones (the slowest of each in the batch). An old replica, once out of rotation, still needs its
-    own requests and its stop (from leaving rotation to the end of its stop): the rollout cannot
-    end before the last of them, whichever batch it belongs to. Usually that is the last batch's;
-    an earlier old replica with a longer request can outlast the batches after it.
-    None if a phase is missing."""
+    ones (the slowest of each in the batch). An old replica, from its drain, still needs to leave
+    rotation, finish its own requests and stop: the rollout cannot end before the last of them,
+    whichever batch it belongs to. Usually that is the last batch's; an earlier old replica with a
+    longer request can outlast the batches after it. None if a phase is missing."""
     ends: dict[tuple[str, str], PhaseRecord] = {(r.phase, r.replica): r for r in result.records}
 
     def slowest(phase: str, role: str, names: list[str]) -> float | None:
@@ -31,7 +30,7 @@ def rollout_floor(result: RolloutResult) -> float | None:
             return None
         return max(r.seconds for r in found if r is not None)
 
-    elapsed, floor = 0.0, None
+    elapsed, floor = 0.0, 0.0
     for old, new in result.batches:
         parts = (
             slowest("start-to-healthy", "new", new),
@@ -40,13 +39,15 @@ def rollout_floor(result: RolloutResult) -> float | None:
         )
         if any(p is None for p in parts):
             return None
-        elapsed += sum(p for p in parts if p is not None)
+        started, routed, out = (p or 0.0 for p in parts)
+        drained_at = elapsed + started + routed
         for name in old:
-            out, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
-            if out is None or stop is None:
+            drain, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
+            if drain is None or stop is None:
                 return None
-            floor = max(floor or 0.0, elapsed + stop.end - out.end)
-    return floor
+            floor = max(floor, drained_at + stop.end - drain.start)  # its own drain to its stop's end
+        elapsed = drained_at + out
+    return max(floor, elapsed) if result.batches else None
 
 
 def summary_table(result: RolloutResult) -> str:
