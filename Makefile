@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-smoke lint images-offline provision \
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-smoke lint images-offline provision \
 	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-9
 
 help: ## list the targets
@@ -86,6 +86,9 @@ bench-strategies: $(STAMP) ## 5 strategies x 2 loads x 3 healthcheck intervals, 
 ROUNDS_H2H ?= 3
 bench-head-to-head: $(STAMP) ## drain + sleep 10 against --max-surge N at 1 s / 10 s healthchecks, both loads, 3 rounds (~25 min)
 	PYTHONPATH=. $(PY) bench/strategies.py --head-to-head --repeat $(ROUNDS_H2H) --out out/bench-head-to-head
+
+bench-rollout-calls: $(STAMP) ## one --max-surge N rollout at 1,000 GET/s with every Docker, Traefik and CLI call timed (~1 min)
+	PYTHONPATH=. $(PY) bench/rollout_calls.py
 
 bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
 	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench.rollout_calls import Call, kind_of
 from bench.strategies import old_replicas_busy_until
 from lab.records import RequestRecord
 
@@ -15,3 +16,14 @@ def test_old_replicas_are_busy_until_their_last_answer_ends():
     ]
     assert old_replicas_busy_until(records, "v2", started_at=101.0) == 14.0
     assert old_replicas_busy_until(records[1:2], "v2", started_at=101.0) is None
+
+
+def test_calls_are_grouped_by_method_and_path_without_ids_or_query():
+    container = "a" * 64
+    inspect = Call(0.0, 0.1, "MainThread", "api", f"GET v1.41/containers/{container}/json")
+    exec_start = Call(0.0, 0.1, "retire-app-1", "api", f"POST v1.41/exec/{'b' * 64}/start")
+    listing = Call(0.0, 0.1, "MainThread", "api", "GET v1.41/containers/json?limit=-1&all=1")
+    assert kind_of(inspect) == "GET containers/<id>/json"
+    assert kind_of(exec_start) == "POST exec/<id>/start"
+    assert kind_of(listing) == "GET containers/json"
+    assert kind_of(Call(0.0, 1.0, "MainThread", "cli", "compose up -d")) == "docker CLI (compose)"
