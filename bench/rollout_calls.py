@@ -8,6 +8,8 @@ made it.
 Prints one line per call (start and end in seconds after the rollout began, duration, thread,
 what) beside the rollout's own phase lines, then the totals per kind of call. Inspections and
 listings are left out of the lines unless --all (they are many and fast) but counted in the totals.
+An API call is timed until its answer begins: an in-container request (`exec` start) streams its
+output after that, so its length shows as the gap to the retirement's next call, not in the call.
 """
 
 from __future__ import annotations
@@ -25,16 +27,17 @@ from unittest.mock import patch
 
 import requests
 
-from lab import compose, docker_cli
+from lab import compose, docker_cli, docker_platform
 from lab.config import load_config
 from lab.deploy import execute_rollout
 from lab.docker_api import connect
 from lab.model import Release
 from lab.rollout_plan import RolloutOptions
 from lab.stack import ensure_images, private_stack
+from lab.traefik_api import routed_ips
 from lab.under_load import default_probe_options, measure_under_load
 
-QUIET = ("/json", "containers/json?")  # inspections and listings: counted, not printed
+QUIET = ("/json", "containers/json?", "GET routed")  # inspections, listings, Traefik: counted, not printed
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,8 @@ class Call:
 
 @contextmanager
 def timed_calls(calls: list[Call]) -> Iterator[None]:
-    """Record every request sent with `requests` (the docker SDK's, Traefik's API) and every docker
-    CLI run (compose) while inside."""
+    """Record every request the docker SDK sends, every look at Traefik's API and every docker CLI
+    run (compose) while inside."""
     send, run = requests.Session.send, docker_cli.run_docker
 
     def timed_send(session: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
@@ -72,7 +75,18 @@ def timed_calls(calls: list[Call]) -> Iterator[None]:
                 Call(started, time.time(), threading.current_thread().name, "cli", " ".join(args)[-100:])
             )
 
-    with patch.object(requests.Session, "send", timed_send), patch.object(compose, "run_docker", timed_run):
+    def timed_routed_ips(api_url: str, service: str, timeout: float = 3.0) -> set[str]:
+        started = time.time()
+        try:
+            return routed_ips(api_url, service, timeout)
+        finally:
+            calls.append(Call(started, time.time(), threading.current_thread().name, "traefik", "GET routed"))
+
+    with (
+        patch.object(requests.Session, "send", timed_send),
+        patch.object(compose, "run_docker", timed_run),
+        patch.object(docker_platform, "routed_ips", timed_routed_ips),
+    ):
         yield
 
 
@@ -80,6 +94,8 @@ def kind_of(call: Call) -> str:
     """What kind of call: 'POST containers/<id>/exec' for an API call (ids and query left out)."""
     if call.kind == "cli":
         return "docker CLI (compose)"
+    if call.kind == "traefik":
+        return "Traefik API: the service's servers"
     method, _, path = call.what.partition(" ")
     path = re.sub(r"[0-9a-f]{64}", "<id>", path.split("?")[0])
     return f"{method} {path.split('/', 1)[-1]}"
