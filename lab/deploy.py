@@ -139,6 +139,9 @@ def execute_rollout(
                 except Exception as error:
                     stopped.now = [f"now: unknown, Docker did not answer ({error})"]
                 raise
+            except Exception:
+                record_rollout(cfg.state_dir, cfg.project, before, options.target, "failed")
+                raise
         finally:
             if jsonl is not None:
                 jsonl.close()

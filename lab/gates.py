@@ -93,6 +93,21 @@ class Gates:
             lambda: f"Traefik routes {sorted(self.platform.routed_ips())}, replica at {list(replica.ips)}",
         )
 
+    def back_in(self, replica: Replica, timeout: float) -> None:
+        """Wait until an undrained replica is back for good: the app says it is ready again (not
+        draining, so Docker's next healthcheck passes) and Traefik's API lists it. Listed alone
+        is not enough: Traefik may not yet have dropped a replica that still fails readiness."""
+        seen = ["not asked yet"]
+
+        def check() -> bool:
+            phase = self.platform.phase(replica.id)
+            seen[0] = f"phase {phase}"
+            if phase == "gone":
+                raise ReplicaLost(f"{replica.name} no longer runs")
+            return phase == "ready" and self.is_routed(replica)
+
+        self._wait(check, f"{replica.name} back in rotation", timeout, lambda: seen[0])
+
     def unrouted(self, replica: Replica, timeout: float) -> None:
         """Wait until Traefik's API no longer lists the replica."""
         self._wait(

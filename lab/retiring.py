@@ -48,6 +48,7 @@ class Retirement:
     reclaim: threading.Event = field(default_factory=threading.Event)
     stopping: bool = False
     reclaimed: bool = False
+    held: bool = False  # its stop was held back: a successor did not serve at that moment
     failed: bool = False
     done: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
@@ -110,7 +111,7 @@ class Retirements:
         def claim_stop() -> bool:
             if not all(still_serves(self.platform, s) for s in retirement.successors):
                 self.log.note(f"holding old {replica.name} back: a replica that took over stopped serving")
-                retirement.reclaimed = True
+                retirement.reclaimed = retirement.held = True
                 return False
             with self._lock:
                 if retirement.reclaim.is_set():
@@ -165,6 +166,16 @@ class Retirements:
             if retirement.stopping:
                 self._wait_done(retirement)
         return [r.replica for r in mine if r.reclaimed or r.failed]
+
+    def held_back(self) -> list[Retirement]:
+        """Ended retirements whose stop was held back (not reclaimed by the rollout): their old
+        replica still runs, drained."""
+        return [r for r in self.all if r.done.is_set() and r.held and not r.reclaim.is_set()]
+
+    def retry(self, retirement: Retirement) -> None:
+        """Retire a held-back replica again, from its idle wait (it is still out of rotation)."""
+        self.all.remove(retirement)
+        self.start(retirement.replica, retirement.drain_began, retirement.successors)
 
     def failed(self, replicas: list[Replica]) -> bool:
         """Whether the retirement of any of these replicas failed."""

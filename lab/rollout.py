@@ -40,15 +40,18 @@ from lab.rollout_plan import (
 from lab.undo import Undo
 from lab.waits import WaitTimeout
 
+HELD_BACK_RETRIES = 3  # an old replica held back by a successor's health flap is retried this often
+
 
 class RolloutStopped(RuntimeError):
     """The rollout stopped before the end and undid its current batch. `left_behind`: what the
     undo could not do; `now`: what serves afterwards, as Docker and Traefik report it."""
 
-    def __init__(self, message: str, left_behind: list[str] | None = None) -> None:
+    def __init__(self, message: str, left_behind: list[str] | None = None, *, undone: bool = True) -> None:
         super().__init__(message)
         self.left_behind = left_behind or []
         self.now: list[str] = []
+        self.undone = undone  # False: found wrong after the last batch, with nothing left to undo
 
 
 class RolloutFailed(RolloutStopped):
@@ -206,11 +209,18 @@ class RolloutEngine:
             # while it runs, or it would start one replica too many (retirements wait their turn).
             with self.membership.composing():
                 before = self.platform.replicas(include_stopped=True)
-                self.platform.scale_up(target, len(before) + len(batch.old))
-                now = self.platform.replicas(include_stopped=True)
+                known = {r.id for r in before}
+                try:
+                    self.platform.scale_up(target, len(before) + len(batch.old))
+                finally:
+                    # Even when compose failed half-way: what it created is the batch's, to undo.
+                    now = self.undo.gates.call(  # unguarded: an interrupt must not lose them
+                        partial(self.platform.replicas, include_stopped=True),
+                        "listing the new replicas",
+                        self.route_timeout,
+                    )
+                    batch.new = [r for r in now if r.id not in known]
             self.peak_replicas = max(self.peak_replicas, sum(1 for r in now if r.status == "running"))
-            known = {r.id for r in before}
-            batch.new = [r for r in now if r.id not in known]
             if len(batch.new) != len(batch.old):
                 raise RolloutFailed(
                     f"expected {len(batch.old)} new replica(s), compose started {len(batch.new)}"
@@ -253,7 +263,8 @@ class RolloutEngine:
         wrong = [r.name for r in final if r.version != self.options.target.version]
         if len(final) != len(old) or wrong:
             raise RolloutFailed(
-                f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}"
+                f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}",
+                undone=False,
             )
         return RolloutResult(
             replaced,
@@ -267,17 +278,29 @@ class RolloutEngine:
         )
 
     def _finish_retirements(self) -> None:
-        """Wait, still watching the new replicas, until every old replica has stopped."""
-        if self.retiring.active():
-            self.gates.until(
-                lambda: self.retiring.active() == 0,
-                "the old replicas to retire",
-                self.retiring.bound(),
-                self.retiring.ended,
-            )
-        self.retiring.finish()
-        self.check_new_serving()  # a retirement holds its replica back if its successor died
-        self._raise_retirement_errors()
+        """Wait, still watching the new replicas, until every old replica has stopped. An old
+        replica held back because a successor did not serve at that moment retires after all once
+        every successor serves again (a health flap); if one still does not, the rollout fails."""
+        for _ in range(HELD_BACK_RETRIES + 1):
+            if self.retiring.active():
+                self.gates.until(
+                    lambda: self.retiring.active() == 0,
+                    "the old replicas to retire",
+                    self.retiring.bound(),
+                    self.retiring.ended,
+                )
+            self.retiring.finish()
+            self.check_new_serving()  # a retirement holds its replica back if its successor died
+            self._raise_retirement_errors()
+            held = self.retiring.held_back()
+            if not held:
+                break
+            for retirement in held:
+                self.log.note(f"retiring old {retirement.replica.name} after all: its successors serve")
+                self.retiring.retry(retirement)
+        else:
+            names = ", ".join(r.replica.name for r in self.retiring.held_back())
+            raise RolloutFailed(f"old replica(s) {names} held back: a successor keeps failing to serve")
         self.open_batches = []
         self.watched = []
 
@@ -285,8 +308,13 @@ class RolloutEngine:
         reason = (str(error).splitlines() or [type(error).__name__])[0]
         self.log.note(f"stopping: {reason}; undoing this batch")
         self.watched = []
-        problems = self.undo.run(batch)
-        problems += self._settle_open_batches()
+        problems: list[str] = []
+        try:
+            problems += self.undo.run(batch)
+        except Exception as undo_error:  # the undo never raises; if it does, settle all the same
+            problems.append(f"undoing this batch: {type(undo_error).__name__}: {undo_error}")
+        finally:
+            problems += self._settle_open_batches()
         for line in problems:
             self.log.note(f"left behind: {line}")
         if isinstance(error, RolloutInterrupted):

@@ -17,6 +17,23 @@ from lab.rollout_plan import Batch
 
 
 @dataclass
+class Attempts:
+    """Runs undo steps that may fail, keeping one line per failure instead of raising."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def __call__(self, what: str, action: Callable[[], object]) -> bool:
+        """Run `action`; whether it succeeded (a failure is kept as a line naming `what`)."""
+        try:
+            action()
+        except Exception as error:
+            first = (str(error).splitlines() or [type(error).__name__])[0][:200]
+            self.problems.append(f"{what}: {first}")
+            return False
+        return True
+
+
+@dataclass
 class Undo:
     """Undoes batches on a platform. Its gates have no guard: an undo runs to its end."""
 
@@ -28,56 +45,60 @@ class Undo:
 
     def run(self, batch: Batch) -> list[str]:
         """Put the batch's drained old replicas back in rotation first, then take away the new
-        replicas that are not needed to stand in for old ones that are gone. Never raises: what it
-        cannot do is returned as lines saying what was left behind and why."""
-        problems: list[str] = []
-
-        def attempt(what: str, action: Callable[[], object]) -> bool:
-            try:
-                action()
-            except Exception as error:
-                problems.append(f"{what}: {(str(error).splitlines() or [type(error).__name__])[0][:200]}")
-                return False
-            return True
-
-        back: list[Replica] = []
-        for old in batch.old:
-            state = self._find(old)
-            if state is None or state.status != "running":
-                if state is not None:
-                    attempt(f"removing stopped old {old.name}", partial(self.platform.remove, old.id))
+        replicas that are not needed to stand in for old ones that are not back. Never raises:
+        what it cannot do is returned as lines saying what was left behind and why."""
+        attempts = Attempts()
+        back = self._return_old(batch, attempts)
+        # Only a confirmed return frees a new replica: one that is not back is stood in for.
+        needed = len(batch.old) - len(back)
+        for replica in batch.new:
+            _, state = self._attempt_find(replica, attempts)
+            serving = state is not None and state.serving_state
+            if serving and needed > 0:
+                needed -= 1
+                self.log.note(f"keeping new {replica.name}: it stands in for an old replica that is not back")
                 continue
+            if state is not None and (state.status != "running" or state.health == "unhealthy"):
+                self.log.note(f"diagnostics of {replica.name}:")
+                for line in self._diagnostics(replica):
+                    self.log.note(f"  {line}")
+            attempts(f"taking new {replica.name} away", partial(self._take_away, replica, serving))
+        if needed > 0:
+            attempts.problems.append(
+                f"{needed} replica(s) fewer than before the batch: run `python -m lab recover`"
+            )
+        return attempts.problems
+
+    def _return_old(self, batch: Batch, attempts: Attempts) -> list[Replica]:
+        """The batch's old replicas that serve as before: never drained, or undrained and
+        confirmed back (the app ready, Traefik's API listing it). Stopped ones are removed."""
+        back: list[Replica] = []
+        returning: list[Replica] = []
+        for old in batch.old:
+            known, state = self._attempt_find(old, attempts)
+            if known and (state is None or state.status != "running"):
+                if state is not None:
+                    attempts(f"removing stopped old {old.name}", partial(self.platform.remove, old.id))
+                continue
+            # Unknown (Docker did not answer) is treated as running: try to put it back all the same.
             undrain = partial(
                 self.gates.call,
                 partial(self.platform.undrain, old.id),
                 f"undraining {old.name}",
                 self.call_timeout,
             )
-            if old in batch.drained and not attempt(f"undraining old {old.name}", undrain):
-                continue
-            back.append(old)
-        for old in back:
-            with self.log.phase("back-in", f"old {old.name}"):
-                attempt(
-                    f"old {old.name} back in rotation",
-                    partial(self.gates.routed, old, self.call_timeout),
-                )
-        needed = len(batch.old) - len(back)
-        for replica in batch.new:
-            state = self._find(replica)
-            serving = state is not None and state.serving_state
-            if serving and needed > 0:
-                needed -= 1
-                self.log.note(f"keeping new {replica.name}: it stands in for an old replica that is gone")
-                continue
-            if state is None or state.status != "running" or state.health == "unhealthy":
-                self.log.note(f"diagnostics of {replica.name}:")
-                for line in self._diagnostics(replica):
-                    self.log.note(f"  {line}")
-            attempt(f"taking new {replica.name} away", partial(self._take_away, replica, serving))
-        if needed > 0:
-            problems.append(f"{needed} replica(s) fewer than before the batch: run `python -m lab recover`")
-        return problems
+            if old not in batch.drained:
+                back.append(old)  # never left rotation: nothing to confirm
+            elif attempts(f"undraining old {old.name}", undrain):
+                returning.append(old)
+        for old in returning:
+            with self.log.phase("back-in", f"old {old.name}") as record:
+                confirm = partial(self.gates.back_in, old, self.call_timeout)
+                if attempts(f"old {old.name} back in rotation", confirm):
+                    back.append(old)
+                else:
+                    record.ok = False
+        return back
 
     def _take_away(self, replica: Replica, serving: bool) -> None:
         if serving and self.gates.is_routed(replica):
@@ -108,10 +129,17 @@ class Undo:
                     self.call_timeout,
                 )
 
-    def _find(self, replica: Replica) -> Replica | None:
-        return self.gates.call(
-            lambda: self.platform.find(replica.id), f"inspecting {replica.name}", self.call_timeout
-        )
+    def _attempt_find(self, replica: Replica, attempt: Attempts) -> tuple[bool, Replica | None]:
+        """Whether Docker answered, and the replica's state (None: gone or unknown); a failure is
+        kept by `attempt`."""
+        found: list[Replica | None] = [None]
+
+        def look() -> None:
+            found[0] = self.gates.call(
+                lambda: self.platform.find(replica.id), f"inspecting {replica.name}", self.call_timeout
+            )
+
+        return attempt(f"inspecting {replica.name}", look), found[0]
 
     def _diagnostics(self, replica: Replica) -> list[str]:
         try:

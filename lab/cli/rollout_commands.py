@@ -63,7 +63,8 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
         with signals_to(interrupt):
             result = execute_rollout(client, cfg, options, log_path, interrupt=interrupt)
     except RolloutStopped as stopped:
-        print(f"lab: rollout stopped ({stopped}); its current batch was undone")
+        undone = "its current batch was undone" if stopped.undone else "nothing was left to undo"
+        print(f"lab: rollout stopped ({stopped}); {undone}")
         for line in stopped.left_behind:
             print(f"lab: left behind: {line}")
         for line in stopped.now:

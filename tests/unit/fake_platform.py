@@ -39,6 +39,9 @@ class FakeReplica:
     stays_routed: bool = False
     never_idle: bool = False
     exit_code: int = 0
+    ignores_undrain: bool = False  # SIGUSR2 has no effect (the app ignores it once a stop began)
+    # A health flap seen only by calls from threads whose name starts with this (a retirement's).
+    flap_seen_by: str | None = None
 
 
 @dataclass
@@ -55,6 +58,8 @@ class FakePlatform:
     stop_timeout: float = 30.0
     traefik_down_for: int = 0  # the next N calls to Traefik's API fail
     exec_fails: set[str] = field(default_factory=set)  # replica names whose in-container calls fail
+    find_fails: set[str] = field(default_factory=set)  # replica names Docker cannot inspect now
+    scale_up_fails_after_create: bool = False  # compose creates the containers, then errors
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -131,8 +136,13 @@ class FakePlatform:
     def find(self, replica_id: str) -> Replica | None:
         fake = self.replicas_by_id.get(replica_id)
         self._call(f"find {fake.replica.name if fake else replica_id}")
+        if fake is not None and fake.replica.name in self.find_fails:
+            raise PlatformUnavailable(f"inspecting {fake.replica.name}: connection refused")
         if fake is None:
             return None
+        if fake.flap_seen_by and threading.current_thread().name.startswith(fake.flap_seen_by):
+            fake.flap_seen_by = None
+            return replace(fake.replica, health="unhealthy")
         r = fake.replica
         if fake.crashed:
             fake.replica = replace(r, status="exited")
@@ -180,6 +190,9 @@ class FakePlatform:
         while len(self.replicas(include_stopped=True)) < total:
             fake = self._add(release.version, **self.new_behaviour)  # type: ignore[arg-type]
             self.events.append(f"create {fake.replica.name}")
+        if self.scale_up_fails_after_create:
+            self.scale_up_fails_after_create = False
+            raise PlatformUnavailable("starting the new replicas: connection reset by peer")
 
     @locked
     def drain(self, replica_id: str) -> None:
@@ -194,6 +207,9 @@ class FakePlatform:
     def undrain(self, replica_id: str) -> None:
         fake = self.replicas_by_id[replica_id]
         self._call(f"undrain {fake.replica.name}")
+        if fake.ignores_undrain:
+            self.events.append(f"undrain ignored {fake.replica.name}")
+            return
         fake.drained = False
         fake.polls_to_unrouted = 2
         if fake.replica.status == "running" and fake.replica.health == "unhealthy":

@@ -244,3 +244,70 @@ def test_a_stale_lock_or_a_replica_out_of_rotation_makes_the_look_ask_every_phas
     assert "drained replica still running: app-1 (v1), out of rotation" in findings(
         view, 2, LockState(False, False)
     )
+
+
+# --- the review's holes in the failure paths (issue 17): each test failed before its fix --------
+
+
+def test_review_1_undo_keeps_a_new_replica_when_an_old_one_does_not_come_back():
+    """The batch is interrupted while app-1 drains; app-1 ignores the undrain, so Traefik never
+    lists it again. The undo must not count it as back: app-3 (v2, serving) stays, the service
+    keeps two routed replicas, and the undo says app-1 did not come back."""
+    platform = FakePlatform()
+    platform.by_name("app-1").ignores_undrain = True
+    interrupt = Interrupt()
+    platform.on("drain app-1", lambda _: interrupt.request(signal.SIGINT))
+    with pytest.raises(RolloutInterrupted) as caught:
+        engine(platform, interrupt, route_timeout=0.05).run()
+    assert names(platform.serving()) == ["app-2", "app-3"]
+    assert any("app-1" in line and "rotation" in line for line in caught.value.left_behind)
+
+
+def test_review_2_undo_with_docker_unreachable_still_settles_and_reports():
+    """Docker cannot inspect app-2 when the second batch is interrupted: the undo says so instead
+    of raising, the first batch's retirement is settled, and the rollout ends as interrupted."""
+    platform = FakePlatform()
+    interrupt = Interrupt()
+
+    def docker_gone(p: FakePlatform) -> None:
+        p.find_fails.add("app-2")
+        interrupt.request(signal.SIGINT)
+
+    platform.on("drain app-2", docker_gone)
+    with pytest.raises(RolloutInterrupted) as caught:
+        engine(platform, interrupt, route_timeout=0.05).run()
+    assert any("inspecting app-2" in line for line in caught.value.left_behind), caught.value.left_behind
+    assert "remove app-1" in platform.events  # the first batch's retirement ran to its end
+    assert len(platform.serving()) >= 2
+
+
+def test_review_3_a_successor_flap_during_a_retirement_does_not_leave_the_old_replica_behind():
+    """claim_stop sees app-3 unhealthy once (a flap the main thread never sees) and holds app-1
+    back. Once app-3 serves again app-1 must still retire: the rollout ends with two v2 replicas,
+    not with a drained v1 replica running and a false 'its batch was undone'."""
+    platform = FakePlatform()
+    platform.on("inflight app-1", lambda p: setattr(p.by_name("app-3"), "flap_seen_by", "retire-app-1"))
+    result = engine(platform).run()
+    assert len(result.replaced) == 2
+    assert sorted(r.version for r in platform.replicas()) == ["v2", "v2"]
+    assert "id1" not in platform.replicas_by_id
+
+
+def test_review_3_containers_compose_created_before_it_failed_are_taken_away():
+    """compose creates app-3, then fails: the undo must know app-3 and remove it."""
+    platform = FakePlatform()
+    platform.scale_up_fails_after_create = True
+    with pytest.raises(RolloutFailed):
+        engine(platform, route_timeout=0.05).run()
+    assert set(platform.replicas_by_id) == {"id1", "id2"}
+    assert names(platform.serving()) == ["app-1", "app-2"]
+
+
+def test_review_3_a_final_check_that_fails_does_not_claim_an_undo():
+    """A replica added by hand during the rollout makes the final count wrong: the rollout fails
+    and says nothing was undone."""
+    platform = FakePlatform()
+    platform.on("remove app-2", lambda p: p._add("v1", healthy=True))
+    with pytest.raises(RolloutFailed, match="ended with 3 replicas") as caught:
+        engine(platform).run()
+    assert caught.value.undone is False
