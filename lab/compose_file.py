@@ -156,3 +156,41 @@ def shell_form_cmd(service: dict[str, Any], compose_dir: Path) -> str | None:
         if rest.strip().startswith("[")
         else f"Dockerfile {keyword.upper()} is shell form: {rest.strip()}"
     )
+
+
+def variables_in(data: object) -> set[str]:
+    """The names of the `${VAR...}` references anywhere in raw (not interpolated) compose data."""
+    if isinstance(data, dict):
+        return set().union(*(variables_in(k) | variables_in(v) for k, v in data.items()))
+    if isinstance(data, list):
+        return set().union(*(variables_in(item) for item in data))
+    if isinstance(data, str):
+        names = {match.group(1) for match in VARIABLE.finditer(data) if match.group(1)}
+        for match in VARIABLE.finditer(data):  # defaults may hold references of their own
+            names |= variables_in(match.group(3) or "")
+        return names
+    return set()
+
+
+def settable_variables(paths: tuple[Path, ...], service: str) -> tuple[set[str], set[str]]:
+    """For `--set`: the variables only the service's `environment:` reads (safe to change per
+    release), and those anything else in the compose files reads (labels, ports, image, Traefik:
+    routing and compose itself), as read from the raw files."""
+    in_environment: set[str] = set()
+    elsewhere: set[str] = set()
+    for path in paths:
+        if not path.is_file():
+            raise LintInputError(f"compose file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise LintInputError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
+        for name, definition in (data.get("services") or {}).items():
+            if not isinstance(definition, dict):
+                continue
+            rest = dict(definition)
+            if name == service:
+                in_environment |= variables_in(rest.pop("environment", None))
+            elsewhere |= variables_in(rest)
+        elsewhere |= variables_in({k: v for k, v in data.items() if k != "services"})
+    return in_environment - elsewhere, elsewhere

@@ -113,6 +113,12 @@ class LabConfig(TraefikEndpoints):
         """The name Traefik's API gives the app's load balancer."""
         return f"{self.service}@docker"
 
+    @property
+    def traefik_router(self) -> str:
+        """The name Traefik's API gives the app's router (the compose file names it after the
+        service: traefik.http.routers.app.*)."""
+        return f"{self.service}@docker"
+
     def compose_env(self) -> dict[str, str]:
         """Variables the compose file reads, so compose and the lab agree."""
         return {

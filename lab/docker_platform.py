@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import docker
+import httpx
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
@@ -19,7 +20,13 @@ from lab.config import LabConfig
 from lab.deadlines import ServiceTiming
 from lab.docker_api import ReplicaUnreachable
 from lab.model import PlatformUnavailable, Release, Replica
-from lab.traefik_api import TraefikUnavailable, routed_ips
+from lab.traefik_api import (
+    TraefikUnavailable,
+    get_through_traefik,
+    routed_ips,
+    router_doc,
+    router_problem,
+)
 
 
 @contextmanager
@@ -33,6 +40,7 @@ def transient(what: str) -> Iterator[None]:
         APIError,
         DockerException,
         requests.RequestException,
+        httpx.HTTPError,
         TraefikUnavailable,
         ReplicaUnreachable,
     ) as error:
@@ -47,6 +55,7 @@ class DockerPlatform:
         self.client = client
         self.cfg = cfg
         self.signalled: set[str] = set()  # replicas `stop` has sent its two SIGTERMs to
+        self.expected_rule: str | None = None  # the router's rule when first seen routing
 
     def _compose_env(self, release: Release) -> dict[str, str]:
         return {**release.env, "APP_VERSION": release.version}
@@ -77,6 +86,22 @@ class DockerPlatform:
         """IPs Traefik routes to for the service."""
         with transient("asking Traefik's API"):
             return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
+
+    def route_problem(self) -> str | None:
+        """What is wrong with the service's router in Traefik's API, None when it routes with the
+        rule it had when first asked."""
+        with transient("asking Traefik's API for the router"):
+            doc = router_doc(self.cfg.api_url, self.cfg.traefik_router)
+        problem = router_problem(doc, self.cfg.traefik_router, self.expected_rule)
+        if problem is None and doc is not None and self.expected_rule is None:
+            self.expected_rule = str(doc.get("rule"))
+        return problem
+
+    def entrypoint_answer(self) -> tuple[int, str]:
+        """GET /health through Traefik's entrypoint with the app's Host header."""
+        with transient("a request through Traefik's entrypoint"):
+            response = get_through_traefik(self.cfg, "/health", timeout=5)
+        return response.status_code, response.headers.get("x-app-version", "")
 
     def service_timing(self) -> ServiceTiming:
         """The service's healthcheck and stop grace, and Traefik's provider throttle."""

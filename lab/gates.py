@@ -29,6 +29,11 @@ class ReplicaLost(RuntimeError):
     """A replica the rollout counts on (a new one, serving) stopped running or serving."""
 
 
+class RouteBroken(RuntimeError):
+    """Traefik's router for the service no longer routes as it did (a new replica's labels
+    define it differently, say): its servers may be listed, yet every request misses."""
+
+
 def _no_guard() -> None:
     return None
 
@@ -84,10 +89,25 @@ class Gates:
 
         return self._wait(check, f"{replica.name} healthy", timeout, lambda: seen[0])
 
+    def route_works(self) -> None:
+        """RouteBroken unless Traefik's router for the service routes as it did."""
+        problem = self.platform.route_problem()
+        if problem is not None:
+            raise RouteBroken(problem)
+
     def routed(self, replica: Replica, timeout: float) -> None:
-        """Wait until Traefik's API lists the replica."""
+        """Wait until Traefik's API lists the replica among the service's servers, with the
+        service's router intact; RouteBroken at once if the router is not (waiting cannot mend
+        a router two definitions disagree on)."""
+
+        def check() -> bool:
+            if not self.is_routed(replica):
+                return False
+            self.route_works()
+            return True
+
         self._wait(
-            lambda: self.is_routed(replica),
+            check,
             f"Traefik to route {replica.name}",
             timeout,
             lambda: f"Traefik routes {sorted(self.platform.routed_ips())}, replica at {list(replica.ips)}",

@@ -96,6 +96,16 @@ class ServicePlatform(Protocol):
         """IPs Traefik's load balancer for the service sends to now."""
         ...
 
+    def route_problem(self) -> str | None:
+        """What keeps Traefik's router for the service from routing as it did when first asked
+        (gone, disabled, in error, or another rule); None when it routes."""
+        ...
+
+    def entrypoint_answer(self) -> tuple[int, str]:
+        """One real request through Traefik's entrypoint with the service's Host header: the
+        status, and the version that answered ("" if none said)."""
+        ...
+
     def image_exists(self, release: Release) -> bool:
         """Whether the release's image is present locally."""
         ...

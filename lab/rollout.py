@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from functools import partial
 
-from lab.gates import Gates, ReplicaLost
+from lab.gates import Gates, ReplicaLost, RouteBroken
 from lab.membership import Membership
 from lab.model import PhaseRecord, PlatformUnavailable, Replica, ServicePlatform
 from lab.phaselog import RolloutLog
@@ -141,6 +141,8 @@ class RolloutEngine:
         listed it for longer than the route timeout (a Traefik restart is shorter than that)."""
         try:
             routed = self.platform.routed_ips()
+            if routed:  # servers listed but no working router: every request misses (404)
+                self.gates.route_works()
             states = {r.id: self.platform.find(r.id) for r in self.watched}
         except PlatformUnavailable:
             if tolerate_unavailable:
@@ -244,6 +246,9 @@ class RolloutEngine:
         old = self.platform.replicas()
         if not old:
             raise RolloutInputError("the service has no running replicas to replace")
+        problem = self.platform.route_problem()  # also what later looks compare the rule with
+        if problem is not None:
+            raise RolloutFailed(f"not starting: {problem}", undone=False)
         self.draining_cap = self.options.max_draining or len(old)
         replaced: list[tuple[str, str]] = []
         batches: list[tuple[list[str], list[str]]] = []
@@ -266,6 +271,7 @@ class RolloutEngine:
                 f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}",
                 undone=False,
             )
+        self._answers_through_entrypoint()
         return RolloutResult(
             replaced,
             time.time() - started,
@@ -276,6 +282,19 @@ class RolloutEngine:
             self.peak_replicas,
             batches,
         )
+
+    def _answers_through_entrypoint(self) -> None:
+        """The last word: one real request through Traefik's entrypoint must reach the target."""
+        status, version = self.undo.gates.call(
+            self.platform.entrypoint_answer, "a request through Traefik's entrypoint", self.route_timeout
+        )
+        if status != 200 or version != self.options.target.version:
+            raise RolloutFailed(
+                f"a request through Traefik's entrypoint answered {status} from version "
+                f"{version or 'unknown'}, not 200 from {self.options.target.version}",
+                undone=False,
+            )
+        self.log.note(f"through Traefik's entrypoint: 200 from {version}")
 
     def _finish_retirements(self) -> None:
         """Wait, still watching the new replicas, until every old replica has stopped. An old
@@ -319,7 +338,7 @@ class RolloutEngine:
             self.log.note(f"left behind: {line}")
         if isinstance(error, RolloutInterrupted):
             raise RolloutInterrupted(error.signum, problems) from None
-        if isinstance(error, RolloutFailed | WaitTimeout | ReplicaLost | PlatformUnavailable):
+        if isinstance(error, RolloutFailed | WaitTimeout | ReplicaLost | RouteBroken | PlatformUnavailable):
             raise RolloutFailed(reason, problems) from error
         if isinstance(error, Exception):
             raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error

@@ -61,6 +61,24 @@ def validate_options(options: RolloutOptions) -> None:
             raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
 
 
+def check_variables(env: dict[str, str], settable: set[str], elsewhere: set[str]) -> None:
+    """RolloutInputError unless every `--set` variable is one the service's environment alone
+    reads: nothing may change routing labels, ports, the image or compose itself."""
+    for key in sorted(env):
+        if key.startswith(("COMPOSE_", "DOCKER_")):
+            raise RolloutInputError(f"--set {key}: changes compose or Docker itself, not the service")
+        if key in elsewhere:
+            raise RolloutInputError(
+                f"--set {key}: the compose file reads it outside the service's environment "
+                "(routing labels, ports, image or Traefik), which a rollout must not change"
+            )
+        if key not in settable:
+            allowed = ", ".join(sorted(settable)) or "none"
+            raise RolloutInputError(
+                f"--set {key}: the service's environment does not use it (it reads: {allowed})"
+            )
+
+
 def with_deadlines(options: RolloutOptions, deadlines: Deadlines) -> RolloutOptions:
     """The options with every deadline left unset (None) taken from `deadlines`."""
     return replace(

@@ -14,11 +14,11 @@ import docker
 import httpx
 
 from lab import compose
-from lab.config import LabConfig, TraefikEndpoints
+from lab.config import LabConfig
 from lab.docker_api import memory_usage, replicas, service_containers
 from lab.history import current_release, forget
 from lab.model import Replica, is_ready
-from lab.traefik_api import TraefikUnavailable, routed_ips
+from lab.traefik_api import TraefikUnavailable, get_through_traefik, routed_ips
 from lab.waits import wait_for
 
 
@@ -80,11 +80,6 @@ def ensure_images(
     measured step includes a build."""
     for version in versions:
         compose.build(cfg, [cfg.service], extra_env={"APP_VERSION": version})
-
-
-def get_through_traefik(cfg: TraefikEndpoints, path: str, timeout: float = 10) -> httpx.Response:
-    """GET a path of the app through Traefik's port on 127.0.0.1, with the app's Host header."""
-    return httpx.get(f"{cfg.http_url}{path}", headers={"Host": cfg.app_host}, timeout=timeout)
 
 
 def smoke_request(cfg: LabConfig) -> httpx.Response:

@@ -12,14 +12,13 @@ from lab.cli.arguments import (
     parse_assignments,
 )
 from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK, EXIT_SIGNAL_BASE
+from lab.compose_file import settable_variables
 from lab.config import LabConfig
 from lab.deploy import execute_rollout, resolve_target
 from lab.docker_api import connect
 from lab.report import summarize, summary_table
 from lab.rollout import Interrupt, RolloutInterrupted, RolloutStopped
-from lab.rollout_plan import (
-    RolloutOptions,
-)
+from lab.rollout_plan import RolloutOptions, check_variables, validate_options
 from lab.timeline import plot_timeline
 from lab.under_load import default_probe_options, probe_during_rollout, save_report
 
@@ -56,6 +55,10 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
         route_timeout=args.route_timeout,
         build=not args.no_build,
     )
+    # Everything that can be checked without Docker is, before connecting: bad input says so even
+    # when the engine is down.
+    validate_options(options)
+    check_variables(options.target.env, *settable_variables(cfg.compose_files, cfg.service))
     client = connect()
     log_path = args.log or cfg.out_dir / f"rollout-{cfg.project}.jsonl"
     interrupt = Interrupt()

@@ -14,7 +14,7 @@ from lab.config import LabConfig
 from lab.docker_api import get_container, replica_stats, replicas
 from lab.probe import ProbeResult
 from lab.records import LONG, RequestRecord, take_exception, take_response
-from lab.stack import get_through_traefik
+from lab.traefik_api import get_through_traefik
 from lab.waits import WaitTimeout, wait_for
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, drain_and_confirm, stop_all
 

@@ -27,7 +27,7 @@ from lab.docker_api import replica_stats, service_containers
 from lab.docker_platform import DockerPlatform
 from lab.probe import ProbeOptions
 from lab.stack import ensure_images, private_stack
-from lab.traefik_api import TraefikUnavailable, routed_ips
+from lab.traefik_api import TraefikUnavailable, get_through_traefik, routed_ips
 from lab.under_load import UnderLoad, default_probe_options, measure_under_load
 from lab.waits import wait_for
 from lab.writes import final_write_check
@@ -143,6 +143,52 @@ def test_1_2_new_version_that_crashes_or_never_gets_healthy_is_removed_and_v1_se
     assert "now: Traefik routes 2 ready replica(s) of 2 running" in output
     assert_end_state(docker_client, stack, "v1")
     check_failures_and_writes(docker_client, stack, measured, faults, name=name, status=status)
+
+
+def test_review_router_set_that_would_change_routing_is_refused_and_nothing_changes(docker_client, stack):
+    """1. v1 serves under the probe 2. `rollout --to v2 --set APP_HOST=x.localhost` (a new
+    replica would define router `app` with another rule, and Traefik would drop the router)
+    3. exit 2 with one line, the same containers serve, 0 failed."""
+    before = sorted(str(c.id) for c in service_containers(docker_client, stack.project, stack.service))
+    faults = FaultRecord()
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(
+            stack, ["rollout", "--to", "v2", "--no-build", "--set", "APP_HOST=x.localhost"], "set-host"
+        )
+        return child.wait(), child.output()
+
+    measured, status, output = rollout_under_probe(stack, action)
+    assert status == 2 and "--set APP_HOST" in output, output
+    after = sorted(str(c.id) for c in service_containers(docker_client, stack.project, stack.service))
+    assert after == before
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(docker_client, stack, measured, faults, name="set-host", status=status)
+
+
+def test_review_router_a_replica_that_breaks_the_router_fails_the_rollout_and_is_undone(docker_client, stack):
+    """The severe finding, reached without --set: the child's own settings give its new replica
+    another Host rule. Traefik drops router `app` once that replica is healthy, and requests answer
+    404 while the service still lists every server. The rollout must not exit 0: it exits 1 naming
+    the router, takes the new replica away, and v1 serves again. Requests fail only from the new
+    replica's health until the undo (the window is recorded, bounded and printed)."""
+    faults = FaultRecord()
+    broken = stack.with_overrides(app_host="x.localhost")
+    started: list[float] = []
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(broken, ["rollout", "--to", "v2", "--no-build"], "router")
+        started.append(child.wait_for_phase("healthy-to-routed", "new"))
+        status = child.wait()
+        faults.windows.append((started[0] - TRAEFIK_REACTION, time.time()))
+        return status, child.output()
+
+    measured, status, output = rollout_under_probe(stack, action)
+    assert status == 1 and "router" in output, output
+    assert_end_state(docker_client, stack, "v1")
+    response = get_through_traefik(stack, "/health")
+    assert response.status_code == 200 and response.headers["x-app-version"] == "v1"
+    check_failures_and_writes(docker_client, stack, measured, faults, name="router", status=status)
 
 
 def assert_undone_after_losing_new_replicas(

@@ -16,7 +16,7 @@ from lab.model import Release
 from lab.records import LONG, SHORT, WRITE
 from lab.report import summarize, summary_table
 from lab.rollout_plan import RolloutOptions
-from lab.stack import get_through_traefik
+from lab.traefik_api import get_through_traefik
 from lab.under_load import default_probe_options, probe_during_rollout
 
 pytestmark = pytest.mark.lab

@@ -17,8 +17,7 @@ from lab.docker_api import (
     replicas,
     service_containers,
 )
-from lab.stack import get_through_traefik
-from lab.traefik_api import routed_ips
+from lab.traefik_api import get_through_traefik, routed_ips
 from lab.waits import wait_for
 
 pytestmark = pytest.mark.lab

@@ -39,6 +39,7 @@ class FakeReplica:
     stays_routed: bool = False
     never_idle: bool = False
     exit_code: int = 0
+    breaks_router: bool = False  # its labels define the router differently: Traefik drops it
     ignores_undrain: bool = False  # SIGUSR2 has no effect (the app ignores it once a stop began)
     # A health flap seen only by calls from threads whose name starts with this (a retirement's).
     flap_seen_by: str | None = None
@@ -174,6 +175,25 @@ class FakePlatform:
         ips = {ip for f in self.replicas_by_id.values() if self._is_routed(f) for ip in f.replica.ips}
         self.routed_counts.append(len(ips))
         return ips
+
+    def _router_broken(self) -> bool:
+        return any(
+            f.breaks_router and f.replica.status == "running" and f.replica.health == "healthy"
+            for f in self.replicas_by_id.values()
+        )
+
+    @locked
+    def route_problem(self) -> str | None:
+        self._call("route")
+        return "Traefik has no router app@docker" if self._router_broken() else None
+
+    @locked
+    def entrypoint_answer(self) -> tuple[int, str]:
+        self._call("entrypoint")
+        if self._router_broken():
+            return 404, ""
+        routed = [f for f in self.replicas_by_id.values() if self._is_routed(f)]
+        return (200, routed[0].replica.version) if routed else (503, "")
 
     @locked
     def image_exists(self, release: Release) -> bool:

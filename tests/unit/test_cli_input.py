@@ -28,3 +28,33 @@ def test_bad_arguments_print_one_line_and_exit_2(argv, message, capsys):
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1, err
     assert err.startswith("lab: ") and message in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["rollout", "--to", "v2", "--set", "APP_HOST=x.localhost"], "--set APP_HOST"),
+        (["rollout", "--to", "v2", "--set", "APP_PORT=9000"], "--set APP_PORT"),
+        (["rollout", "--to", "v2", "--set", "COMPOSE_FILE=x.yml"], "compose or Docker itself"),
+        (["rollout", "--to", "v2", "--set", "DOCKER_HOST=tcp://x"], "compose or Docker itself"),
+        (["rollout", "--to", "v2", "--set", "NOT_READ=1"], "does not use it"),
+        (["rollout", "--to", "v2", "--max-surge", "0"], "--max-surge"),
+        (["rollout", "--to", "bad!tag"], "not a valid image tag"),
+    ],
+)
+def test_review_7_rollout_input_is_refused_before_docker_is_asked(argv, message, capsys, monkeypatch):
+    """With the engine unreachable, bad input still says what is wrong (exit 2), not that the
+    engine is unreachable; a --set that would change routing or compose is bad input."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1, err
+    assert message in err, err
+
+
+def test_review_router_set_accepts_a_variable_only_the_environment_reads(capsys, monkeypatch):
+    """SLOW_SECONDS is read by the app's environment alone: it passes the check and the command
+    goes on to Docker (unreachable here: exit 1, not 2)."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(["rollout", "--to", "v2", "--set", "SLOW_SECONDS=3"]) == 1
+    assert "unreachable" in capsys.readouterr().err

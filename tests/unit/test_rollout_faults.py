@@ -311,3 +311,21 @@ def test_review_3_a_final_check_that_fails_does_not_claim_an_undo():
     with pytest.raises(RolloutFailed, match="ended with 3 replicas") as caught:
         engine(platform).run()
     assert caught.value.undone is False
+
+
+def test_review_router_a_new_replica_that_breaks_the_router_fails_the_rollout_and_is_undone():
+    """`--set APP_HOST=x` on the real stack: the new replica defines router `app` with another
+    rule, Traefik drops the router, and every request answers 404 although the service still
+    lists its servers. The routed gate must see it, fail, and take the new replica away."""
+    platform = FakePlatform(new_behaviour={"breaks_router": True})
+    with pytest.raises(RolloutFailed, match="no router app@docker"):
+        engine(platform, route_timeout=0.05).run()
+    assert names(platform.serving()) == ["app-1", "app-2"]
+    assert set(platform.replicas_by_id) == {"id1", "id2"}
+    assert platform.entrypoint_answer() == (200, "v1")
+
+
+def test_review_router_a_rollout_ends_with_a_real_request_through_the_entrypoint():
+    platform = FakePlatform()
+    engine(platform).run()
+    assert platform.calls[-1] == "entrypoint"
