@@ -6,6 +6,7 @@ import contextlib
 import io
 import json
 import tarfile
+import time
 from datetime import datetime
 from typing import Any
 
@@ -187,18 +188,28 @@ def health_log_ends(container: Container) -> list[str]:
     return [str(e.get("End", "")) for e in entries]
 
 
-def stop_out_of_rotation(container: Container, grace: float, *, signal: bool = True) -> int:
-    """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and
-    skip what is left of the lame-duck window" (nothing can reach it any more; in-flight requests
-    and the shutdown work still finish), then SIGKILL if it has not exited after `grace` seconds
-    (as `docker stop` would). Its exit code. `signal=False` only waits (a retry: a third SIGTERM
-    would make the app skip its shutdown work)."""
-    for _ in range(2 if signal else 0):
-        with contextlib.suppress(APIError):  # 409: it has exited already
-            container.kill(signal="SIGTERM")
+def send_stop_signal(container: Container) -> None:
+    """One SIGTERM; nothing if the container has exited already (409). A failed call raises, so
+    the caller knows the signal was not sent."""
+    with contextlib.suppress(APIError):  # 409: it has exited already
+        container.kill(signal="SIGTERM")
+
+
+def wait_or_kill(container: Container, remaining: float) -> int:
+    """Wait up to `remaining` seconds for the container to exit, SIGKILL it after that (as
+    `docker stop` would); its exit code. An engine that does not answer raises
+    requests.ConnectionError: that is not the grace running out, and kills nothing."""
+    started = time.monotonic()
     try:
-        result = container.wait(timeout=grace)
-    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+        result = container.wait(timeout=max(remaining, 0.001))
+    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError) as error:
+        # docker-py reports a read timeout on its unix socket as a ConnectionError ("Read timed
+        # out"): tell it from a refused or reset connection by the message and the time it took.
+        timed_out = isinstance(error, requests.exceptions.ReadTimeout) or (
+            "timed out" in str(error).lower() and time.monotonic() - started >= remaining * 0.9
+        )
+        if not timed_out:
+            raise
         with contextlib.suppress(APIError):
             container.kill(signal="SIGKILL")
         result = container.wait(timeout=60)

@@ -5,6 +5,7 @@ calls that may pass if retried surface as PlatformUnavailable."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +28,8 @@ from lab.traefik_api import (
     router_doc,
     router_problem,
 )
+
+STOP_SIGNALS = 2  # SIGTERMs to a drained replica: stop, and skip the rest of the lame duck
 
 
 @contextmanager
@@ -54,7 +57,8 @@ class DockerPlatform:
     def __init__(self, client: docker.DockerClient, cfg: LabConfig) -> None:
         self.client = client
         self.cfg = cfg
-        self.signalled: set[str] = set()  # replicas `stop` has sent its two SIGTERMs to
+        self.signals_sent: dict[str, int] = {}  # SIGTERMs `stop` has sent, by replica id
+        self.stop_deadlines: dict[str, float] = {}  # when `stop` SIGKILLs, by replica id
         self.expected_rule: str | None = None  # the router's rule when first seen routing
 
     def _compose_env(self, release: Release) -> dict[str, str]:
@@ -163,15 +167,20 @@ class DockerPlatform:
             return int(docker_api.replica_stats(container, idle_within=wait)["inflight"])
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
-        """Stop a replica Traefik no longer routes, skipping the rest of its lame-duck window
-        (SIGKILL after `timeout`); the exit code."""
+        """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and
+        skip what is left of the lame-duck window" (nothing can reach it any more; in-flight
+        requests and the shutdown work still finish), then SIGKILL `timeout` seconds after the
+        first; the exit code. A retry after a failed call sends only the SIGTERMs not yet sent
+        (a third would make the app skip its shutdown work) and waits only what is left."""
         container = self._container(replica_id)
         if container is None:
             return None
-        first = replica_id not in self.signalled
-        self.signalled.add(replica_id)
+        deadline = self.stop_deadlines.setdefault(replica_id, time.monotonic() + timeout)
         with transient(f"stopping {container.name}"):
-            return docker_api.stop_out_of_rotation(container, timeout, signal=first)
+            while self.signals_sent.get(replica_id, 0) < STOP_SIGNALS:
+                docker_api.send_stop_signal(container)
+                self.signals_sent[replica_id] = self.signals_sent.get(replica_id, 0) + 1
+            return docker_api.wait_or_kill(container, deadline - time.monotonic())
 
     def remove(self, replica_id: str) -> None:
         """Remove the container, killing it if it still runs."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import uvicorn
 
@@ -10,6 +11,8 @@ from .api import create_app
 from .server import LameDuckServer
 from .settings import AppSettings
 from .state import ReplicaState
+
+EXIT_SHUTDOWN_FAILED = 1  # acknowledged writes could not be persisted: never a clean exit
 
 
 def build_server(settings: AppSettings, host: str = "0.0.0.0") -> LameDuckServer:
@@ -33,7 +36,10 @@ def build_server(settings: AppSettings, host: str = "0.0.0.0") -> LameDuckServer
 def main() -> None:
     """Entry point of the container."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    build_server(AppSettings.from_env()).run()
+    server = build_server(AppSettings.from_env())
+    server.run()
+    if server.state.shutdown_failed:
+        sys.exit(EXIT_SHUTDOWN_FAILED)
 
 
 if __name__ == "__main__":

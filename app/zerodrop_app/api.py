@@ -63,6 +63,18 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
+async def shutdown_work(state: ReplicaState, settings: AppSettings) -> None:
+    """Persist the buffered events; a failure is logged and marks the state, so the process does
+    not exit 0 with acknowledged writes unwritten."""
+    try:
+        written = await persist_events(state, settings.data_dir, settings.shutdown_work_seconds)
+    except OSError as error:
+        state.shutdown_failed = True
+        log.error("shutdown work FAILED, %d events not persisted: %s", len(state.buffered), error)
+        return
+    log.info("shutdown work done: %d buffered events persisted", written)
+
+
 def create_app(settings: AppSettings, state: ReplicaState | None = None) -> FastAPI:
     """Build the app around one replica's state (a fresh one unless given)."""
     state = state or ReplicaState(replica=settings.replica)
@@ -79,8 +91,7 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         yield
         starter.cancel()
         # Shutdown work: runs after uvicorn has let in-flight requests finish.
-        written = await persist_events(state, settings.data_dir, settings.shutdown_work_seconds)
-        log.info("shutdown work done: %d buffered events persisted", written)
+        await shutdown_work(state, settings)
 
     app = FastAPI(title="zerodrop app", version=settings.version, lifespan=lifespan)
     app.state.replica = state

@@ -32,6 +32,7 @@ class ReplicaState:
     drain_started: float | None = None
     buffered: list[dict[str, Any]] = field(default_factory=list)
     persisted: int = 0
+    shutdown_failed: bool = False  # the shutdown work could not persist the buffer: exit 1
     _next_id: int = 0
 
     def mark_ready(self) -> None:
@@ -86,18 +87,28 @@ def events_file(data_dir: Path, replica: str) -> Path:
 
 async def persist_events(state: ReplicaState, data_dir: Path, work_seconds: float) -> int:
     """The shutdown work: after `work_seconds` of simulated slow persistence, append every
-    buffered event to the replica's file, fsync it, and return how many were written."""
+    buffered event to the replica's file, fsync it and its folder, and return how many were
+    written. The events leave the buffer only once they are on disk: a write that fails raises
+    (OSError) and leaves them buffered."""
     if work_seconds > 0:
         await asyncio.sleep(work_seconds)
-    items, state.buffered = state.buffered, []
+    items = list(state.buffered)
     if not items:
         return 0
     data_dir.mkdir(parents=True, exist_ok=True)
     path = events_file(data_dir, state.replica)
+    created = not path.exists()
     with path.open("a", encoding="utf-8") as handle:
         for item in items:
             handle.write(json.dumps(item, separators=(",", ":")) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+    if created:  # the new file's entry in its folder must survive a crash too
+        folder = os.open(data_dir, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    del state.buffered[: len(items)]
     state.persisted += len(items)
     return len(items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from dataclasses import replace
@@ -11,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from zerodrop_app.api import create_app
 from zerodrop_app.settings import AppSettings
-from zerodrop_app.state import Phase, ReplicaState, events_file
+from zerodrop_app.state import Phase, ReplicaState, events_file, persist_events
 
 from lab.waits import wait_for
 
@@ -134,3 +135,15 @@ def test_stats_idle_within_answers_as_soon_as_nothing_is_in_flight(settings):
         assert held["inflight"] == 0
         assert 0.7 < answered < 2.0, f"answered {answered:.2f}s after the request began"
         assert client.get("/stats", params={"idle_within": 6}).status_code == 422
+
+
+def test_review_5_buffered_events_stay_buffered_when_their_write_fails(tmp_path):
+    """The shutdown write fails: the events are still in the buffer (not dropped before the write
+    succeeded), and the failure is raised for the lifespan to report."""
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    state = ReplicaState(replica="r")
+    state.add_event({"n": 1})
+    with pytest.raises(OSError):
+        asyncio.run(persist_events(state, blocker / "data", 0))
+    assert len(state.buffered) == 1 and state.persisted == 0

@@ -79,3 +79,15 @@ def test_a_second_sigterm_after_an_empty_drain_window_still_persists_the_writes(
         assert process.wait(timeout=30) == 0
     lines = (tmp_path / "events-twice.jsonl").read_text().splitlines()
     assert [json.loads(line)["id"] for line in lines] == [event_id]
+
+
+def test_review_5_a_shutdown_write_that_fails_is_not_a_clean_exit(tmp_path):
+    """DATA_DIR cannot be created (a file stands where the folder should be): the acknowledged
+    write cannot be persisted, so the process must not exit 0 (the rollout would count it clean)."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    settings = {"DRAIN_SECONDS": "0", "SHUTDOWN_WORK_SECONDS": "0", "DATA_DIR": str(blocker / "data")}
+    with app_process(tmp_path, "nowrite", **settings) as (process, url):
+        assert httpx.post(f"{url}/events", json={"n": 1}).status_code == 200
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) != 0

@@ -1,0 +1,110 @@
+"""The stop of a drained replica on Docker (lab.docker_platform.DockerPlatform.stop) against a
+scripted container: SIGTERMs counted as sent only when sent, SIGKILL only when the grace runs out."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+
+from lab import docker_api
+from lab.config import load_config
+from lab.docker_platform import DockerPlatform
+from lab.model import PlatformUnavailable
+
+
+@dataclass
+class ScriptedContainer:
+    """Answers kill and wait as the script says: an exception to raise, or a result."""
+
+    kill_script: list[Exception | None] = field(default_factory=list)
+    wait_script: list[Exception | dict[str, Any]] = field(default_factory=list)
+    signals: list[str] = field(default_factory=list)
+    name: str = "app-1"
+    status: str = "running"
+
+    def kill(self, signal: str) -> None:
+        outcome = self.kill_script.pop(0) if self.kill_script else None
+        if outcome is not None:
+            raise outcome
+        self.signals.append(signal)
+
+    def wait(self, timeout: float) -> dict[str, Any]:
+        outcome = self.wait_script.pop(0) if self.wait_script else {"StatusCode": 0}
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+
+@pytest.fixture
+def platform_with(monkeypatch):
+    def make(container: ScriptedContainer) -> DockerPlatform:
+        monkeypatch.setattr(docker_api, "get_container", lambda _client, _id: container)
+        return DockerPlatform(client=None, cfg=load_config())  # type: ignore[arg-type]
+
+    return make
+
+
+def refused() -> requests.exceptions.ConnectionError:
+    return requests.exceptions.ConnectionError("('Connection aborted.', ConnectionRefusedError(111))")
+
+
+def test_review_5_a_sigterm_that_failed_is_sent_again_on_the_retry(platform_with):
+    """The first SIGTERM's call fails (engine unreachable): the retry must send both SIGTERMs,
+    so the app stops gracefully and runs its shutdown work; no SIGKILL."""
+    container = ScriptedContainer(kill_script=[refused()])
+    platform = platform_with(container)
+    with pytest.raises(PlatformUnavailable):
+        platform.stop("id1", 30)
+    assert platform.stop("id1", 30) == 0
+    assert container.signals == ["SIGTERM", "SIGTERM"]
+
+
+def test_review_5_a_connection_error_while_waiting_is_not_the_grace_running_out(platform_with):
+    """The engine drops the wait's connection at once: that is retried, not answered by SIGKILL."""
+    container = ScriptedContainer(wait_script=[refused(), {"StatusCode": 0}])
+    platform = platform_with(container)
+    with pytest.raises(PlatformUnavailable):
+        platform.stop("id1", 30)
+    assert platform.stop("id1", 30) == 0
+    assert container.signals == ["SIGTERM", "SIGTERM"]  # no third SIGTERM, no SIGKILL
+
+
+def test_review_6_a_retried_stop_waits_only_what_is_left_of_the_grace(platform_with, monkeypatch):
+    """The grace counts from the first SIGTERM, as docker stop's does: a retry 20 s later waits
+    the 10 s that are left, not a fresh 30 s."""
+    clock = [1000.0]
+    monkeypatch.setattr("lab.docker_platform.time.monotonic", lambda: clock[0])
+    seen: list[float] = []
+
+    def wait(timeout: float) -> dict[str, Any]:
+        seen.append(timeout)
+        raise refused()
+
+    container = ScriptedContainer()
+    container.wait = wait  # type: ignore[method-assign]
+    platform = platform_with(container)
+    with pytest.raises(PlatformUnavailable):
+        platform.stop("id1", 30)
+    clock[0] += 20
+    with pytest.raises(PlatformUnavailable):
+        platform.stop("id1", 30)
+    assert seen == [30, 10]
+
+
+def test_the_grace_running_out_is_answered_by_sigkill(platform_with):
+    timed_out = requests.exceptions.ConnectionError("UnixHTTPConnectionPool: Read timed out.")
+    container = ScriptedContainer(wait_script=[timed_out, {"StatusCode": 137}])
+    container_wait = container.wait
+
+    def slow_wait(timeout: float) -> dict[str, Any]:
+        if not container.signals[2:]:  # before the SIGKILL the wait runs out its whole timeout
+            time.sleep(timeout)
+        return container_wait(timeout)
+
+    container.wait = slow_wait  # type: ignore[method-assign]
+    assert platform_with(container).stop("id1", 0.05) == 137
+    assert container.signals == ["SIGTERM", "SIGTERM", "SIGKILL"]
