@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import FastAPI, Query
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,6 +23,9 @@ log = logging.getLogger("zerodrop.app")
 # Probe endpoints: answered at once and left out of the in-flight count a drain waits on.
 PROBE_PATHS = frozenset({"/health", "/healthz", "/stats"})
 MAX_EVENT_BYTES = 4096
+# Buffered events are held in memory until the shutdown work persists them: beyond this many, a
+# write is refused with 503 (not acknowledged, so not lost) instead of growing without bound.
+MAX_BUFFERED_EVENTS = 10_000
 IDLE_WAIT_MAX_SECONDS = 5.0  # the longest /stats?idle_within= may hold a request
 IDLE_WAIT_STEP_SECONDS = 0.02
 
@@ -61,6 +65,28 @@ class ReplicaMiddleware:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+async def read_event(request: Request) -> dict[str, Any] | JSONResponse:
+    """The request's JSON object, or the error to answer: 413 as soon as the body (declared or
+    read so far) passes MAX_EVENT_BYTES, so a large body is never read whole; 422 if it is not a
+    JSON object."""
+    too_large = JSONResponse({"error": "event too large"}, status_code=413)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_EVENT_BYTES:
+        return too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_EVENT_BYTES:
+            return too_large
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    if not isinstance(payload, dict):
+        return JSONResponse({"error": "expected a JSON object"}, status_code=422)
+    return payload
 
 
 async def shutdown_work(state: ReplicaState, settings: AppSettings) -> None:
@@ -105,8 +131,9 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         return {"version": settings.version, "replica": settings.replica}
 
     @app.get("/")
-    async def slow(seconds: float | None = Query(default=None, ge=0, le=120)) -> Any:
-        """Slow work: sleeps SLOW_SECONDS (or ?seconds=) then answers."""
+    async def slow(seconds: float | None = Query(default=None, ge=0, le=settings.longest_request)) -> Any:
+        """Slow work: sleeps SLOW_SECONDS (or ?seconds=, at most what a stop lets finish) then
+        answers."""
         if (busy := starting_response()) is not None:
             return busy
         state.slow_started += 1
@@ -136,15 +163,19 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         return JSONResponse(body, status_code=200 if state.phase is Phase.READY else 503)
 
     @app.post("/events")
-    async def add_event(payload: dict[str, Any], hold: float = Query(default=0, ge=0, le=5)) -> Any:
-        """Buffer a small JSON item (after `hold` seconds of simulated work); it is persisted by
-        the shutdown work."""
+    async def add_event(request: Request, hold: float = Query(default=0, ge=0, le=5)) -> Any:
+        """Buffer a small JSON object (after `hold` seconds of simulated work); it is persisted by
+        the shutdown work. 413 above 4 KB (checked before the body is parsed), 503 when the
+        buffer is full: a write that is not acknowledged is not lost."""
         if (busy := starting_response()) is not None:
             return busy
+        payload = await read_event(request)
+        if isinstance(payload, JSONResponse):
+            return payload
         if hold:
             await asyncio.sleep(hold)
-        if len(repr(payload)) > MAX_EVENT_BYTES:
-            return JSONResponse({"error": "event too large"}, status_code=413)
+        if len(state.buffered) >= MAX_BUFFERED_EVENTS:
+            return JSONResponse({"error": "buffer full", "replica": settings.replica}, status_code=503)
         event_id = state.add_event(payload)
         return {**identity(), "id": event_id, "accepted": time.time()}
 

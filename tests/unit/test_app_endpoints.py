@@ -147,3 +147,27 @@ def test_review_5_buffered_events_stay_buffered_when_their_write_fails(tmp_path)
     with pytest.raises(OSError):
         asyncio.run(persist_events(state, blocker / "data", 0))
     assert len(state.buffered) == 1 and state.persisted == 0
+
+
+def test_review_8_a_slow_request_cannot_outlive_a_graceful_stop(settings):
+    """?seconds= is bounded by what a stop lets finish: the lame-duck window plus the graceful
+    timeout (25 s by default), not 120 s."""
+    assert settings.longest_request == 25.0
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/?seconds=25.5").status_code == 422
+        assert client.get("/?seconds=120").status_code == 422
+
+
+def test_review_8_the_buffer_is_bounded_and_a_refused_write_is_not_acknowledged(settings, monkeypatch):
+    monkeypatch.setattr("zerodrop_app.api.MAX_BUFFERED_EVENTS", 2)
+    with TestClient(create_app(settings)) as client:
+        answers = [client.post("/events", json={"n": n}) for n in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 503]
+        assert "id" not in answers[2].json()
+        assert len(client.get("/events").json()["buffered"]) == 2
+
+
+def test_an_event_must_be_a_json_object(settings):
+    with TestClient(create_app(settings)) as client:
+        assert client.post("/events", content=b"[1, 2]").status_code == 422
+        assert client.post("/events", content=b"not json").status_code == 422

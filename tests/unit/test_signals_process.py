@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
 from lab.waits import wait_for
 from tests.unit.serving import free_port, start_slow_request
@@ -91,3 +93,47 @@ def test_review_5_a_shutdown_write_that_fails_is_not_a_clean_exit(tmp_path):
         assert httpx.post(f"{url}/events", json={"n": 1}).status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) != 0
+
+
+def test_review_8_a_large_body_is_refused_before_it_is_read(tmp_path):
+    """A client declares a 50 MB event and sends 10 bytes of it: the app answers 413 at once,
+    without waiting for (or holding) the rest."""
+    with app_process(tmp_path, "big") as (_process, url):
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+            conn.sendall(
+                b"POST /events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b'Content-Length: 52428800\r\n\r\n{"n": 1, "'
+            )
+            assert conn.recv(4096).split(b"\r\n", 1)[0] == b"HTTP/1.1 413 Request Entity Too Large"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("DRAIN_SECONDS", "nan"), ("GRACEFUL_TIMEOUT", "inf"), ("SLOW_SECONDS", "-1"), ("APP_PORT", "70000")],
+)
+def test_review_8_a_setting_that_is_not_a_finite_duration_stops_the_start(tmp_path, name, value):
+    """nan would never end the lame duck; the app refuses it at start, in one line, exit 2."""
+    env = {**os.environ, "PYTHONPATH": str(APP_DIR), "DATA_DIR": str(tmp_path), name: value}
+    done = subprocess.run(
+        [sys.executable, "-m", "zerodrop_app"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"zerodrop_app: {name}={value!r}"), lines
+
+
+def test_review_8_a_fractional_graceful_timeout_is_not_truncated_to_zero(tmp_path):
+    """GRACEFUL_TIMEOUT=0.9 once became 0 (int()), and a request in flight at the stop was cut
+    with a 500: a request of 0.5 s must finish, and the process exit 0."""
+    settings = {"GRACEFUL_TIMEOUT": "0.9", "DRAIN_SECONDS": "0", "SLOW_SECONDS": "0.5"}
+    with app_process(tmp_path, "frac", **settings) as (process, url), ThreadPoolExecutor(1) as pool:
+        slow = start_slow_request(pool, url)
+        process.send_signal(signal.SIGTERM)
+        assert slow.result(timeout=10).status_code == 200
+        assert process.wait(timeout=30) == 0
