@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,6 +34,9 @@ class ReplicaState:
     buffered: list[dict[str, Any]] = field(default_factory=list)
     persisted: int = 0
     shutdown_failed: bool = False  # the shutdown work could not persist the buffer: exit 1
+    # Per process: a restarted container keeps its hostname and counts from 1 again, so without
+    # it a lost write could match an older one on disk and the lost-write verdict would pass.
+    incarnation: str = field(default_factory=lambda: secrets.token_hex(4))
     _next_id: int = 0
 
     def mark_ready(self) -> None:
@@ -59,9 +63,10 @@ class ReplicaState:
         return time.monotonic() - self.drain_started
 
     def add_event(self, payload: dict[str, Any]) -> str:
-        """Buffer one event in memory and return its id (unique across replicas)."""
+        """Buffer one event in memory and return its id (unique across replicas and restarts:
+        replica, process incarnation, count)."""
         self._next_id += 1
-        event_id = f"{self.replica}-{self._next_id}"
+        event_id = f"{self.replica}-{self.incarnation}-{self._next_id}"
         self.buffered.append({"id": event_id, "received": time.time(), "payload": payload})
         return event_id
 

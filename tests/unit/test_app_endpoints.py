@@ -171,3 +171,12 @@ def test_an_event_must_be_a_json_object(settings):
     with TestClient(create_app(settings)) as client:
         assert client.post("/events", content=b"[1, 2]").status_code == 422
         assert client.post("/events", content=b"not json").status_code == 422
+
+
+def test_review_9_write_ids_are_unique_across_restarts_of_one_container():
+    """A restarted container keeps its hostname and its process counts from 1 again: the ids of
+    its writes must still differ from those its earlier process wrote to the volume."""
+    before, after = ReplicaState(replica="abc"), ReplicaState(replica="abc")
+    first = {before.add_event({"n": n}) for n in range(3)}
+    again = {after.add_event({"n": n}) for n in range(3)}
+    assert not first & again
