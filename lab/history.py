@@ -29,6 +29,10 @@ class RolloutLocked(LabInputError):
     """Another rollout of the same project is running."""
 
 
+class HistoryUnreadable(LabInputError):
+    """The project's rollout history file cannot be read."""
+
+
 def _history_file(state_dir: Path, project: str) -> Path:
     return state_dir / f"{project}.history.json"
 
@@ -38,16 +42,22 @@ def load_history(state_dir: Path, project: str) -> list[RolloutRecord]:
     path = _history_file(state_dir, project)
     if not path.is_file():
         return []
-    raw: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
-    return [
-        RolloutRecord(
-            Release(**item["from_release"]),
-            Release(**item["to_release"]),
-            item["finished_at"],
-            item.get("outcome", "done"),
-        )
-        for item in raw
-    ]
+    try:
+        raw: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            RolloutRecord(
+                Release(**item["from_release"]),
+                Release(**item["to_release"]),
+                float(item["finished_at"]),
+                str(item.get("outcome", "done")),
+            )
+            for item in raw
+        ]
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise HistoryUnreadable(
+            f"rollout history {path} cannot be read ({type(error).__name__}): move it aside "
+            "(the lab then takes the version from the running replicas)"
+        ) from None
 
 
 def record_rollout(

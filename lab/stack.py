@@ -16,8 +16,8 @@ import httpx
 from lab import compose
 from lab.config import LabConfig
 from lab.docker_api import memory_usage, replicas, service_containers
-from lab.history import current_release, forget
-from lab.model import Replica, is_ready
+from lab.history import current_release, forget, rollout_lock
+from lab.model import LabInputError, Release, Replica, is_ready
 from lab.traefik_api import TraefikUnavailable, get_through_traefik, routed_ips
 from lab.waits import wait_for
 
@@ -97,24 +97,39 @@ class UpReport:
     routing: Routing
 
 
-def deployed_variables(cfg: LabConfig) -> dict[str, str]:
-    """APP_VERSION and the variables of the release the last completed rollout deployed (none if
-    there was none), so a later `lab up` keeps what runs instead of recreating it."""
-    release = current_release(cfg.state_dir, cfg.project)
-    return {} if release is None else {**release.env, "APP_VERSION": release.version}
+def up_release(running_versions: list[str], recorded: Release | None) -> Release | None:
+    """What `lab up` keeps on a running stack: the version its replicas run (with the recorded
+    variables if the last completed rollout deployed that version); None when nothing runs (then
+    the recorded release, or the defaults). Mixed versions (a rollout interrupted half-way) are
+    refused: `up` would recreate replicas in place, with no readiness gate."""
+    versions = sorted(set(running_versions))
+    if not versions:
+        return None
+    if len(versions) > 1:
+        raise LabInputError(
+            f"the running replicas are on several versions ({', '.join(versions)}): "
+            "`python -m lab rollout --to VERSION` or `python -m lab recover` first; nothing changed"
+        )
+    env = recorded.env if recorded is not None and recorded.version == versions[0] else {}
+    return Release(versions[0], env)
 
 
 def lab_up(client: docker.DockerClient, cfg: LabConfig, build: bool = True) -> UpReport:
-    """Build the images, start the stack, and wait until Traefik routes every replica."""
-    deployed = deployed_variables(cfg)
-    t0 = time.monotonic()
-    if build:
-        compose.build(cfg, defaults=deployed)
-    t1 = time.monotonic()
-    compose.up(cfg, "--remove-orphans", defaults=deployed)
-    t2 = time.monotonic()
-    routing = wait_all_routed(client, cfg, cfg.replicas, timeout=cfg.up_timeout)
-    t3 = time.monotonic()
+    """Build the images, start the stack, and wait until Traefik routes every replica. Under the
+    rollout lock; on a running stack it keeps the version its replicas run and recreates none."""
+    with rollout_lock(cfg.state_dir, cfg.project, "lab up"):
+        recorded = current_release(cfg.state_dir, cfg.project)
+        running = up_release([r.version for r in replicas(client, cfg.project, cfg.service)], recorded)
+        release = running or recorded
+        deployed = {} if release is None else {**release.env, "APP_VERSION": release.version}
+        t0 = time.monotonic()
+        if build:
+            compose.build(cfg, defaults=deployed)
+        t1 = time.monotonic()
+        compose.up(cfg, "--remove-orphans", *(["--no-recreate"] if running else []), defaults=deployed)
+        t2 = time.monotonic()
+        routing = wait_all_routed(client, cfg, cfg.replicas, timeout=cfg.up_timeout)
+        t3 = time.monotonic()
     return UpReport(t1 - t0, t2 - t1, t3 - t2, routing)
 
 
@@ -126,9 +141,11 @@ def free_loopback_port() -> int:
 
 
 def lab_down(cfg: LabConfig) -> None:
-    """Remove the stack: containers, networks and volumes, and forget its rollout history."""
-    compose.down(cfg)
-    forget(cfg.state_dir, cfg.project)
+    """Remove the stack: containers, networks and volumes, and forget its rollout history; under
+    the rollout lock, so never in the middle of a rollout."""
+    with rollout_lock(cfg.state_dir, cfg.project, "lab down"):
+        compose.down(cfg)
+        forget(cfg.state_dir, cfg.project)
 
 
 def leftovers(client: docker.DockerClient, project: str) -> list[str]:
