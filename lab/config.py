@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -44,7 +45,9 @@ DEFAULTS: dict[str, tuple[str, str]] = {
 
 
 def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a compose-style `.env` file (comments and blanks skipped)."""
+    """KEY=VALUE lines of a compose-style `.env` file, read as compose reads them: comments and
+    blanks skipped, a quoted value taken between its quotes, and an unquoted value cut at an
+    inline comment (` #`)."""
     values: dict[str, str] = {}
     if not path.is_file():
         return values
@@ -53,8 +56,15 @@ def read_env_file(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        values[key.strip()] = value.strip().strip("'\"")
+        values[key.strip().removeprefix("export ").strip()] = _env_value(value.strip())
     return values
+
+
+def _env_value(value: str) -> str:
+    if value[:1] in {"'", '"'} and value[0] in value[1:]:
+        return value[1 : value.index(value[0], 1)]
+    comment = re.search(r"\s#", value)
+    return (value[: comment.start()] if comment else value).strip()
 
 
 class ConfigError(LabInputError):
@@ -151,14 +161,33 @@ class LabConfig(TraefikEndpoints):
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
-def _int(name: str, raw: str, minimum: int) -> int:
+def _int(name: str, raw: str, minimum: int, maximum: int | None = None) -> int:
     try:
         value = int(raw)
     except ValueError:
         raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={value} must be at least {minimum}")
+    if value < minimum or (maximum is not None and value > maximum):
+        upper = f" and at most {maximum}" if maximum is not None else ""
+        raise ConfigError(f"{name}={value} must be at least {minimum}{upper}")
     return value
+
+
+MAX_PORT = 65535
+# compose's own rule for project names; it also keeps the state files inside LAB_STATE_DIR.
+PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+# A host name for Traefik's Host() rule: letters, digits, dots and dashes (a backtick would end
+# the rule's string and break the router).
+HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$")
+
+
+def _port(name: str, raw: str) -> int:
+    return _int(name, raw, 1, MAX_PORT)
+
+
+def _matching(name: str, raw: str, pattern: re.Pattern[str], what: str) -> str:
+    if not pattern.match(raw):
+        raise ConfigError(f"{name}={raw!r} is not {what}")
+    return raw
 
 
 def setting_reader(environ: Mapping[str, str] | None, root: Path) -> Callable[[str], str]:
@@ -178,12 +207,14 @@ def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -
     get = setting_reader(environ, root)
 
     return LabConfig(
-        project=get("LAB_PROJECT"),
+        project=_matching(
+            "LAB_PROJECT", get("LAB_PROJECT"), PROJECT_NAME, "a compose project name (a-z, 0-9, _, -)"
+        ),
         compose_files=(root / get("LAB_COMPOSE_FILE"),),
         service=get("LAB_SERVICE"),
-        http_port=_int("LAB_HTTP_PORT", get("LAB_HTTP_PORT"), 1),
-        api_port=_int("LAB_API_PORT", get("LAB_API_PORT"), 1),
-        app_host=get("APP_HOST"),
+        http_port=_port("LAB_HTTP_PORT", get("LAB_HTTP_PORT")),
+        api_port=_port("LAB_API_PORT", get("LAB_API_PORT")),
+        app_host=_matching("APP_HOST", get("APP_HOST"), HOST_NAME, "a host name (letters, digits, . and -)"),
         replicas=_int("APP_REPLICAS", get("APP_REPLICAS"), 1),
         app_image=get("APP_IMAGE"),
         up_timeout=float(_int("LAB_UP_TIMEOUT", get("LAB_UP_TIMEOUT"), 1)),
@@ -286,11 +317,11 @@ def load_swarm_config(environ: dict[str, str] | None = None, root: Path = REPO_R
     )
     passthrough = {name: value for name in PASSTHROUGH if (value := get(name))}
     return SwarmConfig(
-        stack=get("SWARM_STACK"),
+        stack=_matching("SWARM_STACK", get("SWARM_STACK"), PROJECT_NAME, "a stack name (a-z, 0-9, _, -)"),
         stack_file=root / get("SWARM_STACK_FILE"),
-        http_port=_int("SWARM_HTTP_PORT", get("SWARM_HTTP_PORT"), 1),
-        api_port=_int("SWARM_API_PORT", get("SWARM_API_PORT"), 1),
-        app_host=get("APP_HOST"),
+        http_port=_port("SWARM_HTTP_PORT", get("SWARM_HTTP_PORT")),
+        api_port=_port("SWARM_API_PORT", get("SWARM_API_PORT")),
+        app_host=_matching("APP_HOST", get("APP_HOST"), HOST_NAME, "a host name (letters, digits, . and -)"),
         replicas=_int("APP_REPLICAS", get("APP_REPLICAS"), 1),
         app_image=get("APP_IMAGE"),
         refresh_seconds=refresh,

@@ -26,6 +26,7 @@ from lab.records import LONG, SHORT, WRITE, RequestRecord, take_exception, take_
 MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
 MAX_REQUESTS = 500_000  # nor sends more than this many requests
 LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long
+MAX_LONG_SECONDS = 120.0  # the most ?seconds= the app can ever allow (its default cap is 25 s)
 MAX_PENDING = 400  # open-loop requests in flight at once; past this the probe counts itself behind
 
 
@@ -58,6 +59,8 @@ class ProbeOptions:
             raise ProbeInputError("rates, durations and timeouts must be finite numbers")
         if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
             raise ProbeInputError("rates, concurrency and duration must not be negative")
+        if self.long_seconds is not None and not 0 < self.long_seconds <= MAX_LONG_SECONDS:
+            raise ProbeInputError(f"long requests last more than 0 and at most {MAX_LONG_SECONDS:.0f} s")
 
 
 @dataclass

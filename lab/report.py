@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from lab.model import PhaseRecord
+from lab.model import LabInputError, PhaseRecord
 from lab.probe import ProbeResult
 from lab.records import LONG, SHORT, WRITE, RequestRecord
 from lab.rollout import RolloutResult
@@ -175,5 +175,8 @@ def summarize(
 
 def load_result(path: Path) -> tuple[ProbeResult, dict[str, Any]]:
     """A probe report file: the result and any extra keys (rollout log path, write check)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return ProbeResult.from_json(data), data
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ProbeResult.from_json(data), data
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError) as error:
+        raise LabInputError(f"{path} is not a probe report ({type(error).__name__})") from None

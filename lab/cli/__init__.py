@@ -13,16 +13,20 @@ from lab.cli.arguments import (
     add_deadline_options,
     add_probe_options,
     add_rollout_options,
+    count,
 )
-from lab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED
+from lab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_SIGNAL_BASE
 from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
 from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_status, cmd_swarm_up
 from lab.config import ConfigError, LabConfig, load_config
 from lab.deploy import PREVIOUS
-from lab.docker_api import DockerUnavailable
-from lab.model import LabInputError
+from lab.docker_api import DockerUnavailable, ReplicaUnreachable
+from lab.docker_cli import DockerCliError
+from lab.gates import ReplicaLost, RouteBroken
+from lab.model import LabInputError, PlatformUnavailable
+from lab.rollout import RolloutInterrupted, RolloutStopped
 from lab.swarm import StackError
 from lab.traefik_api import TraefikUnavailable
 from lab.waits import WaitTimeout
@@ -40,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("status", help="replicas, health, routing").set_defaults(run=cmd_status)
     logs = commands.add_parser("logs", help="the stack's logs")
     logs.add_argument("--follow", "-f", action="store_true", help="keep streaming")
-    logs.add_argument("--tail", type=int, default=100, help="lines per container (default 100)")
+    logs.add_argument("--tail", type=count, default=100, help="lines per container (default 100)")
     logs.set_defaults(run=cmd_logs)
     rollout = commands.add_parser("rollout", help="replace the replicas by a new version, zero drops")
     rollout.add_argument(
@@ -115,7 +119,23 @@ def _add_swarm_commands(commands: argparse._SubParsersAction[LabArgumentParser])
 ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
     ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
     ((LabInputError,), EXIT_BAD_INPUT, ""),
-    ((DockerUnavailable, TraefikUnavailable, compose.ComposeError, StackError, WaitTimeout), EXIT_FAILED, ""),
+    (
+        (
+            DockerUnavailable,
+            DockerCliError,
+            TraefikUnavailable,
+            PlatformUnavailable,
+            ReplicaUnreachable,
+            ReplicaLost,
+            RouteBroken,
+            compose.ComposeError,
+            StackError,
+            WaitTimeout,
+        ),
+        EXIT_FAILED,
+        "",
+    ),
+    ((RolloutStopped,), EXIT_FAILED, "rollout stopped: "),  # an interrupt: 128 + its signal (main)
 )
 
 
@@ -128,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
         return 130
+    except RolloutInterrupted as error:
+        print(f"lab: rollout stopped: {error}", file=sys.stderr)
+        return EXIT_SIGNAL_BASE + error.signum
     except Exception as error:
         for kinds, code, prefix in ERRORS:
             if isinstance(error, kinds):

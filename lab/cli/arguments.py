@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from lab.cli.exits import EXIT_BAD_INPUT
 from lab.config import LabConfig
-from lab.probe import MAX_DURATION, ProbeOptions
+from lab.probe import MAX_DURATION, MAX_LONG_SECONDS, ProbeOptions
 from lab.rollout_plan import (
     DEFAULT_MAX_SURGE,
     RolloutInputError,
@@ -43,6 +43,34 @@ def finite_seconds(raw: str) -> float:
 def finite_rate(raw: str) -> float:
     """A finite number, zero or more (nan and inf refused)."""
     return _finite(raw, zero_allowed=True)
+
+
+def long_seconds(raw: str) -> float:
+    """A long request's duration: positive, finite, at most MAX_LONG_SECONDS."""
+    value = _finite(raw, zero_allowed=False)
+    if value > MAX_LONG_SECONDS:
+        raise argparse.ArgumentTypeError(f"{raw!r}: the app answers at most {MAX_LONG_SECONDS:.0f} s")
+    return value
+
+
+def count(raw: str) -> int:
+    """A whole number, zero or more."""
+    if not raw.isdigit():
+        raise argparse.ArgumentTypeError(f"{raw!r} must be a whole number, zero or more")
+    return int(raw)
+
+
+def writable_file(raw: str) -> Path:
+    """A file path whose folder exists or can be made, and that can be written (checked before
+    any work, so a long run never ends on an unwritable path)."""
+    path = Path(raw)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"{raw!r} cannot be written: {error.strerror or error}") from None
+    return path
 
 
 def parse_assignments(pairs: list[str]) -> dict[str, str]:
@@ -81,7 +109,7 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
         "--write-rate", type=finite_rate, default=5.0, help="POST /events per second (default 5)"
     )
     parser.add_argument(
-        "--long-seconds", type=finite_rate, help="?seconds= for long requests (default: SLOW_SECONDS)"
+        "--long-seconds", type=long_seconds, help="?seconds= for long requests (default: SLOW_SECONDS)"
     )
     parser.add_argument(
         "--new-connections",
@@ -91,7 +119,7 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
     group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
-    parser.add_argument("--report", type=Path, help="save every request to this JSON file")
+    parser.add_argument("--report", type=writable_file, help="save every request to this JSON file")
     parser.add_argument(
         "--fail-on-error", action="store_true", help="exit 1 if any request failed or write was lost"
     )
@@ -137,5 +165,5 @@ def add_rollout_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-build", action="store_true", help="use the version's image as it is")
     parser.add_argument(
-        "--log", type=Path, help="phase log (JSON lines); default out/rollout-<project>.jsonl"
+        "--log", type=writable_file, help="phase log (JSON lines); default out/rollout-<project>.jsonl"
     )

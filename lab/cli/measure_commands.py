@@ -24,6 +24,8 @@ from lab.timeline import plot_timeline
 from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
 from lab.writes import WriteCheck, check_writes
 
+CLIENT_ERRORS = range(400, 500)  # statuses that say the probe asked wrong (404 included: wrong Host)
+
 
 def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Send load through Traefik, print a live tally and a summary, optionally save a report."""
@@ -48,6 +50,10 @@ def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
         args.report.write_text(json.dumps(data), encoding="utf-8")
         print(f"probe: report {args.report}")
     failed = bool(result.failures) or bool(writes and writes.missing)
+    refused = [r for r in result.failures if r.status is not None and r.status in CLIENT_ERRORS]
+    if refused:  # the app refused what the probe asked (422: a --long-seconds above its cap)
+        print(f"probe: the app refused {len(refused)} request(s) with 4xx: check the probe's options")
+        return EXIT_FAILED
     return EXIT_FAILED if failed and args.fail_on_error else 0
 
 

@@ -58,3 +58,54 @@ def test_review_router_set_accepts_a_variable_only_the_environment_reads(capsys,
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     assert main(["rollout", "--to", "v2", "--set", "SLOW_SECONDS=3"]) == 1
     assert "unreachable" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["probe", "--long-seconds", "1000"], "at most 120"),
+        (["logs", "--tail", "-5"], "whole number"),
+        (["rollout", "--to", "v2", "--log", "/proc/no-such/x.jsonl"], "cannot be written"),
+        (["probe", "--report", "/proc/no-such/r.json"], "cannot be written"),
+    ],
+)
+def test_review_7_arguments_checked_before_anything_runs(argv, message, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("LAB_HTTP_PORT", "70000", "at most 65535"),
+        ("LAB_API_PORT", "65536", "at most 65535"),
+        ("LAB_PROJECT", "../escape", "project name"),
+        ("APP_HOST", "x`) || Host(`evil", "host name"),
+    ],
+)
+def test_review_7_settings_that_would_escape_or_break_are_bad_input(
+    variable, value, message, capsys, monkeypatch
+):
+    monkeypatch.setenv(variable, value)
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(["status"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_review_7_swarm_rollout_refuses_a_bad_tag_before_docker(capsys, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(["swarm", "rollout", "--to", "bad!tag"]) == 2
+    assert "not a valid image tag" in capsys.readouterr().err
+
+
+def test_review_7_report_of_a_file_that_is_not_a_probe_report(tmp_path, capsys):
+    for text in ("{}", "not json", "[1]"):
+        path = tmp_path / "r.json"
+        path.write_text(text)
+        assert main(["report", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "is not a probe report" in err, err

@@ -74,3 +74,16 @@ def test_clean_lab_prefixes_cover_every_stack_the_code_names():
     named -= {"zdkeep-"}  # the clean-lab test's own project that must survive
     assert named, "found no stack prefixes in the code"
     assert all(prefix.startswith(LEFTOVER_PREFIXES) for prefix in named), named
+
+
+def test_review_7_env_file_inline_comments_are_cut_as_compose_cuts_them(tmp_path):
+    (tmp_path / ".env").write_text(
+        "APP_HOST=app.local # the host\nA='quoted # kept'\nB=\"dq\" # note\nC=x#y\nexport D=1\n"
+    )
+    assert read_env_file(tmp_path / ".env") == {
+        "APP_HOST": "app.local",
+        "A": "quoted # kept",
+        "B": "dq",
+        "C": "x#y",
+        "D": "1",
+    }
