@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from lab.config import LabConfig
 from lab.docker_cli import DockerCliError, run_docker
+
+BUILD_TIMEOUT = 900.0  # a build (or a first `up` that builds) may download and compile for long
+SCALE_TIMEOUT = 120.0  # adding replicas creates containers from local images: seconds, not minutes
 
 
 class ComposeError(DockerCliError):
@@ -25,9 +28,11 @@ def run_compose(
     extra_env: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
     capture: bool = True,
-    timeout: float = 900,
+    timeout: float = BUILD_TIMEOUT,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> str:
-    """Run a compose command and return its output; ComposeError on a non-zero exit.
+    """Run a compose command and return its output; ComposeError on a non-zero exit, after
+    `timeout`, or once `should_stop()` (an interrupt) says so.
 
     Variables, weakest first: `defaults` (e.g. what the last rollout deployed), the environment,
     the lab's settings, then `extra_env`."""
@@ -43,6 +48,7 @@ def run_compose(
         capture=capture,
         timeout=timeout,
         name=f"compose {' '.join(args)}",
+        should_stop=should_stop,
     )
 
 
@@ -51,9 +57,10 @@ def build(
     services: Sequence[str] = (),
     extra_env: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Build the images of the given services (all with a build section when empty)."""
-    run_compose(cfg, "build", *services, extra_env=extra_env, defaults=defaults)
+    run_compose(cfg, "build", *services, extra_env=extra_env, defaults=defaults, should_stop=should_stop)
 
 
 def up(
@@ -61,18 +68,45 @@ def up(
     *flags: str,
     extra_env: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
+    timeout: float = BUILD_TIMEOUT,
+    should_stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """`docker compose up -d` with extra flags (e.g. --remove-orphans)."""
-    run_compose(cfg, "up", "-d", *flags, extra_env=extra_env, defaults=defaults)
+    run_compose(
+        cfg,
+        "up",
+        "-d",
+        *flags,
+        extra_env=extra_env,
+        defaults=defaults,
+        timeout=timeout,
+        should_stop=should_stop,
+    )
 
 
-def scale(cfg: LabConfig, total: int, extra_env: dict[str, str] | None = None, *, start: bool = True) -> None:
+def scale(
+    cfg: LabConfig,
+    total: int,
+    extra_env: dict[str, str] | None = None,
+    *,
+    start: bool = True,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> None:
     """Add replicas of the lab's service until it has `total`, leaving the existing ones alone
     (`up --no-deps --no-recreate --no-build --scale`): new ones are ordinary members of the project.
     With `start=False` (`--no-start`) they are only created, and compose counts stopped containers
     too: it never starts a stopped one again this way, and the caller starts the new ones."""
     flags = ["--no-deps", "--no-recreate", "--no-build", *([] if start else ["--no-start"])]
-    up(cfg, *flags, "--scale", f"{cfg.service}={total}", cfg.service, extra_env=extra_env)
+    up(
+        cfg,
+        *flags,
+        "--scale",
+        f"{cfg.service}={total}",
+        cfg.service,
+        extra_env=extra_env,
+        timeout=SCALE_TIMEOUT,
+        should_stop=should_stop,
+    )
 
 
 def down(cfg: LabConfig) -> None:

@@ -11,6 +11,7 @@ import docker
 
 from lab.config import LabConfig
 from lab.deadlines import TimedService, derive_deadlines
+from lab.docker_cli import DockerCliError
 from lab.docker_platform import DockerPlatform
 from lab.gates import Gates
 from lab.history import LockState, current_release, previous_release, record_rollout, rollout_lock
@@ -87,6 +88,20 @@ def resolve_deadlines(platform: TimedService, options: RolloutOptions, log: Roll
     return with_deadlines(options, deadlines)
 
 
+def build_target(
+    platform: DockerPlatform, target: Release, log: RolloutLog, interrupt: Interrupt | None
+) -> None:
+    """Build the target's image; an interrupt ends the build and the rollout (nothing to undo)."""
+    started = time.monotonic()
+    try:
+        platform.build(target)
+    except DockerCliError:
+        if interrupt is not None and interrupt.signum is not None:
+            raise RolloutInterrupted(interrupt.signum) from None
+        raise
+    log.note(f"build            {target.version:<24} {time.monotonic() - started:6.1f}s")
+
+
 def execute_rollout(
     client: docker.DockerClient,
     cfg: LabConfig,
@@ -104,6 +119,8 @@ def execute_rollout(
     if not cfg.compose_file.is_file():
         raise RolloutInputError(f"compose file not found: {cfg.compose_file}")
     platform = DockerPlatform(client, cfg)
+    if interrupt is not None:
+        platform.should_stop = lambda: interrupt.signum is not None
     purpose = f"rollout to {options.target.version}"
     with rollout_lock(cfg.state_dir, cfg.project, purpose) as lock:
         old = platform.replicas()
@@ -122,9 +139,7 @@ def execute_rollout(
             old = platform.replicas()
             before = Release(",".join(sorted({r.version for r in old})), deployed.env if deployed else {})
             if options.build:
-                started = time.monotonic()
-                platform.build(options.target)
-                log.note(f"build            {options.target.version:<24} {time.monotonic() - started:6.1f}s")
+                build_target(platform, options.target, log, interrupt)
             log.note(
                 f"{len(old)} replica(s) of {cfg.service} {before.version} -> {options.target.version}, "
                 f"{options.max_surge} at a time"

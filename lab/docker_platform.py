@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
@@ -59,6 +59,8 @@ class DockerPlatform:
         self.cfg = cfg
         self.signals_sent: dict[str, int] = {}  # SIGTERMs `stop` has sent, by replica id
         self.stop_deadlines: dict[str, float] = {}  # when `stop` SIGKILLs, by replica id
+        # Whether a compose command under way should be ended (the rollout sets its interrupt).
+        self.should_stop: Callable[[], bool] = lambda: False
         self.expected_rule: str | None = None  # the router's rule when first seen routing
 
     def _compose_env(self, release: Release) -> dict[str, str]:
@@ -122,7 +124,9 @@ class DockerPlatform:
 
     def build(self, release: Release) -> None:
         """Build the release's image with compose (APP_VERSION baked in)."""
-        compose.build(self.cfg, [self.cfg.service], extra_env=self._compose_env(release))
+        compose.build(
+            self.cfg, [self.cfg.service], extra_env=self._compose_env(release), should_stop=self.should_stop
+        )
 
     def scale_up(self, release: Release, total: int) -> None:
         """Add replicas of the release until the service has `total` containers, stopped ones
@@ -130,7 +134,9 @@ class DockerPlatform:
         so `docker compose ps` and a later `up -d` with the same variables agree with them; they
         are started here, so compose never starts a stopped old replica again."""
         before = {r.id for r in self.replicas(include_stopped=True)}
-        compose.scale(self.cfg, total, extra_env=self._compose_env(release), start=False)
+        compose.scale(
+            self.cfg, total, extra_env=self._compose_env(release), start=False, should_stop=self.should_stop
+        )
         with transient("starting the new replicas"):
             created = [
                 container

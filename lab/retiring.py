@@ -14,6 +14,7 @@ takes alone: compose counts the service's containers, so none may vanish while i
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from lab.gates import Gates
@@ -183,11 +184,14 @@ class Retirements:
         return any(r.failed for r in self.all if r.replica.id in wanted)
 
     def finish(self) -> None:
-        """Wait until every retirement has ended (each is bounded by its own deadlines)."""
+        """Wait until every retirement has ended, all within one bound (each is bounded by its
+        own deadlines, and they run side by side): N retirements never take N bounds."""
+        deadline = time.monotonic() + self.bound()
         for retirement in list(self.all):
-            self._wait_done(retirement)
+            self._wait_done(retirement, deadline)
 
-    def _wait_done(self, retirement: Retirement) -> None:
-        if not retirement.done.wait(self.bound()):
+    def _wait_done(self, retirement: Retirement, deadline: float | None = None) -> None:
+        left = self.bound() if deadline is None else max(deadline - time.monotonic(), 0.0)
+        if not retirement.done.wait(left):
             with self._lock:
                 self.errors.append(f"retiring old {retirement.replica.name}: still not done")

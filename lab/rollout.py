@@ -338,6 +338,8 @@ class RolloutEngine:
             self.log.note(f"left behind: {line}")
         if isinstance(error, RolloutInterrupted):
             raise RolloutInterrupted(error.signum, problems) from None
+        if self.interrupt.signum is not None:  # a step the interrupt ended (a compose command)
+            raise RolloutInterrupted(self.interrupt.signum, problems) from None
         if isinstance(error, RolloutFailed | WaitTimeout | ReplicaLost | RouteBroken | PlatformUnavailable):
             raise RolloutFailed(reason, problems) from error
         if isinstance(error, Exception):

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import TypeVar
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 T = TypeVar("T")
+MIN_CALL_SECONDS = 0.05  # the first call of a wait whose deadline is (nearly) 0 still gets this long
 
 
 class WaitTimeout(TimeoutError):
@@ -37,12 +41,21 @@ def wait_for(
     if not math.isfinite(timeout) or timeout < 0:
         raise ValueError(f"a wait needs a finite, non-negative deadline, not {timeout}")
     last_error: list[str] = []
+    deadline = time.monotonic() + timeout
+    # Each check runs on a worker thread, so that one call that hangs cannot carry the wait past
+    # its deadline: the deadline bounds the whole wait, not only the retries between calls.
+    worker = ThreadPoolExecutor(1, thread_name_prefix=threading.current_thread().name)
 
     def attempt() -> T | None:
+        future = worker.submit(check)
         try:
-            result = check()
+            result = future.result(timeout=max(deadline - time.monotonic(), MIN_CALL_SECONDS))
+        except FutureTimeout:
+            raise WaitTimeout(
+                f"timed out after {timeout:.0f}s waiting for {what}: a call was still running at the deadline"
+            ) from None
         except transient as error:
-            last_error[:] = [f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"]
+            last_error[:] = [f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:160]}"]
             return None
         last_error.clear()
         return result
@@ -60,6 +73,8 @@ def wait_for(
         raise WaitTimeout(
             f"timed out after {timeout:.0f}s waiting for {what}{_seen(last_seen, last_error)}"
         ) from None
+    finally:
+        worker.shutdown(wait=False)  # a call still running ends on its own (each has a timeout)
     assert result is not None
     return result
 
