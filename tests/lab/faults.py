@@ -4,8 +4,10 @@ test makes of the end state, the probe's failures and the writes."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -166,3 +168,26 @@ def written_by(probe: ProbeResult, hostnames: set[str]) -> set[str]:
 def output_of(path: Path) -> str:
     """A file's text (empty if absent)."""
     return path.read_text(encoding="utf-8") if path.is_file() else ""
+
+
+DOCKERD_PID_FILE = Path("/var/run/docker.pid")
+
+
+def pause_engine(seconds: float) -> tuple[int, float]:
+    """Freeze the Docker engine (SIGSTOP to dockerd, found by its pid file) for `seconds`: a
+    detached watchdog sends SIGCONT then, even if this process dies (callers send it too when
+    they end, see resume_engine). Containers keep running (containerd is not paused); every Docker
+    API call hangs meanwhile. dockerd's pid and when it was frozen."""
+    pid = int(DOCKERD_PID_FILE.read_text().strip())
+    subprocess.Popen(
+        ["sh", "-c", f"sleep {seconds}; kill -CONT {pid}"], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    os.kill(pid, signal.SIGSTOP)
+    return pid, time.time()
+
+
+def resume_engine(pid: int) -> None:
+    """SIGCONT to dockerd (harmless if it runs): the engine is left as it was found."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)

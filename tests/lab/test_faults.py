@@ -36,8 +36,10 @@ from tests.lab.faults import (
     LabProcess,
     assert_end_state,
     kill,
+    pause_engine,
     print_figures,
     replica_named,
+    resume_engine,
     split_failures,
     traefik_container,
     written_by,
@@ -189,6 +191,37 @@ def test_review_router_a_replica_that_breaks_the_router_fails_the_rollout_and_is
     response = get_through_traefik(stack, "/health")
     assert response.status_code == 200 and response.headers["x-app-version"] == "v1"
     check_failures_and_writes(docker_client, stack, measured, faults, name="router", status=status)
+
+
+ENGINE_PAUSE = 4.0  # seconds dockerd is frozen mid-undo
+
+
+def test_review_2_docker_engine_paused_mid_undo_the_undo_finishes_and_v1_serves(docker_client, stack):
+    """1. a rollout drains its first old replica 2. SIGINT: the undo begins 3. as it puts the old
+    replica back, dockerd is frozen (SIGSTOP) for 4 s, so every Docker call hangs 4. the undo
+    finishes after the engine comes back: exit 130, v1 x2 ready and routed, the new replica gone,
+    not one request failed (Traefik and the replicas run on; only the engine's API is frozen)."""
+    faults = FaultRecord()
+    paused: list[float] = []
+
+    def action() -> tuple[int, str]:
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], "engine-paused")
+        child.wait_for_phase("drain-to-out", "old")
+        child.send(signal.SIGINT)
+        child.wait_for_phase("back-in", "old")
+        pid, frozen = pause_engine(ENGINE_PAUSE)
+        try:
+            paused.append(frozen)
+            status = child.wait()
+        finally:
+            resume_engine(pid)
+        return status, child.output()
+
+    measured, status, output = rollout_under_probe(stack, action)
+    assert paused, "the engine was never paused"
+    assert status == 130, output
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(docker_client, stack, measured, faults, name="engine-paused", status=status)
 
 
 def assert_undone_after_losing_new_replicas(
