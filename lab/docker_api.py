@@ -16,6 +16,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
 from lab.deadlines import ServiceTiming, timing_from_inspect
+from lab.docker_context import docker_endpoint
 from lab.model import Replica
 
 DEFAULT_APP_PORT = "8000"  # the app's own default (zerodrop_app.settings); compose sets APP_PORT
@@ -24,8 +25,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
 
 ENGINE_HINT = (
-    "Docker engine unreachable: start it (`sudo scripts/provision-host.sh` on a bare Debian host, "
-    "or start Docker Desktop), or run `make test-unit` for the tests that need no Docker"
+    "Docker engine unreachable: start Docker Desktop or your engine (`make setup` installs and starts "
+    "one on a Debian host), or run `make test-unit` for the tests that need no Docker"
 )
 
 
@@ -38,12 +39,16 @@ class ReplicaUnreachable(RuntimeError):
 
 
 def connect() -> docker.DockerClient:
-    """A client for the local engine, API version negotiated; DockerUnavailable if it is down."""
+    """A client for the engine the docker CLI would use (DOCKER_HOST, else the active context),
+    API version negotiated; DockerUnavailable if it is down."""
+    host, source = docker_endpoint()
     try:
-        client = docker.from_env(version="auto", timeout=60)
+        client = docker.DockerClient(base_url=host, version="auto", timeout=60)
         client.ping()
     except DockerException as error:
-        raise DockerUnavailable(f"{ENGINE_HINT} ({error.__class__.__name__})") from None
+        raise DockerUnavailable(
+            f"{ENGINE_HINT} (no answer at {host}, from {source}: {error.__class__.__name__})"
+        ) from None
     return client
 
 
