@@ -1,5 +1,7 @@
 """The timeline plot of a probe run: long requests as bars, short requests and writes as latency
-dots coloured by the version that answered, failures in red, the rollout's phases as bands."""
+dots coloured by the version that answered, failures as red crosses on top in every lane, the
+rollout's phases as bands, and what happened when (compose up, each signal, Traefik adding or
+dropping a server as its API showed it, each exit) as marked lines across every panel."""
 
 from __future__ import annotations
 
@@ -7,16 +9,54 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from matplotlib.ticker import FuncFormatter
+
 from lab.model import PhaseRecord
 from lab.probe import ProbeResult
 from lab.records import LONG, SHORT, WRITE, RequestRecord
 
 PHASE_COLOURS = {
+    "create": "#c7e9c0",
     "start-to-healthy": "#9ecae1",
     "healthy-to-routed": "#3182bd",
+    "drain-to-out": "#fdd0a2",
     "drain-to-idle": "#fdae6b",
     "stop": "#e6550d",
+    "back-in": "#756bb1",
 }
+FAILED = "red"
+# What happened, read from the phase log: (phase, at its start or end, label). The ends of
+# healthy-to-routed and drain-to-out are the moments the rollout saw Traefik's API add or drop a
+# server; the start of drain-to-out is the drain signal; the end of stop is the exit.
+EVENTS = (
+    ("create", "start", "compose up"),
+    ("healthy-to-routed", "end", "Traefik adds"),
+    ("drain-to-out", "start", "SIGUSR1"),
+    ("drain-to-out", "end", "Traefik drops"),
+    ("stop", "start", "SIGTERM"),
+    ("stop", "end", "exit"),
+    ("back-in", "end", "back in"),
+)
+# How each moment is marked on its replica's row of the band panel: (marker, colour).
+EVENT_MARKS = {
+    "compose up": ("P", "#31a354"),
+    "Traefik adds": ("^", "#3182bd"),
+    "SIGUSR1": ("|", "#e6550d"),
+    "Traefik drops": ("v", "#e6550d"),
+    "SIGTERM": ("|", "#a63603"),
+    "exit": ("X", "#636363"),
+    "back in": ("^", "#756bb1"),
+}
+
+
+def events(phases: list[PhaseRecord]) -> list[tuple[float, str, str]]:
+    """(time, what, replica) for every marked moment of the rollout, in time order."""
+    found: list[tuple[float, str, str]] = []
+    for p in phases:
+        for phase, edge, what in EVENTS:
+            if p.phase == phase and (edge == "start" or p.ok):
+                found.append((p.start if edge == "start" else p.end, what, p.replica.split(" ")[-1]))
+    return sorted(found)
 
 
 def _draw_spans(
@@ -33,33 +73,39 @@ def _draw_spans(
 
 
 def _draw_phases(band_ax: Any, others: list[Any], phases: list[PhaseRecord], t0: float) -> None:
+    from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     rows: dict[str, int] = {}
-    for p in phases:
-        if p.phase not in PHASE_COLOURS:
+    drawn = [p for p in phases if p.phase in PHASE_COLOURS]
+    for p in drawn:
+        rows.setdefault(p.replica, len(rows))
+    # Longest first, so a short phase (drain-to-out) stays visible on a long one (drain-to-idle).
+    for p in sorted(drawn, key=lambda p: p.end - p.start, reverse=True):
+        width = max(p.end - p.start, 0.05)
+        band_ax.barh(rows[p.replica], width, left=p.start - t0, color=PHASE_COLOURS[p.phase], height=0.7)
+    marked: set[str] = set()
+    for at, what, replica in events(drawn):
+        marker, colour = EVENT_MARKS[what]
+        row = next((y for label, y in rows.items() if label.endswith(replica)), None)
+        if row is None:
             continue
-        y = rows.setdefault(p.replica, len(rows))
-        band_ax.barh(y, p.end - p.start, left=p.start - t0, color=PHASE_COLOURS[p.phase], height=0.7)
-        if p.phase in {"healthy-to-routed", "drain-to-idle"}:
+        band_ax.scatter([at - t0], [row], marker=marker, color=colour, s=36, zorder=4, linewidths=1.5)
+        marked.add(what)
+        if what in {"Traefik adds", "Traefik drops"}:  # routing changes: a line through every panel
             for ax in others:
-                ax.axvspan(p.start - t0, p.end - t0, color=PHASE_COLOURS[p.phase], alpha=0.12, lw=0)
-    if not rows:
-        band_ax.set_yticks([])
-        band_ax.text(
-            0.5,
-            0.5,
-            "no rollout phases: plain docker / compose commands",
-            ha="center",
-            va="center",
-            transform=band_ax.transAxes,
-            fontsize=9,
-            color="grey",
-        )
-        return
+                ax.axvline(at - t0, color=colour, lw=0.7, ls=":", zorder=1)
     band_ax.set_yticks(list(rows.values()), list(rows.keys()), fontsize=7)
-    handles = [Patch(color=c) for c in PHASE_COLOURS.values()]
-    band_ax.legend(handles=handles, labels=list(PHASE_COLOURS), fontsize=7, loc="upper left", ncol=4)
+    band_ax.set_ylim(len(rows) - 0.5, -0.5)
+    shown = [name for name in PHASE_COLOURS if any(p.phase == name for p in drawn)]
+    handles: list[Any] = [Patch(color=PHASE_COLOURS[name]) for name in shown]
+    handles += [
+        Line2D([], [], marker=EVENT_MARKS[w][0], color=EVENT_MARKS[w][1], ls="", markersize=6)
+        for w in EVENT_MARKS
+        if w in marked
+    ]
+    labels = shown + [w for w in EVENT_MARKS if w in marked]
+    band_ax.legend(handles=handles, labels=labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.05))
 
 
 def _draw_long(ax: Any, records: list[RequestRecord], colour: dict[str, Any], t0: float) -> None:
@@ -69,11 +115,14 @@ def _draw_long(ax: Any, records: list[RequestRecord], colour: dict[str, Any], t0
         if lane == len(lane_free):
             lane_free.append(0.0)
         lane_free[lane] = r.end
-        fill = colour.get(r.version or "", "grey") if r.ok else "red"
-        ax.barh(lane, r.end - r.start, left=r.start - t0, color=fill, height=0.6, edgecolor="white")
-        if not r.ok:
-            ax.scatter([r.start - t0], [lane], marker="x", color="red", s=30)
+        fill = colour.get(r.version or "", "grey") if r.ok else FAILED
+        ax.barh(
+            lane, max(r.end - r.start, 0.05), left=r.start - t0, color=fill, height=0.6, edgecolor="white"
+        )
+        if not r.ok:  # a failed request may last no time at all: a cross that is always seen
+            ax.scatter([r.end - t0], [lane], marker="x", color=FAILED, s=40, zorder=5)
     ax.set_ylabel("long GET /\n(lane)")
+    ax.invert_yaxis()
 
 
 def _draw_latency(
@@ -84,18 +133,26 @@ def _draw_latency(
         pts = [r for r in of_kind if r.ok and r.version == version]
         ax.scatter([r.start - t0 for r in pts], [r.seconds * 1000 for r in pts], s=4, color=c, label=version)
     bad = [r for r in of_kind if not r.ok]
-    if bad:
-        ax.scatter(
-            [r.start - t0 for r in bad],
-            [r.seconds * 1000 for r in bad],
-            s=30,
-            marker="x",
-            color="red",
-            label=f"failed ({len(bad)})",
-        )
+    ax.scatter(
+        [r.start - t0 for r in bad],
+        [max(r.seconds * 1000, 0.1) for r in bad],
+        s=40,
+        marker="x",
+        color=FAILED,
+        label=f"failed ({len(bad)})",
+        zorder=5,
+    )
     ax.set_ylabel(label)
     ax.set_yscale("log")
-    ax.legend(fontsize=7, loc="upper right", markerscale=3)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2 x 10^1
+    ax.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
+
+
+def _two_and_five(value: float, _: object) -> str:
+    """Minor log ticks labelled only at 2 and 5 of each decade, in plain milliseconds."""
+    leading = f"{value:.0e}"[0] if value > 0 else ""
+    return f"{value:g}" if leading in {"2", "5"} else ""
 
 
 def plot_timeline(
@@ -118,18 +175,24 @@ def plot_timeline(
     versions = sorted({r.version for r in records if r.ok and r.version})
     palette = plt.get_cmap("tab10")
     colour = {v: palette(i % 10) for i, v in enumerate(versions)}
-    fig, axes = plt.subplots(4, 1, figsize=(12, 9), sharex=True, height_ratios=[1.2, 2, 2, 2])
-    band_ax, long_ax, short_ax, write_ax = axes
-    band_ax.set_title(title or "requests through Traefik during the rollout", fontsize=11)
+    banded = bool(spans) or any(p.phase in PHASE_COLOURS for p in phases)
+    if banded:  # no band panel for plain docker / compose commands: nothing to show there
+        fig, axes = plt.subplots(4, 1, figsize=(12, 9.5), sharex=True, height_ratios=[1.4, 2, 2, 2])
+        band_ax, long_ax, short_ax, write_ax = axes
+    else:
+        fig, axes = plt.subplots(3, 1, figsize=(12, 7.5), sharex=True, height_ratios=[2, 2, 2])
+        long_ax, short_ax, write_ax = axes
+        band_ax = long_ax
+    fig.suptitle(title or "requests through Traefik during the rollout", fontsize=11)
     if spans and not phases:
         _draw_spans(band_ax, [long_ax, short_ax, write_ax], spans, t0)
-    else:
+    elif banded:
         _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, t0)
     _draw_long(long_ax, records, colour, t0)
     _draw_latency(short_ax, records, SHORT, label="GET /health\nlatency ms", colour=colour, t0=t0)
     _draw_latency(write_ax, records, WRITE, label="POST /events\nlatency ms", colour=colour, t0=t0)
     write_ax.set_xlabel("seconds since the probe started")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.97, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
