@@ -358,47 +358,87 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+# One colour per strategy in both panels; one line style per load.
+STRATEGY_COLOURS = {RECREATE: "tab:red", RECIPE: "tab:orange", DRAIN_SLEEP: "tab:purple",
+                    ONE: "tab:blue", SURGE: "tab:green"}  # fmt: skip
+LOAD_STYLES = {DEFAULT_LOAD: ("o", "-", "full"), HIGH_LOAD: ("s", ":", "none")}  # marker, line, fill
+
+
 def plot(rows: list[Row], path: Path) -> Path:
     """Rollout time against N (with the floor), and failed requests against the healthcheck
-    interval per strategy and load."""
+    interval per strategy and load: one colour per strategy, one line style per load; strategies
+    that drop nothing are drawn side by side at 0, not on top of one another."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
-    fig, (by_n, by_interval) = plt.subplots(1, 2, figsize=(13, 5))
-    for mode, color in ((ONE, "tab:blue"), (SURGE, "tab:green")):
+    fig, (by_n, by_interval) = plt.subplots(1, 2, figsize=(14, 5.5), width_ratios=[1, 1.3])
+    for mode in (ONE, SURGE):
+        colour = STRATEGY_COLOURS[mode]
         cells = sorted(
             (r for r in rows if r.strategy == mode and r.interval == "1s" and r.load == DEFAULT_LOAD),
             key=lambda r: r.replicas,
         )
         if cells:
-            by_n.plot([r.replicas for r in cells], [r.seconds for r in cells], "o-", color=color, label=mode)
+            by_n.plot([r.replicas for r in cells], [r.seconds for r in cells], "o-", color=colour, label=mode)
             floors = [(r.replicas, r.floor) for r in cells if r.floor]
             by_n.plot(
-                [n for n, _ in floors], [f for _, f in floors], "x--", color=color, label=f"{mode}: floor"
+                [n for n, _ in floors], [f for _, f in floors], "x--", color=colour, label=f"{mode}: floor"
             )
     by_n.set(
         xlabel="replicas (N)", ylabel="rollout time (s)", title="Rollout time against N (1 s healthcheck)"
     )
-    by_n.legend(fontsize=8)
+    by_n.legend(fontsize=8, loc="upper left")
     intervals = ["1s", "10s", "30s"]
+    offsets = {s: (i - (len(STRATEGIES) - 1) / 2) * 0.07 for i, s in enumerate(STRATEGIES)}
     for strategy in STRATEGIES:
-        for load, style in ((DEFAULT_LOAD, "o-"), (HIGH_LOAD, "s:")):
+        for load, (marker, line, fill) in LOAD_STYLES.items():
             at = {r.interval: r for r in rows if (r.strategy, r.load, r.replicas) == (strategy, load, 2)}
-            xs = [i for i in intervals if i in at]
+            xs = [n for n, i in enumerate(intervals) if i in at]
             if xs:
-                share = [100 * at[i].failed / max(1, at[i].requests) for i in xs]
-                by_interval.plot(xs, share, style, label=f"{strategy}, {load}")
+                share = [100 * at[intervals[n]].failed / max(1, at[intervals[n]].requests) for n in xs]
+                shift = offsets[strategy] + (0.025 if fill == "none" else -0.025)
+                by_interval.plot(
+                    [n + shift for n in xs], share, marker=marker, ls=line, markersize=7,
+                    color=STRATEGY_COLOURS[strategy], label=f"{strategy}, {load}",
+                    **({"markerfacecolor": "white"} if fill == "none" else {}),
+                )  # fmt: skip
+    by_interval.set_xticks(range(len(intervals)), intervals)
     by_interval.set(xlabel="healthcheck interval", ylabel="failed requests (%)",
                     title="Failures against the healthcheck interval (N = 2)")  # fmt: skip
     by_interval.set_yscale("symlog", linthresh=0.1)
-    by_interval.legend(fontsize=7)
+    by_interval.set_ylim(-0.02, 150)
+    by_interval.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    by_interval.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def rows_from_table(markdown: str) -> list[Row]:
+    """The rows of a strategies table as this bench writes it (to re-plot a published run)."""
+    rows: list[Row] = []
+    for line in markdown.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != len(HEADER) or cells[0] in {HEADER[0], "---"} or set(cells[0]) <= {"-"}:
+            continue
+        failed, requests = (int(x) for x in cells[4].split(" / "))
+        lost, acked = (int(x) for x in cells[6].split(" / "))
+        kinds = {k: int(n) for k, n in (p.rsplit(" ", 1) for p in cells[5].split(", ") if p != "-")}
+        rows.append(
+            Row(
+                cells[0], cells[1], cells[2], int(cells[3]), requests, failed, kinds, acked, lost,
+                float(cells[7].removesuffix(" s")),
+                float(cells[8].removesuffix(" s")) if cells[8] != "-" else None,
+                float(cells[9].removesuffix(" s")) if cells[9] != "-" else None,
+                int(cells[10]),
+            )
+        )  # fmt: skip
+    return rows
 
 
 def run_plan(
@@ -439,8 +479,15 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=1, help="rounds of the plan, interleaved (default 1)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default out/bench)")
+    plans.add_argument(
+        "--replot", type=Path, metavar="MARKDOWN", help="no run: draw strategies.png from a published table"
+    )
     args = parser.parse_args()
     out_dir = args.out or load_config().out_dir / "bench"
+    if args.replot:
+        rows = rows_from_table(args.replot.read_text(encoding="utf-8"))
+        print(f"bench: {len(rows)} rows -> {plot(rows, out_dir / 'strategies.png')}")
+        return
     plan = smoke_plan() if args.smoke else head_to_head_plan() if args.head_to_head else full_plan()
     rows = run_plan(plan * max(1, args.repeat), out_dir, echo=lambda line: print(line, flush=True))
     print(table(rows))

@@ -27,3 +27,15 @@ def test_calls_are_grouped_by_method_and_path_without_ids_or_query():
     assert kind_of(exec_start) == "POST exec/<id>/start"
     assert kind_of(listing) == "GET containers/json"
     assert kind_of(Call(0.0, 1.0, "MainThread", "cli", "compose up -d")) == "docker CLI (compose)"
+
+
+def test_the_published_strategies_table_reads_back_into_rows():
+    """docs/evidence.md's table is what the bench wrote: it reads back whole, so the picture can be
+    redrawn from it by the current plotting code."""
+    from bench.strategies import RECREATE, rows_from_table
+    from lab.config import REPO_ROOT
+
+    rows = rows_from_table((REPO_ROOT / "docs" / "evidence.md").read_text(encoding="utf-8"))
+    assert len(rows) == 34
+    assert all(r.failed > 0 for r in rows if r.strategy == RECREATE)
+    assert all(r.failed == 0 for r in rows if r.strategy.startswith("lab rollout"))
