@@ -67,8 +67,8 @@ clean-lab: $(STAMP) ## remove stacks killed test runs left behind (zdtest-*, zdw
 recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICAS ready, routed replicas
 	$(PY) -m lab recover
 
-probe: $(STAMP) ## load through Traefik until Ctrl-C, with a live tally and a summary
-	$(PY) -m lab probe --until-signal --report out/probe.json
+probe: $(STAMP) ## load through Traefik until Ctrl-C (the workshop's load: 4 long, 20 GET/s, 10 POST/s), tally and summary
+	$(PY) -m lab probe --until-signal --long 4 --short-rate 20 --write-rate 10 --report out/probe.json
 
 workshop-8: $(STAMP) ## workshop page 08: the pre-flight lint on the lab's file, then on a file with a trap (no Docker)
 	$(PY) -m lab lint
