@@ -133,16 +133,22 @@ def _draw_latency(
         pts = [r for r in of_kind if r.ok and r.version == version]
         ax.scatter([r.start - t0 for r in pts], [r.seconds * 1000 for r in pts], s=4, color=c, label=version)
     bad = [r for r in of_kind if not r.ok]
-    ax.scatter(
-        [r.start - t0 for r in bad],
-        [max(r.seconds * 1000, 0.1) for r in bad],
-        s=40,
-        marker="x",
-        color=FAILED,
-        label=f"failed ({len(bad)})",
-        zorder=5,
-    )
+    if bad:
+        ax.scatter(
+            [r.start - t0 for r in bad],
+            [max(r.seconds * 1000, 0.1) for r in bad],
+            s=40,
+            marker="x",
+            color=FAILED,
+            zorder=5,
+        )
+    # The legend says how many failed even when none did (a proxy: an empty scatter on a log axis
+    # has no limits matplotlib can scale).
+    ax.plot([], [], "x", color=FAILED, markersize=7, label=f"failed ({len(bad)})")
     ax.set_ylabel(label)
+    if not of_kind:
+        ax.text(0.5, 0.5, "none sent", transform=ax.transAxes, ha="center", va="center", color="grey")
+        return
     ax.set_yscale("log")
     ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2 x 10^1
     ax.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))

@@ -13,8 +13,8 @@ import pytest
 from zerodrop_app.settings import AppSettings
 
 from lab.model import PhaseRecord
-from lab.probe import Probe, ProbeInputError, ProbeOptions, ProbeThread
-from lab.records import LONG, SHORT, WRITE, tally_line
+from lab.probe import Probe, ProbeInputError, ProbeOptions, ProbeResult, ProbeThread
+from lab.records import LONG, SHORT, WRITE, RequestRecord, tally_line
 from lab.report import percentile, summarize
 from lab.timeline import plot_timeline
 from lab.waits import wait_for
@@ -188,3 +188,12 @@ def test_keep_alive_pool_reuses_connections_unless_asked_for_new_ones(new_connec
         assert server.connections >= sent, (server.connections, sent)
     else:
         assert server.connections <= 20, f"{server.connections} connections for {sent} requests"
+
+
+def test_a_timeline_with_only_writes_and_no_phases_is_drawn(tmp_path):
+    """Workshop 07 sends writes only: its short-request panel is empty, and must not break the plot."""
+    t0 = 1000.0
+    records = [RequestRecord(WRITE, t0 + i, t0 + i + 0.01, 200, "v1", "r", None, f"r-{i}") for i in range(5)]
+    records.append(RequestRecord(WRITE, t0 + 6, t0 + 6.001, 502, None, None, "http-502"))
+    result = ProbeResult(ProbeOptions("http://127.0.0.1:1", "h"), t0, t0 + 7, records)
+    assert plot_timeline(result, [], tmp_path / "w.png").read_bytes()[:4] == b"\x89PNG"
