@@ -20,6 +20,7 @@ from lab.docker_context import docker_endpoint
 from lab.model import Replica
 
 DEFAULT_APP_PORT = "8000"  # the app's own default (zerodrop_app.settings); compose sets APP_PORT
+HTTP_CONFLICT = 409  # Docker's answer to a signal for a container that does not run
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
@@ -194,10 +195,13 @@ def health_log_ends(container: Container) -> list[str]:
 
 
 def send_stop_signal(container: Container) -> None:
-    """One SIGTERM; nothing if the container has exited already (409). A failed call raises, so
-    the caller knows the signal was not sent."""
-    with contextlib.suppress(APIError):  # 409: it has exited already
+    """One SIGTERM; nothing if the container has exited already (409). Any other failure raises
+    (an engine error included), so the caller knows the signal was not sent."""
+    try:
         container.kill(signal="SIGTERM")
+    except APIError as error:
+        if error.status_code != HTTP_CONFLICT:
+            raise
 
 
 def wait_or_kill(container: Container, remaining: float) -> int:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import docker.errors
 import pytest
 import requests
 
@@ -108,3 +109,24 @@ def test_the_grace_running_out_is_answered_by_sigkill(platform_with):
     container.wait = slow_wait  # type: ignore[method-assign]
     assert platform_with(container).stop("id1", 0.05) == 137
     assert container.signals == ["SIGTERM", "SIGTERM", "SIGKILL"]
+
+
+def test_an_engine_error_on_a_sigterm_is_not_counted_as_sent(platform_with):
+    """A 500 from the engine is a failed call (retried), not "it has exited already" (409)."""
+    response = requests.Response()
+    response.status_code = 500
+    container = ScriptedContainer(kill_script=[docker.errors.APIError("boom", response=response)])
+    platform = platform_with(container)
+    with pytest.raises(PlatformUnavailable):
+        platform.stop("id1", 30)
+    assert platform.stop("id1", 30) == 0
+    assert container.signals == ["SIGTERM", "SIGTERM"]
+
+
+def test_a_container_that_exited_already_counts_its_sigterm_as_done(platform_with):
+    response = requests.Response()
+    response.status_code = 409
+    gone = docker.errors.APIError("is not running", response=response)
+    container = ScriptedContainer(kill_script=[gone, gone], wait_script=[{"StatusCode": 0}])
+    assert platform_with(container).stop("id1", 30) == 0
+    assert container.signals == []
