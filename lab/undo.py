@@ -52,8 +52,9 @@ class Undo:
         # Only a confirmed return frees a new replica: one that is not back is stood in for.
         needed = len(batch.old) - len(back)
         for replica in batch.new:
-            _, state = self._attempt_find(replica, attempts)
-            serving = state is not None and state.serving_state
+            known, state = self._attempt_find(replica, attempts)
+            # Unknown (Docker did not answer) may be serving: never taken away for nothing.
+            serving = (state is not None and state.serving_state) or not known
             if serving and needed > 0:
                 needed -= 1
                 self.log.note(f"keeping new {replica.name}: it stands in for an old replica that is not back")

@@ -332,3 +332,21 @@ def test_review_router_a_rollout_ends_with_a_real_request_through_the_entrypoint
     platform = FakePlatform()
     engine(platform).run()
     assert platform.calls[-1] == "entrypoint"
+
+
+def test_review_2_a_new_replica_docker_cannot_inspect_is_kept_while_an_old_one_is_not_back():
+    """Interrupted while app-1 drains; app-1 ignores the undrain, and Docker cannot inspect app-3
+    (the new one): unknown may be serving, so app-3 stays rather than being taken away."""
+    platform = FakePlatform()
+    platform.by_name("app-1").ignores_undrain = True
+    interrupt = Interrupt()
+
+    def interrupted(p: FakePlatform) -> None:
+        p.find_fails.add("app-3")
+        interrupt.request(signal.SIGINT)
+
+    platform.on("drain app-1", interrupted)
+    with pytest.raises(RolloutInterrupted) as caught:
+        engine(platform, interrupt, route_timeout=0.05).run()
+    assert "id3" in platform.replicas_by_id and not platform.by_name("app-3").drained
+    assert any("inspecting app-3" in line for line in caught.value.left_behind)
