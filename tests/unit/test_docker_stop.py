@@ -49,14 +49,24 @@ def platform_with(monkeypatch):
     return make
 
 
+def engine_error(status: int, message: str) -> docker.errors.APIError:
+    """An error answer of the engine's API with this HTTP status."""
+    response = requests.Response()
+    response.status_code = status
+    return docker.errors.APIError(message, response=response)
+
+
 def refused() -> requests.exceptions.ConnectionError:
     return requests.exceptions.ConnectionError("('Connection aborted.', ConnectionRefusedError(111))")
 
 
-def test_review_5_a_sigterm_that_failed_is_sent_again_on_the_retry(platform_with):
-    """The first SIGTERM's call fails (engine unreachable): the retry must send both SIGTERMs,
-    so the app stops gracefully and runs its shutdown work; no SIGKILL."""
-    container = ScriptedContainer(kill_script=[refused()])
+@pytest.mark.parametrize("failure", ["refused", "engine-500"])
+def test_review_5_a_sigterm_that_failed_is_sent_again_on_the_retry(platform_with, failure):
+    """The first SIGTERM's call fails (engine unreachable, or a 500 from the engine, which is not
+    "it has exited already", 409): the retry must send both SIGTERMs, so the app stops gracefully
+    and runs its shutdown work; no SIGKILL."""
+    error = refused() if failure == "refused" else engine_error(500, "boom")
+    container = ScriptedContainer(kill_script=[error])
     platform = platform_with(container)
     with pytest.raises(PlatformUnavailable):
         platform.stop("id1", 30)
@@ -111,22 +121,8 @@ def test_the_grace_running_out_is_answered_by_sigkill(platform_with):
     assert container.signals == ["SIGTERM", "SIGTERM", "SIGKILL"]
 
 
-def test_an_engine_error_on_a_sigterm_is_not_counted_as_sent(platform_with):
-    """A 500 from the engine is a failed call (retried), not "it has exited already" (409)."""
-    response = requests.Response()
-    response.status_code = 500
-    container = ScriptedContainer(kill_script=[docker.errors.APIError("boom", response=response)])
-    platform = platform_with(container)
-    with pytest.raises(PlatformUnavailable):
-        platform.stop("id1", 30)
-    assert platform.stop("id1", 30) == 0
-    assert container.signals == ["SIGTERM", "SIGTERM"]
-
-
 def test_a_container_that_exited_already_counts_its_sigterm_as_done(platform_with):
-    response = requests.Response()
-    response.status_code = 409
-    gone = docker.errors.APIError("is not running", response=response)
+    gone = engine_error(409, "is not running")
     container = ScriptedContainer(kill_script=[gone, gone], wait_script=[{"StatusCode": 0}])
     assert platform_with(container).stop("id1", 30) == 0
     assert container.signals == []

@@ -266,20 +266,26 @@ def test_review_1_undo_keeps_a_new_replica_when_an_old_one_does_not_come_back():
     assert any("app-1" in line and "rotation" in line for line in caught.value.left_behind)
 
 
+def interrupted_with_docker_blind(platform: FakePlatform, at: str, blind: str) -> RolloutInterrupted:
+    """SIGINT at the call `at`, from when on Docker cannot inspect `blind`; the rollout's error."""
+    interrupt = Interrupt()
+
+    def docker_gone(p: FakePlatform) -> None:
+        p.find_fails.add(blind)
+        interrupt.request(signal.SIGINT)
+
+    platform.on(at, docker_gone)
+    with pytest.raises(RolloutInterrupted) as caught:
+        engine(platform, interrupt, route_timeout=0.05).run()
+    return caught.value
+
+
 def test_review_2_undo_with_docker_unreachable_still_settles_and_reports():
     """Docker cannot inspect app-2 when the second batch is interrupted: the undo says so instead
     of raising, the first batch's retirement is settled, and the rollout ends as interrupted."""
     platform = FakePlatform()
-    interrupt = Interrupt()
-
-    def docker_gone(p: FakePlatform) -> None:
-        p.find_fails.add("app-2")
-        interrupt.request(signal.SIGINT)
-
-    platform.on("drain app-2", docker_gone)
-    with pytest.raises(RolloutInterrupted) as caught:
-        engine(platform, interrupt, route_timeout=0.05).run()
-    assert any("inspecting app-2" in line for line in caught.value.left_behind), caught.value.left_behind
+    stopped = interrupted_with_docker_blind(platform, "drain app-2", "app-2")
+    assert any("inspecting app-2" in line for line in stopped.left_behind), stopped.left_behind
     assert "remove app-1" in platform.events  # the first batch's retirement ran to its end
     assert len(platform.serving()) >= 2
 
@@ -339,14 +345,6 @@ def test_review_2_a_new_replica_docker_cannot_inspect_is_kept_while_an_old_one_i
     (the new one): unknown may be serving, so app-3 stays rather than being taken away."""
     platform = FakePlatform()
     platform.by_name("app-1").ignores_undrain = True
-    interrupt = Interrupt()
-
-    def interrupted(p: FakePlatform) -> None:
-        p.find_fails.add("app-3")
-        interrupt.request(signal.SIGINT)
-
-    platform.on("drain app-1", interrupted)
-    with pytest.raises(RolloutInterrupted) as caught:
-        engine(platform, interrupt, route_timeout=0.05).run()
+    stopped = interrupted_with_docker_blind(platform, "drain app-1", "app-3")
     assert "id3" in platform.replicas_by_id and not platform.by_name("app-3").drained
-    assert any("inspecting app-3" in line for line in caught.value.left_behind)
+    assert any("inspecting app-3" in line for line in stopped.left_behind)
