@@ -12,10 +12,10 @@ SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-smoke lint images-offline provision \
-	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-9
+	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements-lab.txt
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: the lab needs Python 3.11 or newer")'
@@ -70,12 +70,15 @@ recover: $(STAMP) ## mend what a killed rollout left behind: back to APP_REPLICA
 probe: $(STAMP) ## load through Traefik until Ctrl-C (the workshop's load: 4 long, 20 GET/s, 10 POST/s), tally and summary
 	$(PY) -m lab probe --until-signal --long 4 --short-rate 20 --write-rate 10 --report out/probe.json
 
-workshop-8: $(STAMP) ## workshop page 08: the pre-flight lint on the lab's file, then on a file with a trap (no Docker)
+workshop-7: $(STAMP) ## workshop page 07: the pre-flight lint on the lab's file, then on a file with a trap (no Docker)
 	$(PY) -m lab lint
-	$(PY) -m lab lint -f tests/unit/fixtures/lint/grace-request.yml && exit 1 || echo "workshop 8: the trap was found (lint exit 1), as it should be"
+	$(PY) -m lab lint -f tests/unit/fixtures/lint/grace-request.yml && exit 1 || echo "workshop 7: the trap was found (lint exit 1), as it should be"
 
-workshop-%: $(STAMP) ## workshop scenario N (1-7; 8 is the lint; 9 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
+workshop-%: $(STAMP) ## workshop page N (1-6; 7 is the lint; 8 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
 	$(PY) -m lab workshop $*
+
+keepalive-race: $(STAMP) ## the keep-alive race measurement (outside the numbered pages): 1,620 writes per variant
+	$(PY) -m lab workshop keepalive-race
 
 test: $(DEV_STAMP) ## unit tests, then lab tests on the real stack (sets up what is missing first)
 	$(PY) -m pytest tests/unit -q
@@ -131,7 +134,7 @@ test-swarm: $(DEV_STAMP) ## the Swarm lab tests: broken update drops, fixed drop
 bench-swarm: $(STAMP) ## Swarm's rolling update under the probe: broken, fixed, fast poll, rollback (~5 min)
 	PYTHONPATH=. $(PY) bench/swarm_variants.py
 
-workshop-9: bench-swarm ## workshop page 09 (Swarm's rolling update, broken then fixed): runs bench-swarm
+workshop-8: bench-swarm ## workshop page 08 (Swarm's rolling update, broken then fixed): runs bench-swarm
 
 lint: $(DEV_STAMP) ## ruff (lint + format check), mypy, and the compose pre-flight check
 	$(VENV)/bin/ruff check .

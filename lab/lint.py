@@ -188,7 +188,7 @@ def graceful_timeout_not_below_grace(s: Service) -> str | None:
     return when(late, f"{timeout} is not below the stop grace period {s.grace:g}s: {why}")
 
 
-@rule("keepalive", "07-keep-alive-race")
+@rule("keepalive", "keep-alive-race")
 def proxy_idle_not_below_keepalive(s: Service) -> str | None:
     """The proxy must close idle connections before the app does."""
     keepalive = setting(s.args, "--timeout-keep-alive", s.env, "APP_KEEPALIVE_SECONDS")
@@ -217,7 +217,7 @@ def no_healthcheck(s: Service) -> str | None:
     )
 
 
-@rule("slow-detection", "08-preflight-lint", warning=True)
+@rule("slow-detection", "07-preflight-lint", warning=True)
 def detection_makes_rollouts_slow(s: Service) -> str | None:
     """A slow healthcheck makes every batch wait for Docker to notice the change."""
     timing = s.timing
@@ -235,7 +235,7 @@ def detection_makes_rollouts_slow(s: Service) -> str | None:
     )
 
 
-@rule("provider-throttle", "08-preflight-lint", warning=True)
+@rule("provider-throttle", "07-preflight-lint", warning=True)
 def slow_provider_throttle(s: Service) -> str | None:
     """Traefik applies Docker events at most once per throttle period."""
     return when(
@@ -259,7 +259,7 @@ def fixed_container_name(s: Service) -> str | None:
     )
 
 
-@rule("networks", "08-preflight-lint")
+@rule("networks", "07-preflight-lint")
 def ambiguous_network(s: Service) -> str | None:
     """On several networks, Traefik may pick an address it cannot reach."""
     networks = s.data.get("networks") or []

@@ -37,21 +37,26 @@ EVENTS = (
     ("stop", "end", "exit"),
     ("back-in", "end", "back in"),
 )
-# How each moment is marked on its replica's row of the band panel: (marker, colour).
+# How each moment is marked on its replica's row of the band panel: (marker, colour). The rollout's
+# phase log gives some; the workshop's watch (lab/watch.py) gives the engine's and Traefik's own.
 EVENT_MARKS = {
     "compose up": ("P", "#31a354"),
+    "start": (">", "#31a354"),
+    "healthy": ("o", "#9ecae1"),
     "Traefik adds": ("^", "#3182bd"),
     "SIGUSR1": ("|", "#e6550d"),
     "Traefik drops": ("v", "#e6550d"),
-    "SIGTERM": ("|", "#a63603"),
-    "exit": ("X", "#636363"),
+    "SIGTERM": ("D", "#a63603"),
+    "SIGKILL": ("X", "#67000d"),
+    "exit": ("s", "#636363"),
     "back in": ("^", "#756bb1"),
 }
+Mark = tuple[float, str, str]  # (unix time, what, container name; "" for a command on the stack)
 
 
-def events(phases: list[PhaseRecord]) -> list[tuple[float, str, str]]:
+def events(phases: list[PhaseRecord]) -> list[Mark]:
     """(time, what, replica) for every marked moment of the rollout, in time order."""
-    found: list[tuple[float, str, str]] = []
+    found: list[Mark] = []
     for p in phases:
         for phase, edge, what in EVENTS:
             if p.phase == phase and (edge == "start" or p.ok):
@@ -72,7 +77,9 @@ def _draw_spans(
     band_ax.invert_yaxis()
 
 
-def _draw_phases(band_ax: Any, others: list[Any], phases: list[PhaseRecord], t0: float) -> None:
+def _draw_phases(
+    band_ax: Any, others: list[Any], phases: list[PhaseRecord], marks: Sequence[Mark], t0: float
+) -> None:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
@@ -84,17 +91,7 @@ def _draw_phases(band_ax: Any, others: list[Any], phases: list[PhaseRecord], t0:
     for p in sorted(drawn, key=lambda p: p.end - p.start, reverse=True):
         width = max(p.end - p.start, 0.05)
         band_ax.barh(rows[p.replica], width, left=p.start - t0, color=PHASE_COLOURS[p.phase], height=0.7)
-    marked: set[str] = set()
-    for at, what, replica in events(drawn):
-        marker, colour = EVENT_MARKS[what]
-        row = next((y for label, y in rows.items() if label.endswith(replica)), None)
-        if row is None:
-            continue
-        band_ax.scatter([at - t0], [row], marker=marker, color=colour, s=36, zorder=4, linewidths=1.5)
-        marked.add(what)
-        if what in {"Traefik adds", "Traefik drops"}:  # routing changes: a line through every panel
-            for ax in others:
-                ax.axvline(at - t0, color=colour, lw=0.7, ls=":", zorder=1)
+    marked = _draw_marks(band_ax, others, marks, rows, t0)
     band_ax.set_yticks(list(rows.values()), list(rows.keys()), fontsize=7)
     band_ax.set_ylim(len(rows) - 0.5, -0.5)
     shown = [name for name in PHASE_COLOURS if any(p.phase == name for p in drawn)]
@@ -106,6 +103,40 @@ def _draw_phases(band_ax: Any, others: list[Any], phases: list[PhaseRecord], t0:
     ]
     labels = shown + [w for w in EVENT_MARKS if w in marked]
     band_ax.legend(handles=handles, labels=labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.05))
+
+
+def _draw_marks(
+    band_ax: Any, others: list[Any], marks: Sequence[Mark], rows: dict[str, int], t0: float
+) -> set[str]:
+    """Each moment on its replica's row (a new row for a replica no phase named), a command on the
+    whole stack as a labelled line through every panel; the kinds drawn."""
+    marked: set[str] = set()
+    for at, what, replica in sorted(marks):
+        if not replica:  # a command: a line through every panel, named at the top
+            for ax in [band_ax, *others]:
+                ax.axvline(at - t0, color="#31a354", lw=1.0, ls="--", zorder=1)
+            band_ax.annotate(
+                what,
+                (at - t0, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=7,
+                color="#31a354",
+                rotation=90,
+                va="bottom",
+            )
+            continue
+        row = next((y for label, y in rows.items() if label.endswith(replica)), None)
+        if row is None:
+            row = rows[replica] = len(rows)
+        marker, colour = EVENT_MARKS.get(what, ("*", "black"))
+        band_ax.scatter([at - t0], [row], marker=marker, color=colour, s=36, zorder=4, linewidths=1.5)
+        marked.add(what)
+        if what in {"Traefik adds", "Traefik drops"}:  # routing changes: a line through every panel
+            for ax in others:
+                ax.axvline(at - t0, color=colour, lw=0.7, ls=":", zorder=1)
+    return marked
 
 
 def _draw_long(ax: Any, records: list[RequestRecord], colour: dict[str, Any], t0: float) -> None:
@@ -166,11 +197,14 @@ def plot_timeline(
     phases: list[PhaseRecord],
     path: Path,
     title: str = "",
+    *,
     spans: Sequence[tuple[str, float, float]] = (),
+    marks: Sequence[Mark] | None = None,
 ) -> Path:
     """A PNG: long requests as bars, short requests and writes as latency dots, coloured by the
     version that answered, failures in red, the rollout's phases as bands (or, for an action the
-    lab did not drive, named `spans` of wall-clock time)."""
+    lab did not drive, named `spans` of wall-clock time), and what happened when: `marks` seen
+    from outside (the engine's events, Traefik's API, the commands run), else read from the phases."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -181,8 +215,9 @@ def plot_timeline(
     versions = sorted({r.version for r in records if r.ok and r.version})
     palette = plt.get_cmap("tab10")
     colour = {v: palette(i % 10) for i, v in enumerate(versions)}
-    banded = bool(spans) or any(p.phase in PHASE_COLOURS for p in phases)
-    if banded:  # no band panel for plain docker / compose commands: nothing to show there
+    shown_marks = events([p for p in phases if p.phase in PHASE_COLOURS]) if marks is None else marks
+    banded = bool(spans) or bool(shown_marks) or any(p.phase in PHASE_COLOURS for p in phases)
+    if banded:  # no band panel when nothing happened that it could show
         fig, axes = plt.subplots(4, 1, figsize=(12, 9.5), sharex=True, height_ratios=[1.4, 2, 2, 2])
         band_ax, long_ax, short_ax, write_ax = axes
     else:
@@ -193,7 +228,7 @@ def plot_timeline(
     if spans and not phases:
         _draw_spans(band_ax, [long_ax, short_ax, write_ax], spans, t0)
     elif banded:
-        _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, t0)
+        _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, shown_marks, t0)
     _draw_long(long_ax, records, colour, t0)
     _draw_latency(short_ax, records, SHORT, label="GET /health\nlatency ms", colour=colour, t0=t0)
     _draw_latency(write_ax, records, WRITE, label="POST /events\nlatency ms", colour=colour, t0=t0)

@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--to", default="v2", help="version to roll to (default v2)")
     demo.set_defaults(run=cmd_demo)
     workshop = commands.add_parser("workshop", help="reproduce a workshop scenario, broken then fixed")
-    workshop.add_argument("scenario", type=int, help="scenario number (docs/workshop/NN-*.md)")
+    workshop.add_argument(
+        "scenario", help="page number 1-6 (docs/workshop/NN-*.md), or keepalive-race (the measurement)"
+    )
     workshop.add_argument("--variant", choices=(BROKEN, FIXED), help="only this variant")
     workshop.add_argument("--no-plot", action="store_true", help="skip the timeline PNGs")
     workshop.set_defaults(run=cmd_workshop)

@@ -75,7 +75,7 @@ def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
 def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Reproduce one workshop scenario: the broken variant, then the fixed one, with figures."""
     if args.scenario not in SCENARIOS:
-        raise LabInputError(f"no scenario {args.scenario}; there are {min(SCENARIOS)}-{max(SCENARIOS)}")
+        raise LabInputError(f"no scenario {args.scenario}; there are {', '.join(SCENARIOS)}")
     client = connect()
     ensure_images(client, cfg)
     title = SCENARIOS[args.scenario].title

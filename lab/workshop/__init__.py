@@ -14,20 +14,20 @@ import docker
 from lab.config import LabConfig
 from lab.timeline import plot_timeline
 from lab.workshop import (
+    keepalive_race,
     p01_recreate_all,
     p02_manual_recipe,
     p03_graceful_alone,
     p04_slow_start,
     p05_short_stop_timeout,
     p06_slow_shutdown_work,
-    p07_keepalive_race,
 )
 from lab.workshop.harness import BROKEN, FIXED, Outcome, Page
 
 __all__ = ["BROKEN", "FIXED", "SCENARIOS", "Outcome", "Page", "run_scenario"]
 
-SCENARIOS: dict[int, Page] = {
-    page.number: page
+SCENARIOS: dict[str, Page] = {
+    page.key: page
     for page in (
         p01_recreate_all.PAGE,
         p02_manual_recipe.PAGE,
@@ -35,24 +35,24 @@ SCENARIOS: dict[int, Page] = {
         p04_slow_start.PAGE,
         p05_short_stop_timeout.PAGE,
         p06_slow_shutdown_work.PAGE,
-        p07_keepalive_race.PAGE,
+        keepalive_race.PAGE,
     )
 }
 
 
 def run_scenario(
-    client: docker.DockerClient, base: LabConfig, number: int, variants: tuple[str, ...], plots: Path | None
+    client: docker.DockerClient, base: LabConfig, key: str, variants: tuple[str, ...], plots: Path | None
 ) -> list[Outcome]:
     """Run the given variants of one scenario, printing each outcome; optionally plot each."""
-    page = SCENARIOS[number]
+    page = SCENARIOS[key]
     outcomes = []
     for variant in variants:
         outcome = page.run(client, base, variant)
         print(outcome.line(), flush=True)
         if plots is not None and outcome.probe is not None:
-            png = plots / f"{number:02d}-{variant}.png"
-            heading = f"{number}. {page.title}, {variant}: {outcome.failed} failed"
-            plot_timeline(outcome.probe, outcome.phases, png, title=heading)
+            png = plots / f"{page.picture_stem}-{variant}.png"
+            heading = f"{page.key}. {page.title}, {variant}: {outcome.failed} failed"
+            plot_timeline(outcome.probe, outcome.phases, png, title=heading, marks=outcome.marks)
             print(f"    timeline {png}", flush=True)
         outcomes.append(outcome)
     return outcomes

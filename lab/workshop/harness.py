@@ -31,6 +31,7 @@ from lab.rollout_plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from lab.stack import private_stack
 from lab.under_load import default_probe_options, measure_under_load
 from lab.waits import wait_for
+from lab.watch import Mark, container_marks, watching_routes
 from lab.writes import check_writes, final_write_check
 
 BROKEN, FIXED = "broken", "fixed"
@@ -41,7 +42,7 @@ OVERRIDES = REPO_ROOT / "docs" / "workshop" / "overrides"  # per-scenario compos
 class Outcome:
     """The figures of one variant of one scenario."""
 
-    scenario: int
+    scenario: str
     variant: str
     probe: ProbeResult | None = None
     exit_codes: list[int | None] = field(default_factory=list)
@@ -50,6 +51,7 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
     figures: dict[str, float] = field(default_factory=dict)
     phases: list[PhaseRecord] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)  # what happened when, for the timeline
 
     @property
     def failed(self) -> int:
@@ -97,6 +99,10 @@ class Scene:
         """broken or fixed."""
         return self.outcome.variant
 
+    def mark(self, command: str) -> None:
+        """Note that the action runs a command on the stack now (drawn as a line on the timeline)."""
+        self.outcome.marks.append((time.time(), command, ""))
+
     def platform(self) -> DockerPlatform:
         """The stack's service, as the rollout sees it."""
         return DockerPlatform(self.client, self.cfg)
@@ -135,7 +141,7 @@ class Page:
     file), and the action taken under the probe. `after` adds figures once the probe stopped;
     `final_writes(variant)` says whether the write check is the verdict after a graceful stop."""
 
-    number: int
+    number: int  # 0 for a measurement outside the numbered pages, named by its slug
     title: str
     action: Action | None = None
     measure: Callable[[Scene], ProbeResult] | None = None  # instead of the probe around `action`
@@ -144,11 +150,22 @@ class Page:
     replicas: int = 2
     after: Callable[[Scene, ProbeResult], None] | None = None
     final_writes: Callable[[str], bool] = lambda _: True
+    slug: str = ""
+
+    @property
+    def key(self) -> str:
+        """How `python -m lab workshop KEY` names the page: its number, or its slug."""
+        return self.slug or str(self.number)
+
+    @property
+    def picture_stem(self) -> str:
+        """Its pictures' file names begin so: 01 ... 06, or the slug."""
+        return self.slug or f"{self.number:02d}"
 
     def run(self, client: docker.DockerClient, base: LabConfig, variant: str) -> Outcome:
         """Run one variant on a fresh stack and return its figures."""
-        outcome = Outcome(self.number, variant)
-        name = f"s{self.number}{variant[0]}"
+        outcome = Outcome(self.key, variant)
+        name = f"s{self.key}{variant[0]}"
         variables = self.variables.get(variant, {})
         override = self.overrides.get(variant)
         with scenario_stack(client, base, name, variables, replicas=self.replicas, override=override) as cfg:
@@ -158,7 +175,11 @@ class Page:
             else:
                 action = self.action
                 assert action is not None, f"page {self.number} has neither an action nor a measure"
-                probe = measure_under_load(lambda: action(scene), probe_options(cfg), out=quiet).probe
+                with watching_routes(client, cfg) as watch:
+                    probe = measure_under_load(lambda: action(scene), probe_options(cfg), out=quiet).probe
+                outcome.marks += watch.marks + container_marks(
+                    client, cfg.project, probe.started, time.time()
+                )
             if self.after is not None:
                 self.after(scene, probe)
             return finish(scene, probe, final=self.final_writes(variant))

@@ -11,6 +11,7 @@ from lab.workshop.harness import BROKEN, Page, Scene, rollout
 def action(scene: Scene) -> None:
     """Roll the stack to v2, the variant's way."""
     if scene.variant == BROKEN:
+        scene.mark("docker compose up -d")
         compose.up(scene.cfg, extra_env={"APP_VERSION": "v2"})
         wait_all_routed(scene.client, scene.cfg, 2, timeout=120)
     else:

@@ -19,11 +19,14 @@ def action(scene: Scene) -> None:
         return
     client, cfg = scene.client, scene.cfg
     old = replicas(client, cfg.project, cfg.service)
+    scene.mark("compose up --scale 4")
     compose.scale(cfg, 4, extra_env={"APP_VERSION": "v2"})
     wait_all_routed(client, cfg, 4, timeout=120)  # fair to the recipe: the new ones are routed
     containers = [c for r in old if (c := get_container(client, r.id)) is not None]
     right_after_a_healthcheck(containers[0])
+    scene.mark("docker stop -t 30")
     scene.outcome.exit_codes = stop_all(containers, timeout=30)
+    scene.mark("rm, compose up --scale 2")
     for container in containers:  # the recipe's `docker container prune -f`, this project only
         container.remove()
     compose.scale(cfg, 2, extra_env={"APP_VERSION": "v2"})

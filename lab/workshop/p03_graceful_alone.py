@@ -29,6 +29,7 @@ def action(scene: Scene) -> None:
     container = get_container(scene.client, victim.id)
     assert container is not None
     right_after_a_healthcheck(container)
+    scene.mark("docker stop -t 30")
     scene.outcome.exit_codes = stop_all([container], timeout=30)
 
 

@@ -15,6 +15,7 @@ def action(scene: Scene) -> None:
     """Add a replica that initialises for 8 s, and wait until it is ready and routed."""
     client, cfg = scene.client, scene.cfg
     before = {r.id for r in replicas(client, cfg.project, cfg.service)}
+    scene.mark("compose up --scale 3")
     compose.scale(cfg, 3, extra_env={"STARTUP_DELAY": "8"})
     new = [r for r in replicas(client, cfg.project, cfg.service) if r.id not in before]
     container = get_container(client, new[0].id)

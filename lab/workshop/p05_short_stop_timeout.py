@@ -62,6 +62,7 @@ def action(scene: Scene) -> None:
     with ThreadPoolExecutor(PIN_ATTEMPTS) as pool:
         scene.extra_records.extend(pin_fresh_long_request(scene.cfg, container, pool))
         drain_and_confirm(scene, victim)
+        scene.mark("docker stop")
         scene.outcome.exit_codes = stop_all([container], timeout=None)
 
 

@@ -15,6 +15,7 @@ def action(scene: Scene) -> None:
     victim = scene.victim = replicas(scene.client, scene.cfg.project, scene.cfg.service)[0]
     container = get_container(scene.client, victim.id)
     assert container is not None
+    scene.mark("docker stop")
     scene.outcome.exit_codes = stop_all([container], timeout=None)
 
 

@@ -19,8 +19,8 @@ def base(docker_client, tmp_path_factory):
     return cfg
 
 
-def run(docker_client, base, number: int, variant: str) -> Outcome:
-    outcome = SCENARIOS[number].run(docker_client, base, variant)
+def run(docker_client, base, number: int | str, variant: str) -> Outcome:
+    outcome = SCENARIOS[str(number)].run(docker_client, base, variant)
     print(outcome.line())  # the figures land in the test log
     return outcome
 
@@ -82,16 +82,16 @@ def test_06_shutdown_work_longer_than_grace_loses_writes(docker_client, base):
     assert fixed.exit_codes == [0]
 
 
-def test_07_keep_alive_race_fixed_setting_has_no_502(docker_client, base):
+def test_keep_alive_race_measurement_fixed_setting_has_no_502(docker_client, base):
     """The broken variant is a measurement, not an assertion (the race is rare on one host; see
-    docs/workshop/07-keep-alive-race.md): its figures are printed, and the test checks that it ran
+    docs/workshop/keep-alive-race.md): its figures are printed, and the test checks that it ran
     with the keep-alive the page describes, so the bursts' idle gaps straddle it."""
-    from lab.workshop.p07_keepalive_race import BROKEN_KEEPALIVE_SECONDS, KEEPALIVE_GAPS
+    from lab.workshop.keepalive_race import BROKEN_KEEPALIVE_SECONDS, KEEPALIVE_GAPS
 
-    broken = run(docker_client, base, 7, BROKEN)
+    broken = run(docker_client, base, "keepalive-race", BROKEN)
     assert broken.acked_writes > 0
     assert broken.figures["app keep-alive s"] == BROKEN_KEEPALIVE_SECONDS
     assert min(KEEPALIVE_GAPS) < BROKEN_KEEPALIVE_SECONDS < max(KEEPALIVE_GAPS)
-    fixed = run(docker_client, base, 7, FIXED)
+    fixed = run(docker_client, base, "keepalive-race", FIXED)
     assert fixed.figures["app keep-alive s"] == 30
     assert_clean(fixed)

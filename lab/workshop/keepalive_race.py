@@ -1,7 +1,8 @@
-"""Page 07, the keep-alive race. Bursts of writes after idle gaps around the app's keep-alive, on
-one replica. Broken: a short app keep-alive (1 s; uvicorn's default is 5 s) under Traefik's
-default 90 s idle timeout. Fixed: the lab's 30 s keep-alive with Traefik closing idle backend
-connections after 10 s. A measurement, not an assertion: the race is rare on one host."""
+"""The keep-alive race, a measurement outside the numbered pages. Bursts of writes after idle
+gaps around the app's keep-alive, on one replica. Broken: a short app keep-alive (1 s; uvicorn's
+default is 5 s) under Traefik's default 90 s idle timeout. Fixed: the lab's 30 s keep-alive with
+Traefik closing idle backend connections after 10 s. A measurement, not an assertion: the race
+is rare on one host."""
 
 from __future__ import annotations
 
@@ -69,8 +70,9 @@ def measure(scene: Scene) -> ProbeResult:
 
 
 PAGE = Page(
-    7,
-    "the keep-alive race",
+    0,
+    "the keep-alive race (a measurement)",
+    slug="keepalive-race",
     measure=measure,
     replicas=1,
     variables={
