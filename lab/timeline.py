@@ -42,7 +42,7 @@ EVENTS = (
 EVENT_MARKS = {
     "compose up": ("P", "#31a354"),
     "start": (">", "#31a354"),
-    "healthy": ("o", "#9ecae1"),
+    "healthy": ("o", "#08306b"),
     "Traefik adds": ("^", "#3182bd"),
     "SIGUSR1": ("|", "#e6550d"),
     "Traefik drops": ("v", "#e6550d"),
@@ -102,7 +102,15 @@ def _draw_phases(
         if w in marked
     ]
     labels = shown + [w for w in EVENT_MARKS if w in marked]
-    band_ax.legend(handles=handles, labels=labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.05))
+    columns = 2 if len(labels) > 8 else 1  # one tall column would squeeze every panel below
+    band_ax.legend(
+        handles=handles,
+        labels=labels,
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.05),
+        ncol=columns,
+    )
 
 
 def _draw_marks(

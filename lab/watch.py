@@ -69,34 +69,72 @@ class RoutingWatch:
         self._stop.set()
 
 
+@dataclass
+class EngineEvents:
+    """The engine's events for the project's containers, streamed as they happen (the engine
+    keeps only its last 256 events, which a minute of healthchecks fills, so asking afterwards
+    misses the early ones): each start, signal sent (docker stop's SIGTERM and SIGKILL, a drain's
+    SIGUSR1), health turning healthy, and exit."""
+
+    client: docker.DockerClient
+    project: str
+    marks: list[Mark] = field(default_factory=list)
+    _stream: Any = None
+
+    def open(self) -> None:
+        """Subscribe from now on."""
+        self._stream = self.client.events(
+            since=int(time.time()),
+            filters={"type": "container", "label": f"com.docker.compose.project={self.project}"},
+            decode=True,
+        )
+
+    def run(self) -> None:
+        """Read the stream until it is closed."""
+        try:
+            for event in self._stream:
+                mark = _mark(event)
+                if mark is not None:
+                    self.marks.append((mark[0], mark[1], short_name(mark[2], self.project)))
+        except Exception:  # the stream closed under the reader: the watch is over
+            return
+
+    def close(self) -> None:
+        """End the subscription (and with it `run`)."""
+        if self._stream is not None:
+            self._stream.close()
+
+
+@dataclass
+class Watch:
+    """What a watch saw, in time order once it ended."""
+
+    marks: list[Mark] = field(default_factory=list)
+
+
 @contextmanager
-def watching_routes(client: docker.DockerClient, cfg: LabConfig) -> Iterator[RoutingWatch]:
-    """A RoutingWatch running for the duration of the block, always stopped."""
-    watch = RoutingWatch(client, cfg)
-    thread = threading.Thread(target=watch.run, name="routing-watch", daemon=True)
-    thread.start()
+def watching(client: docker.DockerClient, cfg: LabConfig) -> Iterator[Watch]:
+    """Traefik's routing and the engine's events, watched for the duration of the block (from
+    its start: earlier moments are not marked); always stopped. The marks are filled at the end."""
+    routes = RoutingWatch(client, cfg)
+    engine = EngineEvents(client, cfg.project)
+    engine.open()
+    threads = [
+        threading.Thread(target=routes.run, name="routing-watch", daemon=True),
+        threading.Thread(target=engine.run, name="engine-events", daemon=True),
+    ]
+    for thread in threads:
+        thread.start()
+    watch = Watch()
+    started = time.time()
     try:
         yield watch
     finally:
-        watch.stop()
-        thread.join(timeout=5)
-
-
-def container_marks(client: docker.DockerClient, project: str, since: float, until: float) -> list[Mark]:
-    """The engine's events for the project's containers between two times: each start, signal
-    sent (docker stop's SIGTERM and SIGKILL, a drain's SIGUSR1), health turning healthy, exit."""
-    found: list[Mark] = []
-    events = client.events(
-        since=int(since),
-        until=int(until) + 1,
-        filters={"type": "container", "label": f"com.docker.compose.project={project}"},
-        decode=True,
-    )
-    for event in events:
-        mark = _mark(event)
-        if mark is not None and since <= mark[0] <= until:
-            found.append((mark[0], mark[1], short_name(mark[2], project)))
-    return found
+        routes.stop()
+        engine.close()
+        for thread in threads:
+            thread.join(timeout=5)
+        watch.marks = sorted(m for m in routes.marks + engine.marks if m[0] >= started)
 
 
 def short_name(container: str, project: str) -> str:

@@ -31,7 +31,7 @@ from lab.rollout_plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from lab.stack import private_stack
 from lab.under_load import default_probe_options, measure_under_load
 from lab.waits import wait_for
-from lab.watch import Mark, container_marks, watching_routes
+from lab.watch import Mark, short_name, watching
 from lab.writes import check_writes, final_write_check
 
 BROKEN, FIXED = "broken", "fixed"
@@ -52,6 +52,7 @@ class Outcome:
     figures: dict[str, float] = field(default_factory=dict)
     phases: list[PhaseRecord] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)  # what happened when, for the timeline
+    victim_name: str = ""  # the replica the action stopped, as the marks name it
 
     @property
     def failed(self) -> int:
@@ -175,11 +176,11 @@ class Page:
             else:
                 action = self.action
                 assert action is not None, f"page {self.number} has neither an action nor a measure"
-                with watching_routes(client, cfg) as watch:
+                with watching(client, cfg) as watch:
                     probe = measure_under_load(lambda: action(scene), probe_options(cfg), out=quiet).probe
-                outcome.marks += watch.marks + container_marks(
-                    client, cfg.project, probe.started, time.time()
-                )
+                outcome.marks += watch.marks
+                if scene.victim is not None:
+                    outcome.victim_name = short_name(scene.victim.name, cfg.project)
             if self.after is not None:
                 self.after(scene, probe)
             return finish(scene, probe, final=self.final_writes(variant))

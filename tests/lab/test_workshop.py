@@ -54,9 +54,20 @@ def test_03_graceful_shutdown_alone_is_not_enough_drain_first(docker_client, bas
     assert broken.failed > 0 and "http-502" in kinds(broken)
     served = broken.figures["stopped replica's long requests"]
     assert served > 0 and broken.figures["of them completed 200"] == served, "in-flight requests finish"
+    assert_marked_in_order(broken, ["docker stop -t 30", "SIGTERM", "Traefik drops", "exit"])
     fixed = run(docker_client, base, 3, FIXED)
     assert_clean(fixed)
     assert fixed.exit_codes == [0]
+    assert_marked_in_order(fixed, ["SIGUSR1", "Traefik drops", "docker stop -t 30", "SIGTERM", "exit"])
+
+
+def assert_marked_in_order(outcome: Outcome, expected: list[str]) -> None:
+    """The timeline's marks (the engine's events, Traefik's API, the commands) show what happened to
+    the stopped replica in this order: the picture tells the lesson."""
+    assert outcome.victim_name, "the action names the replica it stops"
+    seen = [what for _, what, replica in sorted(outcome.marks) if replica in {"", outcome.victim_name}]
+    firsts = [seen.index(what) for what in expected if what in seen]
+    assert len(firsts) == len(expected) and firsts == sorted(firsts), (expected, seen)
 
 
 def test_04_slow_start_without_readiness_gets_traffic_too_early(docker_client, base):
