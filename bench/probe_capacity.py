@@ -13,9 +13,9 @@ import argparse
 import time
 
 from lab.config import load_config
-from lab.probe import ProbeOptions, ProbeThread
-from lab.records import SHORT, WRITE
-from lab.report import latency_line
+from zerodrop.measure.probe import ProbeOptions, ProbeThread
+from zerodrop.measure.records import SHORT, WRITE
+from zerodrop.measure.report import latency_line
 
 # (GET/s, POST/s, a new connection per request?): keep-alive up to past the 1,000 GET/s target,
 # then the per-request-connection mode, which costs Traefik and the probe an accept each.

@@ -27,15 +27,15 @@ from unittest.mock import patch
 
 import requests
 
-from lab import compose, docker_cli, docker_platform
+from lab.compose_lab import ensure_images, private_stack
 from lab.config import load_config
-from lab.deploy import execute_rollout
-from lab.docker_api import connect
-from lab.model import Release
-from lab.rollout_plan import RolloutOptions
-from lab.stack import ensure_images, private_stack
-from lab.traefik_api import routed_ips
 from lab.under_load import default_probe_options, measure_under_load
+from zerodrop.adapters import compose, docker_cli, docker_platform
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.adapters.traefik_api import routed_ips
+from zerodrop.model import Release
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.plan import RolloutOptions
 
 QUIET = ("/json", "containers/json?", "GET routed")  # inspections, listings, Traefik: counted, not printed
 

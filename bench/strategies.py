@@ -34,20 +34,20 @@ from pathlib import Path
 
 import docker
 
-from lab import compose
+from lab.compose_lab import ensure_images, private_stack, wait_all_routed
 from lab.config import LabConfig, load_config
-from lab.deploy import execute_rollout
-from lab.docker_api import connect, get_container, replicas, send_signal, service_containers
-from lab.model import Release, is_ready
-from lab.probe import ProbeOptions
-from lab.records import RequestRecord
-from lab.report import rollout_floor
-from lab.rollout_plan import RolloutOptions
-from lab.stack import ensure_images, private_stack, wait_all_routed
 from lab.under_load import default_probe_options, measure_under_load
-from lab.waits import wait_for
 from lab.workshop.harness import stop_all
-from lab.writes import final_write_check
+from zerodrop.adapters import compose
+from zerodrop.adapters.docker_sdk import connect, get_container, replicas, send_signal, service_containers
+from zerodrop.measure.probe import ProbeOptions
+from zerodrop.measure.records import RequestRecord
+from zerodrop.measure.report import rollout_floor
+from zerodrop.measure.writes import final_write_check
+from zerodrop.model import Release, is_ready
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.waits import wait_for
 
 RECIPE_SLEEP = 10.0  # the documented recipe's fixed `sleep 10` between the drain flag and the stop
 RECIPE_STOP_GRACE = 30  # the manual recipe's `docker stop -t 30`

@@ -19,12 +19,12 @@ import argparse
 import json
 from pathlib import Path
 
+from lab.compose_lab import ensure_images
 from lab.config import load_config, load_swarm_config
-from lab.docker_api import connect
-from lab.stack import ensure_images
-from lab.swarm import ensure_swarm, leave_swarm_if_ours
-from lab.swarm_measure import VARIANTS, SwarmMeasurement, measure_rollback, measure_variant
-from lab.timeline import plot_timeline
+from lab.swarm_lab import ensure_swarm, leave_swarm_if_ours
+from lab.swarm_lab_measure import VARIANTS, SwarmMeasurement, measure_rollback, measure_variant
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.measure.timeline import plot_timeline
 
 
 def table(rows: list[SwarmMeasurement]) -> str:

@@ -12,9 +12,9 @@ from typing import Any
 import docker
 from docker.errors import APIError, NotFound
 
-from lab.docker_api import PROJECT_LABEL
+from zerodrop.adapters.docker_sdk import PROJECT_LABEL
 
-# zdswarm-: private Swarm stacks (removed by lab.swarm.remove_leftover_stacks, not by compose labels).
+# zdswarm-: private Swarm stacks (removed by lab.swarm_lab.remove_leftover_stacks, not by compose labels).
 LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-", "zdswarm-")
 
 

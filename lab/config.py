@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from lab.model import LabInputError
+from zerodrop.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,10 +65,6 @@ def _env_value(value: str) -> str:
         return value[1 : value.index(value[0], 1)]
     comment = re.search(r"\s#", value)
     return (value[: comment.start()] if comment else value).strip()
-
-
-class ConfigError(LabInputError):
-    """A setting has a value the lab cannot use."""
 
 
 class TraefikEndpoints:

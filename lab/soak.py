@@ -15,23 +15,19 @@ from typing import Any
 
 import docker
 
+from lab.compose_lab import ensure_images, private_stack
 from lab.config import LabConfig
-from lab.deploy import execute_rollout
-from lab.model import LabInputError, Release
-from lab.probe import ProbeResult
-from lab.rollout import RolloutStopped
-from lab.rollout_plan import RolloutOptions
-from lab.stack import ensure_images, private_stack
 from lab.under_load import default_probe_options, measure_under_load
-from lab.writes import WriteCheck, final_write_check
+from zerodrop.errors import RolloutStopped, SoakInputError
+from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.writes import WriteCheck, final_write_check
+from zerodrop.model import Release
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.plan import RolloutOptions
 
 VERSIONS = ("v2", "v1")  # round 1 rolls to v2, round 2 back to v1, and so on
 MAX_ROUNDS = 200
 SECONDS_PER_ROUND_BOUND = 240.0  # the probe's duration bound: rounds x this, plus a margin
-
-
-class SoakInputError(LabInputError):
-    """The soak was asked for a number of rounds it will not run."""
 
 
 @dataclass

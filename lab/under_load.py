@@ -13,15 +13,16 @@ from typing import Generic, TypeVar
 import docker
 
 from lab.config import LabConfig, TraefikEndpoints
-from lab.deploy import execute_rollout
-from lab.model import PhaseRecord
-from lab.phaselog import load_phases
-from lab.probe import ProbeOptions, ProbeResult, ProbeThread
-from lab.records import LONG, SHORT
-from lab.rollout import RolloutResult, RolloutStopped
-from lab.rollout_plan import RolloutOptions
-from lab.waits import wait_for
-from lab.writes import WriteCheck, check_writes
+from zerodrop.errors import RolloutStopped
+from zerodrop.measure.probe import ProbeOptions, ProbeResult, ProbeThread
+from zerodrop.measure.records import LONG, SHORT
+from zerodrop.measure.writes import WriteCheck, check_writes
+from zerodrop.model import PhaseRecord
+from zerodrop.rollout.engine import RolloutResult
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.phase_log import load_phases
+from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.waits import wait_for
 
 T = TypeVar("T")
 SETTLE_SHORT_REQUESTS = 100  # short requests answered before the action starts, and after it ends

@@ -7,7 +7,6 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lab import compose
 from lab.cli.arguments import (
     LabArgumentParser,
     add_deadline_options,
@@ -15,22 +14,14 @@ from lab.cli.arguments import (
     add_rollout_options,
     count,
 )
-from lab.cli.exits import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_SIGNAL_BASE
 from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
 from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_status, cmd_swarm_up
-from lab.config import ConfigError, LabConfig, load_config
-from lab.deploy import PREVIOUS
-from lab.docker_api import DockerUnavailable, ReplicaUnreachable
-from lab.docker_cli import DockerCliError
-from lab.gates import ReplicaLost, RouteBroken
-from lab.model import LabInputError, PlatformUnavailable
-from lab.rollout import RolloutInterrupted, RolloutStopped
-from lab.swarm import StackError
-from lab.traefik_api import TraefikUnavailable
-from lab.waits import WaitTimeout
+from lab.config import LabConfig, load_config
 from lab.workshop import BROKEN, FIXED
+from zerodrop.errors import ZerodropError
+from zerodrop.rollout.execute import PREVIOUS
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,30 +108,6 @@ def _add_swarm_commands(commands: argparse._SubParsersAction[LabArgumentParser])
     ).set_defaults(run=cmd_swarm_down)
 
 
-# Known failures: (exception types, exit code, prefix of the one line printed).
-ERRORS: tuple[tuple[tuple[type[BaseException], ...], int, str], ...] = (
-    ((ConfigError,), EXIT_BAD_INPUT, "bad setting: "),
-    ((LabInputError,), EXIT_BAD_INPUT, ""),
-    (
-        (
-            DockerUnavailable,
-            DockerCliError,
-            TraefikUnavailable,
-            PlatformUnavailable,
-            ReplicaUnreachable,
-            ReplicaLost,
-            RouteBroken,
-            compose.ComposeError,
-            StackError,
-            WaitTimeout,
-        ),
-        EXIT_FAILED,
-        "",
-    ),
-    ((RolloutStopped,), EXIT_FAILED, "rollout stopped: "),  # an interrupt: 128 + its signal (main)
-)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, turn known errors into one line and an exit code."""
     args = build_parser().parse_args(argv)
@@ -150,12 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("lab: interrupted", file=sys.stderr)
         return 130
-    except RolloutInterrupted as error:
-        print(f"lab: rollout stopped: {error}", file=sys.stderr)
-        return EXIT_SIGNAL_BASE + error.signum
-    except Exception as error:
-        for kinds, code, prefix in ERRORS:
-            if isinstance(error, kinds):
-                print(f"lab: {prefix}{error}", file=sys.stderr)
-                return code
-        raise
+    except ZerodropError as error:  # every known failure: its line and status (zerodrop/errors.py)
+        print(f"lab: {error.line()}", file=sys.stderr)
+        status: int = error.exit_code
+        return status

@@ -7,13 +7,10 @@ import math
 from pathlib import Path
 from typing import NoReturn
 
-from lab.cli.exits import EXIT_BAD_INPUT
 from lab.config import LabConfig
-from lab.probe import MAX_DURATION, MAX_LONG_SECONDS, ProbeOptions
-from lab.rollout_plan import (
-    DEFAULT_MAX_SURGE,
-    RolloutInputError,
-)
+from zerodrop.errors import EXIT_BAD_INPUT, RolloutInputError
+from zerodrop.measure.probe import MAX_DURATION, MAX_LONG_SECONDS, ProbeOptions
+from zerodrop.rollout.plan import DEFAULT_MAX_SURGE
 
 
 class LabArgumentParser(argparse.ArgumentParser):

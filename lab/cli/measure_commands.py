@@ -11,18 +11,17 @@ from pathlib import Path
 from lab.cli.arguments import (
     probe_options_from,
 )
-from lab.cli.exits import EXIT_FAILED
+from lab.compose_lab import ensure_images
 from lab.config import LabConfig
-from lab.docker_api import connect
-from lab.lint import lint_file
-from lab.model import LabInputError
-from lab.phaselog import load_phases
-from lab.probe import Probe, ProbeResult
-from lab.report import load_result, summarize
-from lab.stack import ensure_images
-from lab.timeline import plot_timeline
 from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
-from lab.writes import WriteCheck, check_writes
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.errors import EXIT_FAILED, InputError
+from zerodrop.lint.rules import lint_file
+from zerodrop.measure.probe import Probe, ProbeResult
+from zerodrop.measure.report import load_result, summarize
+from zerodrop.measure.timeline import plot_timeline
+from zerodrop.measure.writes import WriteCheck, check_writes
+from zerodrop.rollout.phase_log import load_phases
 
 CLIENT_ERRORS = range(400, 500)  # statuses that say the probe asked wrong (404 included: wrong Host)
 
@@ -60,7 +59,7 @@ def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
 def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
     """Summarize a probe report and draw its timeline."""
     if not args.file.is_file():
-        raise LabInputError(f"no such report: {args.file}")
+        raise InputError(f"no such report: {args.file}")
     result, extra = load_result(args.file)
     log_path = args.rollout_log or (Path(extra["rollout_log"]) if extra.get("rollout_log") else None)
     phases = load_phases(log_path)
@@ -75,7 +74,7 @@ def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
 def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Reproduce one workshop scenario: the broken variant, then the fixed one, with figures."""
     if args.scenario not in SCENARIOS:
-        raise LabInputError(f"no scenario {args.scenario}; there are {', '.join(SCENARIOS)}")
+        raise InputError(f"no scenario {args.scenario}; there are {', '.join(SCENARIOS)}")
     client = connect()
     ensure_images(client, cfg)
     title = SCENARIOS[args.scenario].title

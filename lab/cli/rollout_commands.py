@@ -11,16 +11,23 @@ from lab import soak
 from lab.cli.arguments import (
     parse_assignments,
 )
-from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK, EXIT_SIGNAL_BASE
-from lab.compose_file import settable_variables
 from lab.config import LabConfig
-from lab.deploy import execute_rollout, resolve_target
-from lab.docker_api import connect
-from lab.report import summarize, summary_table
-from lab.rollout import Interrupt, RolloutInterrupted, RolloutStopped
-from lab.rollout_plan import RolloutOptions, check_variables, validate_options
-from lab.timeline import plot_timeline
 from lab.under_load import default_probe_options, probe_during_rollout, save_report
+from zerodrop.adapters.compose_file import settable_variables
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.errors import (
+    EXIT_CUT,
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_SIGNAL_BASE,
+    RolloutInterrupted,
+    RolloutStopped,
+)
+from zerodrop.measure.report import summarize, summary_table
+from zerodrop.measure.timeline import plot_timeline
+from zerodrop.rollout.engine import Interrupt
+from zerodrop.rollout.execute import execute_rollout, resolve_target
+from zerodrop.rollout.plan import RolloutOptions, check_variables, validate_options
 
 
 @contextmanager

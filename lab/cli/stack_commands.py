@@ -4,32 +4,33 @@ from __future__ import annotations
 
 import argparse
 
-from lab import cleanup, compose, stack
-from lab.cli.exits import EXIT_CUT, EXIT_FAILED, EXIT_OK
+from lab import cleanup, compose_lab
 from lab.config import LabConfig
-from lab.deploy import deployed_release, resolve_deadlines
-from lab.docker_api import connect
-from lab.docker_platform import DockerPlatform
-from lab.gates import Gates
-from lab.history import lock_state, rollout_lock
-from lab.model import Release
-from lab.phaselog import RolloutLog
-from lab.recovery import findings, look, needs_recovery, recover, state_lines
-from lab.rollout_plan import DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RolloutOptions
-from lab.swarm import remove_leftover_stacks
+from lab.swarm_lab import remove_leftover_stacks
+from zerodrop.adapters import compose
+from zerodrop.adapters.docker_platform import DockerPlatform
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
+from zerodrop.model import Release
+from zerodrop.rollout.execute import deployed_release, resolve_deadlines
+from zerodrop.rollout.history import lock_state, rollout_lock
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.plan import DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RolloutOptions
+from zerodrop.rollout.recovery import findings, look, needs_recovery, recover, state_lines
+from zerodrop.rollout.replica_waits import Gates
 
 
 def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Build, start, wait until every replica is routed, and show one request through Traefik."""
     client = connect()
     print(f"lab: building and starting project {cfg.project!r} ({cfg.replicas} replicas)", flush=True)
-    report = stack.lab_up(client, cfg, build=not args.no_build)
+    report = compose_lab.lab_up(client, cfg, build=not args.no_build)
     print(
         f"lab: up: build {report.build_seconds:.1f}s, start {report.start_seconds:.1f}s, "
         f"all routed {report.routed_seconds:.1f}s"
     )
     print(f"lab: {report.routing.summary()}")
-    answer = stack.smoke_request(cfg)
+    answer = compose_lab.smoke_request(cfg)
     print(
         f"lab: GET /health through Traefik -> {answer.status_code} "
         f"version={answer.headers.get('x-app-version')} replica={answer.headers.get('x-app-replica')}"
@@ -46,7 +47,7 @@ def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
 
 def cmd_down(cfg: LabConfig, _: argparse.Namespace) -> int:
     """Remove the lab's containers, networks and volumes."""
-    stack.lab_down(cfg)
+    compose_lab.lab_down(cfg)
     print(f"lab: project {cfg.project!r} removed (containers, networks, volumes)")
     return 0
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from lab.cli.exits import EXIT_FAILED
+from lab.compose_lab import ensure_images
 from lab.config import LabConfig, load_swarm_config
-from lab.docker_api import connect, swarm_active
-from lab.model import LabInputError
-from lab.rollout_plan import VERSION_PATTERN
-from lab.stack import ensure_images
-from lab.swarm import current_version, routing_now, swarm_down, swarm_up, swarm_update, tasks
+from lab.swarm_lab import current_version, routing_now, swarm_down, swarm_up, swarm_update, tasks
+from zerodrop.adapters.docker_sdk import connect, swarm_active
+from zerodrop.errors import EXIT_FAILED, InputError
+from zerodrop.rollout.plan import VERSION_PATTERN
 
 
 def cmd_swarm_up(cfg: LabConfig, _: argparse.Namespace) -> int:
@@ -41,7 +40,7 @@ def cmd_swarm_up(cfg: LabConfig, _: argparse.Namespace) -> int:
 def cmd_swarm_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     """Build the version if needed and roll to it with Swarm's own rolling update."""
     if not VERSION_PATTERN.match(args.to):
-        raise LabInputError(f"version {args.to!r} is not a valid image tag")
+        raise InputError(f"version {args.to!r} is not a valid image tag")
     swarm = load_swarm_config()
     client = connect()
     ensure_images(client, cfg, (args.to,))

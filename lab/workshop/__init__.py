@@ -12,7 +12,6 @@ from pathlib import Path
 import docker
 
 from lab.config import LabConfig
-from lab.timeline import plot_timeline
 from lab.workshop import (
     keepalive_race,
     p01_recreate_all,
@@ -23,6 +22,7 @@ from lab.workshop import (
     p06_slow_shutdown_work,
 )
 from lab.workshop.harness import BROKEN, FIXED, Outcome, Page
+from zerodrop.measure.timeline import plot_timeline
 
 __all__ = ["BROKEN", "FIXED", "SCENARIOS", "Outcome", "Page", "run_scenario"]
 

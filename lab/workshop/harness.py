@@ -18,21 +18,21 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
+from lab.compose_lab import private_stack
 from lab.config import REPO_ROOT, LabConfig
-from lab.deploy import execute_rollout
-from lab.docker_api import exit_code, health_log_ends
-from lab.docker_platform import DockerPlatform
-from lab.gates import Gates
-from lab.model import PhaseRecord, Release, Replica
-from lab.phaselog import load_phases
-from lab.probe import ProbeOptions, ProbeResult
-from lab.records import RequestRecord, tally_line
-from lab.rollout_plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
-from lab.stack import private_stack
 from lab.under_load import default_probe_options, measure_under_load
-from lab.waits import wait_for
-from lab.watch import Mark, short_name, watching
-from lab.writes import check_writes, final_write_check
+from zerodrop.adapters.docker_platform import DockerPlatform
+from zerodrop.adapters.docker_sdk import exit_code, health_log_ends
+from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.records import RequestRecord, tally_line
+from zerodrop.measure.watch import Mark, short_name, watching
+from zerodrop.measure.writes import check_writes, final_write_check
+from zerodrop.model import PhaseRecord, Release, Replica
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.phase_log import load_phases
+from zerodrop.rollout.plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
+from zerodrop.rollout.replica_waits import Gates
+from zerodrop.waits import wait_for
 
 BROKEN, FIXED = "broken", "fixed"
 OVERRIDES = REPO_ROOT / "docs" / "workshop" / "overrides"  # per-scenario compose override files

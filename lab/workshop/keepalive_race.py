@@ -11,10 +11,10 @@ import time
 
 import httpx
 
-from lab.docker_api import container_env, get_container, replicas
-from lab.probe import ProbeOptions, ProbeResult
-from lab.records import WRITE, RequestRecord, take_exception, take_response
 from lab.workshop.harness import BROKEN, Page, Scene
+from zerodrop.adapters.docker_sdk import container_env, get_container, replicas
+from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.records import WRITE, RequestRecord, take_exception, take_response
 
 KEEPALIVE_CONNECTIONS = 20
 # The broken variant's app keep-alive: uvicorn's default is 5 s; 1 s gives the same race five

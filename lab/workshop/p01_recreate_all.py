@@ -3,9 +3,9 @@ recreates every replica at once. Fixed: the rollout tool."""
 
 from __future__ import annotations
 
-from lab import compose
-from lab.stack import wait_all_routed
+from lab.compose_lab import wait_all_routed
 from lab.workshop.harness import BROKEN, Page, Scene, rollout
+from zerodrop.adapters import compose
 
 
 def action(scene: Scene) -> None:

@@ -4,10 +4,10 @@ replicas, remove them, scale back. Fixed: the rollout tool on the same app (it d
 
 from __future__ import annotations
 
-from lab import compose
-from lab.docker_api import get_container, replicas
-from lab.stack import wait_all_routed
+from lab.compose_lab import wait_all_routed
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, right_after_a_healthcheck, rollout, stop_all
+from zerodrop.adapters import compose
+from zerodrop.adapters.docker_sdk import get_container, replicas
 
 PLAIN_UVICORN = {"DRAIN_SECONDS": "0"}
 

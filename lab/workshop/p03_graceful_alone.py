@@ -4,9 +4,6 @@ drain it first (SIGUSR1), confirm in Traefik's API that it is out, then `docker 
 
 from __future__ import annotations
 
-from lab.docker_api import get_container, replicas
-from lab.probe import ProbeResult
-from lab.records import LONG
 from lab.workshop.harness import (
     BROKEN,
     FIXED,
@@ -16,6 +13,9 @@ from lab.workshop.harness import (
     right_after_a_healthcheck,
     stop_all,
 )
+from zerodrop.adapters.docker_sdk import get_container, replicas
+from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.records import LONG
 
 PLAIN_UVICORN = {"DRAIN_SECONDS": "0"}
 

@@ -4,11 +4,12 @@ Fixed: the readiness healthcheck gates routing."""
 
 from __future__ import annotations
 
-from lab import compose
-from lab.docker_api import ReplicaUnreachable, get_container, replica_stats, replicas
-from lab.stack import wait_all_routed
-from lab.waits import wait_for
+from lab.compose_lab import wait_all_routed
 from lab.workshop.harness import BROKEN, OVERRIDES, Page, Scene
+from zerodrop.adapters import compose
+from zerodrop.adapters.docker_sdk import get_container, replica_stats, replicas
+from zerodrop.errors import ReplicaUnreachable
+from zerodrop.waits import wait_for
 
 
 def action(scene: Scene) -> None:

@@ -11,12 +11,13 @@ from concurrent.futures import ThreadPoolExecutor
 from docker.models.containers import Container
 
 from lab.config import LabConfig
-from lab.docker_api import get_container, replica_stats, replicas
-from lab.probe import ProbeResult
-from lab.records import LONG, RequestRecord, take_exception, take_response
-from lab.traefik_api import get_through_traefik
-from lab.waits import WaitTimeout, wait_for
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, drain_and_confirm, stop_all
+from zerodrop.adapters.docker_sdk import get_container, replica_stats, replicas
+from zerodrop.adapters.traefik_api import get_through_traefik
+from zerodrop.errors import WaitTimeout
+from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.records import LONG, RequestRecord, take_exception, take_response
+from zerodrop.waits import wait_for
 
 PIN_ATTEMPTS = 20
 

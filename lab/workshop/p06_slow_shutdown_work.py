@@ -4,10 +4,10 @@ Fixed: 90 s (longest request 15 s + drain 5 s + shutdown work 45 s = 65 s, plus 
 
 from __future__ import annotations
 
-from lab.docker_api import get_container, replicas
-from lab.probe import ProbeResult
-from lab.records import WRITE
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, stop_all
+from zerodrop.adapters.docker_sdk import get_container, replicas
+from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.records import WRITE
 
 
 def action(scene: Scene) -> None:

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from lab import stack
+from lab import compose_lab
 from lab.config import LabConfig, load_config
-from lab.docker_api import DockerUnavailable, connect
-from lab.writes import final_write_check
 from tests.unit.serving import free_port
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.errors import DockerUnavailable
+from zerodrop.measure.writes import final_write_check
 
 
 @pytest.fixture(scope="session")
@@ -48,14 +49,14 @@ def lab_cfg(
         out_dir=scratch / "out",
     )
     try:
-        stack.lab_up(docker_client, cfg)
+        compose_lab.lab_up(docker_client, cfg)
         yield cfg
         final = final_write_check(docker_client, cfg.project, cfg.service, write_ledger)
         print(f"\nsession stack, final write check: {final.line()}")
         assert final.missing == [], f"acknowledged writes lost: {final.missing[:10]}"
     finally:
-        stack.lab_down(cfg)
-        left = stack.leftovers(docker_client, cfg.project)
+        compose_lab.lab_down(cfg)
+        left = compose_lab.leftovers(docker_client, cfg.project)
         assert not left, f"teardown left containers behind: {left}"
 
 
@@ -63,4 +64,4 @@ def lab_cfg(
 def restore_stack(docker_client: docker.DockerClient, lab_cfg: LabConfig) -> Iterator[LabConfig]:
     """For tests that stop replicas: bring the stack back to N routed replicas afterwards."""
     yield lab_cfg
-    stack.lab_up(docker_client, lab_cfg, build=False)
+    compose_lab.lab_up(docker_client, lab_cfg, build=False)

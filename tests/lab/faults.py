@@ -18,14 +18,14 @@ from typing import Any
 import docker
 
 from lab.config import REPO_ROOT, LabConfig
-from lab.docker_api import service_containers
-from lab.docker_platform import DockerPlatform
-from lab.history import lock_state
-from lab.model import Replica
-from lab.probe import ProbeResult
-from lab.records import RequestRecord
-from lab.recovery import findings, look
-from lab.waits import wait_for
+from zerodrop.adapters.docker_platform import DockerPlatform
+from zerodrop.adapters.docker_sdk import service_containers
+from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.records import RequestRecord
+from zerodrop.model import Replica
+from zerodrop.rollout.history import lock_state
+from zerodrop.rollout.recovery import findings, look
+from zerodrop.waits import wait_for
 
 CHILD_TIMEOUT = 300.0  # no child rollout runs longer than this
 

@@ -22,15 +22,9 @@ from dataclasses import replace
 
 import pytest
 
+from lab.compose_lab import ensure_images, private_stack
 from lab.config import LabConfig, load_config
-from lab.docker_api import replica_stats, service_containers
-from lab.docker_platform import DockerPlatform
-from lab.probe import ProbeOptions
-from lab.stack import ensure_images, private_stack
-from lab.traefik_api import TraefikUnavailable, get_through_traefik, routed_ips
 from lab.under_load import UnderLoad, default_probe_options, measure_under_load
-from lab.waits import wait_for
-from lab.writes import final_write_check
 from tests.lab.faults import (
     FaultRecord,
     LabProcess,
@@ -44,6 +38,13 @@ from tests.lab.faults import (
     traefik_container,
     written_by,
 )
+from zerodrop.adapters.docker_platform import DockerPlatform
+from zerodrop.adapters.docker_sdk import replica_stats, service_containers
+from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
+from zerodrop.errors import TraefikUnavailable
+from zerodrop.measure.probe import ProbeOptions
+from zerodrop.measure.writes import final_write_check
+from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab
 

@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import pytest
 
-from lab import compose
 from lab.cli import main
-from lab.docker_api import service_containers
-from lab.history import rollout_lock
-from lab.model import Release
-from lab.records import LONG, SHORT, WRITE
-from lab.report import summarize, summary_table
-from lab.rollout_plan import RolloutOptions
-from lab.traefik_api import get_through_traefik
 from lab.under_load import default_probe_options, probe_during_rollout
+from zerodrop.adapters import compose
+from zerodrop.adapters.docker_sdk import service_containers
+from zerodrop.adapters.traefik_api import get_through_traefik
+from zerodrop.measure.records import LONG, SHORT, WRITE
+from zerodrop.measure.report import summarize, summary_table
+from zerodrop.model import Release
+from zerodrop.rollout.history import rollout_lock
+from zerodrop.rollout.plan import RolloutOptions
 
 pytestmark = pytest.mark.lab
 
@@ -96,7 +96,7 @@ def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving
 ):
     """1. the probe runs 2. a rollout to v3 whose replica initialises longer than --timeout
     3. exit 1, the v3 replica is removed, 0 failed requests, v2 still answers."""
-    from lab.probe import ProbeThread
+    from zerodrop.measure.probe import ProbeThread
 
     cfg = cli_env
     probe = ProbeThread(default_probe_options(cfg, duration=300)).start()
@@ -144,7 +144,7 @@ def test_unknown_project_and_concurrent_rollout_are_refused(docker_client, cli_e
 def test_rollback_under_load_drops_nothing(docker_client, lab_cfg, write_ledger):
     """1. the stack runs v2 after the first rollout 2. roll back (to what ran before it) under load
     3. 0 failed requests, no lost write, only v1 answers."""
-    from lab.deploy import PREVIOUS, resolve_target
+    from zerodrop.rollout.execute import PREVIOUS, resolve_target
 
     target = resolve_target(lab_cfg, PREVIOUS, {})
     assert target.version == "v1"

@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from lab.compose_lab import memory_by_container, private_stack
 from lab.config import load_config
-from lab.deploy import PREVIOUS, execute_rollout, resolve_target
-from lab.docker_api import replicas
-from lab.model import Release
-from lab.report import rollout_floor
-from lab.rollout_plan import RolloutOptions
-from lab.stack import memory_by_container, private_stack
 from lab.under_load import default_probe_options, measure_under_load
-from lab.writes import final_write_check
+from zerodrop.adapters.docker_sdk import replicas
+from zerodrop.measure.report import rollout_floor
+from zerodrop.measure.writes import final_write_check
+from zerodrop.model import Release
+from zerodrop.rollout.execute import PREVIOUS, execute_rollout, resolve_target
+from zerodrop.rollout.plan import RolloutOptions
 
 pytestmark = pytest.mark.lab
 

@@ -9,7 +9,7 @@ import docker
 import httpx
 import pytest
 
-from lab.docker_api import (
+from zerodrop.adapters.docker_sdk import (
     exit_code,
     get_container,
     read_directory,
@@ -17,8 +17,8 @@ from lab.docker_api import (
     replicas,
     service_containers,
 )
-from lab.traefik_api import get_through_traefik, routed_ips
-from lab.waits import wait_for
+from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
+from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -99,7 +99,7 @@ def test_clean_lab_removes_leftover_test_stacks_and_nothing_else(docker_client, 
     import uuid
 
     from lab.cleanup import remove_leftovers
-    from lab.docker_api import PROJECT_LABEL
+    from zerodrop.adapters.docker_sdk import PROJECT_LABEL
 
     tag = uuid.uuid4().hex[:6]
     made = {}

@@ -16,12 +16,12 @@ from pathlib import Path
 import docker
 import pytest
 
+from lab.compose_lab import ensure_images, free_loopback_port
 from lab.config import REPO_ROOT, SwarmConfig, load_config, load_swarm_config
-from lab.docker_api import stack_containers, swarm_active
-from lab.stack import ensure_images, free_loopback_port
-from lab.swarm import ensure_swarm, leave_swarm_if_ours
-from lab.swarm_measure import BROKEN, FAST_POLL, FIXED, measure_rollback, measure_variant, variant_named
-from lab.traefik_api import get_through_traefik
+from lab.swarm_lab import ensure_swarm, leave_swarm_if_ours
+from lab.swarm_lab_measure import BROKEN, FAST_POLL, FIXED, measure_rollback, measure_variant, variant_named
+from zerodrop.adapters.docker_sdk import stack_containers, swarm_active
+from zerodrop.adapters.traefik_api import get_through_traefik
 
 pytestmark = pytest.mark.lab
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from lab.compose_lab import ensure_images
 from lab.config import load_config
-from lab.stack import ensure_images
 from lab.workshop import BROKEN, FIXED, SCENARIOS, Outcome
 
 pytestmark = pytest.mark.lab

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from lab.model import PlatformUnavailable, Release, Replica
+from zerodrop.errors import PlatformUnavailable
+from zerodrop.model import Release, Replica
 
 
 def locked(method: Callable[..., Any]) -> Callable[..., Any]:

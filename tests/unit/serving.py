@@ -13,8 +13,8 @@ from zerodrop_app.__main__ import build_server
 from zerodrop_app.server import LameDuckServer
 from zerodrop_app.settings import AppSettings
 
-from lab.stack import free_loopback_port
-from lab.waits import wait_for
+from lab.compose_lab import free_loopback_port
+from zerodrop.waits import wait_for
 
 free_port = free_loopback_port
 

@@ -14,7 +14,7 @@ from zerodrop_app.api import create_app
 from zerodrop_app.settings import AppSettings
 from zerodrop_app.state import Phase, ReplicaState, events_file, persist_events
 
-from lab.waits import wait_for
+from zerodrop.waits import wait_for
 
 
 @pytest.fixture

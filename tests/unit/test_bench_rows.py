@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bench.rollout_calls import Call, kind_of
 from bench.strategies import old_replicas_busy_until
-from lab.records import RequestRecord
+from zerodrop.measure.records import RequestRecord
 
 
 def test_old_replicas_are_busy_until_their_last_answer_ends():

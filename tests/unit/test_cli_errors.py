@@ -1,34 +1,70 @@
-"""Every error a command can raise maps to one line and an exit code (lab.cli.ERRORS)."""
+"""Every error a command can raise is one line and an exit status, from one place: the tree in
+zerodrop/errors.py, which the CLI maps without a table of its own."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
 import pkgutil
+import signal
+
+import pytest
 
 import lab
-from lab.cli import ERRORS
-from lab.model import LabInputError
+import zerodrop
+from lab.cli import main
+from zerodrop import errors
+from zerodrop.errors import EXIT_BAD_INPUT, EXIT_FAILED, RolloutInterrupted, ZerodropError
 
 
-def lab_error_classes() -> list[type[BaseException]]:
-    """Every LabInputError and RuntimeError subclass defined in a module of lab/."""
+def exception_classes() -> dict[str, type[BaseException]]:
+    """Every exception class defined in a module of zerodrop/ or lab/, by where it is defined."""
     found: dict[str, type[BaseException]] = {}
-    for module_info in pkgutil.walk_packages(lab.__path__, "lab."):
-        if module_info.name.endswith("__main__"):
+    for package in (zerodrop, lab):
+        for module_info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            if module_info.name.endswith("__main__"):
+                continue
+            module = importlib.import_module(module_info.name)
+            for _, value in inspect.getmembers(module, inspect.isclass):
+                if value.__module__ == module.__name__ and issubclass(value, BaseException):
+                    found[f"{value.__module__}.{value.__qualname__}"] = value
+    return found
+
+
+def test_every_exception_class_lives_in_zerodrop_errors():
+    classes = exception_classes()
+    assert len(classes) > 20
+    assert {name.rsplit(".", 1)[0] for name in classes} == {"zerodrop.errors"}
+
+
+def test_every_error_says_its_exit_status_and_is_drawn_in_the_tree():
+    tree = errors.__doc__ or ""
+    for name, kind in exception_classes().items():
+        if kind is errors.Reclaimed:
             continue
-        module = importlib.import_module(module_info.name)
-        for _, value in inspect.getmembers(module, inspect.isclass):
-            if value.__module__.startswith("lab.") and issubclass(value, LabInputError | RuntimeError):
-                found[f"{value.__module__}.{value.__qualname__}"] = value
-    return list(found.values())
+        assert issubclass(kind, ZerodropError), name
+        assert kind.exit_code in {EXIT_FAILED, EXIT_BAD_INPUT}, name
+        assert f" {kind.__name__}" in tree, f"{name} is missing from the tree in zerodrop/errors.py"
+    assert RolloutInterrupted(signal.SIGTERM).exit_code == 143
 
 
-def test_review_7_every_error_class_in_lab_maps_to_one_line_and_an_exit_code():
-    unmapped = [
-        f"{kind.__module__}.{kind.__qualname__}"
-        for kind in lab_error_classes()
-        if not any(issubclass(kind, kinds) for kinds, _, _ in ERRORS)
-    ]
-    assert len(lab_error_classes()) > 10
-    assert unmapped == []
+@pytest.mark.parametrize(
+    ("error", "status", "line"),
+    [
+        (errors.ConfigError("APP_REPLICAS must be a whole number"), 2, "lab: bad setting: APP_REPLICAS"),
+        (errors.RolloutLocked("held by pid 1"), 2, "lab: held by pid 1"),
+        (errors.ComposeError("compose up failed"), 1, "lab: compose up failed"),
+        (errors.WaitTimeout("no answer"), 1, "lab: no answer"),
+        (errors.RolloutFailed("new replica never healthy"), 1, "lab: rollout stopped: new replica never"),
+        (RolloutInterrupted(signal.SIGINT), 130, "lab: rollout stopped: interrupted by SIGINT"),
+    ],
+)
+def test_the_cli_prints_one_line_and_exits_with_the_class_status(monkeypatch, capsys, error, status, line):
+    def fail(cfg, args):
+        raise error
+
+    monkeypatch.setattr("lab.cli.cmd_status", fail)
+    monkeypatch.setattr("lab.cli.load_config", lambda: None)
+    assert main(["status"]) == status
+    printed = capsys.readouterr().err.strip().splitlines()
+    assert len(printed) == 1 and printed[0].startswith(line)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.deadlines import ServiceTiming, derive_deadlines, timing_from_inspect
+from zerodrop.rollout.deadlines import ServiceTiming, derive_deadlines, timing_from_inspect
 
 
 def timing(interval: float | None, **changes) -> ServiceTiming:
@@ -60,10 +60,10 @@ class TimedFake:
 
 
 def test_the_rollout_prints_its_derived_deadlines_and_a_flag_overrides_one():
-    from lab.deploy import resolve_deadlines
-    from lab.model import Release
-    from lab.phaselog import RolloutLog
-    from lab.rollout_plan import RolloutOptions
+    from zerodrop.model import Release
+    from zerodrop.rollout.execute import resolve_deadlines
+    from zerodrop.rollout.phase_log import RolloutLog
+    from zerodrop.rollout.plan import RolloutOptions
 
     lines: list[str] = []
     asked = RolloutOptions(Release("v2"), health_timeout=8.0)

@@ -8,12 +8,13 @@ import time
 
 import pytest
 
-from lab.docker_cli import DockerCliError, run_docker
-from lab.membership import Membership
-from lab.phaselog import RolloutLog
-from lab.retiring import Retirement, Retirements
-from lab.waits import WaitTimeout, wait_for
 from tests.unit.fake_platform import FakePlatform
+from zerodrop.adapters.docker_cli import run_docker
+from zerodrop.errors import DockerCliError, WaitTimeout
+from zerodrop.rollout.membership import Membership
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.retirements import Retirement, Retirements
+from zerodrop.waits import wait_for
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The engine the lab talks to is the one the docker CLI would use (lab.docker_context)."""
+"""The engine the lab talks to is the one the docker CLI would use (zerodrop.adapters.docker_context)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from lab.docker_context import DEFAULT_HOST, docker_endpoint
+from zerodrop.adapters.docker_context import DEFAULT_HOST, docker_endpoint
 
 
 def with_context(config: Path, name: str, host: str, current: bool = True) -> None:

@@ -1,4 +1,4 @@
-"""The stop of a drained replica on Docker (lab.docker_platform.DockerPlatform.stop) against a
+"""The stop of a drained replica on Docker (zerodrop.adapters.docker_platform.DockerPlatform.stop) against a
 scripted container: SIGTERMs counted as sent only when sent, SIGKILL only when the grace runs out."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import docker.errors
 import pytest
 import requests
 
-from lab import docker_api
 from lab.config import load_config
-from lab.docker_platform import DockerPlatform
-from lab.model import PlatformUnavailable
+from zerodrop.adapters import docker_sdk
+from zerodrop.adapters.docker_platform import DockerPlatform
+from zerodrop.errors import PlatformUnavailable
 
 
 @dataclass
@@ -43,7 +43,7 @@ class ScriptedContainer:
 @pytest.fixture
 def platform_with(monkeypatch):
     def make(container: ScriptedContainer) -> DockerPlatform:
-        monkeypatch.setattr(docker_api, "get_container", lambda _client, _id: container)
+        monkeypatch.setattr(docker_sdk, "get_container", lambda _client, _id: container)
         return DockerPlatform(client=None, cfg=load_config())  # type: ignore[arg-type]
 
     return make
@@ -88,7 +88,7 @@ def test_review_6_a_retried_stop_waits_only_what_is_left_of_the_grace(platform_w
     """The grace counts from the first SIGTERM, as docker stop's does: a retry 20 s later waits
     the 10 s that are left, not a fresh 30 s."""
     clock = [1000.0]
-    monkeypatch.setattr("lab.docker_platform.time.monotonic", lambda: clock[0])
+    monkeypatch.setattr("zerodrop.adapters.docker_platform.time.monotonic", lambda: clock[0])
     seen: list[float] = []
 
     def wait(timeout: float) -> dict[str, Any]:

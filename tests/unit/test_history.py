@@ -1,13 +1,14 @@
-"""The rollout history and the lock (lab.history), and what `lab up` and `lab down` do with them."""
+"""The rollout history and the lock (zerodrop.rollout.history), and what `lab up` and `lab down` do."""
 
 from __future__ import annotations
 
 import pytest
 
+from lab.compose_lab import lab_down, lab_up, up_release
 from lab.config import load_config
-from lab.history import HistoryUnreadable, current_release, record_rollout, rollout_lock
-from lab.model import LabInputError, Release
-from lab.stack import lab_down, lab_up, up_release
+from zerodrop.errors import HistoryUnreadable, InputError
+from zerodrop.model import Release
+from zerodrop.rollout.history import current_release, record_rollout, rollout_lock
 
 
 @pytest.mark.parametrize("text", ["{not json", '[{"from_release": 1}]', "42", "\xff"])
@@ -22,9 +23,9 @@ def test_review_4_lab_up_and_down_wait_for_no_one_while_a_rollout_holds_the_lock
     or compose (the client here is None: any use of it would fail differently)."""
     cfg = load_config().with_overrides(state_dir=tmp_path, project="locked")
     with rollout_lock(tmp_path, "locked", "rollout to v2"):
-        with pytest.raises(LabInputError, match="already running"):
+        with pytest.raises(InputError, match="already running"):
             lab_up(None, cfg)  # type: ignore[arg-type]
-        with pytest.raises(LabInputError, match="already running"):
+        with pytest.raises(InputError, match="already running"):
             lab_down(cfg)
 
 
@@ -37,7 +38,7 @@ def test_review_4_lab_up_keeps_the_version_the_replicas_run_not_a_stale_record()
 
 
 def test_review_4_lab_up_refuses_mixed_versions():
-    with pytest.raises(LabInputError, match="several versions"):
+    with pytest.raises(InputError, match="several versions"):
         up_release(["v1", "v2"], None)
 
 

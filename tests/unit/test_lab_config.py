@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.config import REPO_ROOT, ConfigError, load_config, read_env_file
-from lab.traefik_api import server_ip, server_urls
+from lab.config import REPO_ROOT, load_config, read_env_file
+from zerodrop.adapters.traefik_api import server_ip, server_urls
+from zerodrop.errors import ConfigError
 
 
 def test_defaults(tmp_path):
@@ -39,7 +40,8 @@ def test_traefik_service_document_parsing():
 
 
 def test_unreachable_engine_is_one_line_with_the_way_out(monkeypatch, tmp_path):
-    from lab.docker_api import DockerUnavailable, connect
+    from zerodrop.adapters.docker_sdk import connect
+    from zerodrop.errors import DockerUnavailable
 
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     with pytest.raises(DockerUnavailable) as caught:

@@ -13,8 +13,8 @@ import pytest
 from zerodrop_app.settings import AppSettings
 from zerodrop_app.state import events_file
 
-from lab.waits import wait_for
 from tests.unit.serving import app_in_thread, start_slow_request
+from zerodrop.waits import wait_for
 
 
 @pytest.fixture

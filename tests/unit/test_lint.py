@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from lab.cli import main
-from lab.lint import LintInputError, interpolate, lint_file, parse_duration
+from zerodrop.errors import LintInputError
+from zerodrop.lint.rules import interpolate, lint_file, parse_duration
 
 FIXTURES = Path(__file__).parent / "fixtures" / "lint"
 REPO = Path(__file__).resolve().parents[2]

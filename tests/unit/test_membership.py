@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from lab.membership import Membership
+from zerodrop.rollout.membership import Membership
 
 
 def test_stops_share_and_compose_waits_for_them_then_goes_before_new_stops():

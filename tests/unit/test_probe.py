@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from zerodrop_app.settings import AppSettings
 
-from lab.model import PhaseRecord
-from lab.probe import Probe, ProbeInputError, ProbeOptions, ProbeResult, ProbeThread
-from lab.records import LONG, SHORT, WRITE, RequestRecord, tally_line
-from lab.report import percentile, summarize
-from lab.timeline import plot_timeline
-from lab.waits import wait_for
 from tests.unit.serving import app_in_thread, free_port
+from zerodrop.errors import ProbeInputError
+from zerodrop.measure.probe import Probe, ProbeOptions, ProbeResult, ProbeThread
+from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord, tally_line
+from zerodrop.measure.report import percentile, summarize
+from zerodrop.measure.timeline import plot_timeline
+from zerodrop.model import PhaseRecord
+from zerodrop.waits import wait_for
 
 
 @pytest.fixture

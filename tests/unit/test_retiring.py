@@ -6,11 +6,11 @@ from __future__ import annotations
 import threading
 import time
 
-from lab.gates import IDLE_LONG_POLL
-from lab.membership import Membership
-from lab.phaselog import RolloutLog
-from lab.retiring import Retirements
-from lab.waits import wait_for
+from zerodrop.rollout.membership import Membership
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.replica_waits import IDLE_LONG_POLL
+from zerodrop.rollout.retirements import Retirements
+from zerodrop.waits import wait_for
 
 from .fake_platform import FakePlatform
 

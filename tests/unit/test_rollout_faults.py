@@ -10,14 +10,15 @@ import signal
 
 import pytest
 
-from lab.gates import Gates
-from lab.history import LockState
-from lab.model import Release
-from lab.phaselog import RolloutLog
-from lab.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
-from lab.rollout import Interrupt, RolloutEngine, RolloutFailed, RolloutInterrupted, RolloutResult
-from lab.rollout_plan import RolloutOptions
 from tests.unit.fake_platform import FakePlatform
+from zerodrop.errors import RolloutFailed, RolloutInterrupted
+from zerodrop.model import Release
+from zerodrop.rollout.engine import Interrupt, RolloutEngine, RolloutResult
+from zerodrop.rollout.history import LockState
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
+from zerodrop.rollout.replica_waits import Gates
 
 
 def engine(platform: FakePlatform, interrupt: Interrupt | None = None, **options) -> RolloutEngine:

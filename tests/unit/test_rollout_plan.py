@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from lab.history import RolloutLocked, record_rollout, rollout_lock
-from lab.model import Release
-from lab.phaselog import RolloutLog
-from lab.report import summary_table
-from lab.rollout import RolloutEngine, RolloutFailed
-from lab.rollout_plan import RolloutInputError, RolloutOptions, plan_batches, validate_options
 from tests.unit.fake_platform import FakePlatform
+from zerodrop.errors import RolloutFailed, RolloutInputError, RolloutLocked
+from zerodrop.measure.report import summary_table
+from zerodrop.model import Release
+from zerodrop.rollout.engine import RolloutEngine
+from zerodrop.rollout.history import record_rollout, rollout_lock
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.plan import RolloutOptions, plan_batches, validate_options
 
 
 def roller(platform: FakePlatform, **options) -> tuple[RolloutEngine, list[str]]:
@@ -127,7 +128,7 @@ def test_a_second_rollout_of_the_same_project_is_refused(tmp_path):
 
 def test_rollback_target_is_what_ran_before_the_last_rollout(tmp_path):
     from lab.config import load_config
-    from lab.deploy import PREVIOUS, resolve_target
+    from zerodrop.rollout.execute import PREVIOUS, resolve_target
 
     cfg = load_config({"LAB_STATE_DIR": str(tmp_path)}, root=tmp_path)
     with pytest.raises(RolloutInputError, match="no earlier rollout"):
@@ -189,9 +190,9 @@ def names(replicas) -> list[str]:
 
 
 def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
-    from lab.model import PhaseRecord
-    from lab.report import rollout_floor
-    from lab.rollout import RolloutResult
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.engine import RolloutResult
 
     def phase(name: str, who: str, start: float, end: float) -> PhaseRecord:
         return PhaseRecord(name, who, start, end)
@@ -222,9 +223,9 @@ def test_the_floor_counts_each_old_replica_of_a_batch_from_its_own_drain():
     by 21. The floor is the batch's start (slowest start-to-healthy 2 + slowest healthy-to-routed
     0.5) plus an old replica's drain to its stop (21 - 3 = 18), not the slowest drain-to-out (3)
     added to app-1's own tail from leaving rotation (17)."""
-    from lab.model import PhaseRecord
-    from lab.report import rollout_floor
-    from lab.rollout import RolloutResult
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.engine import RolloutResult
 
     records = [
         PhaseRecord("start-to-healthy", "new app-3", 0, 2),

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from lab.waits import wait_for
 from tests.unit.serving import free_port, start_slow_request
+from zerodrop.waits import wait_for
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 

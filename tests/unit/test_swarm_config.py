@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.config import REPO_ROOT, ConfigError, load_swarm_config, swarm_lame_duck
-from lab.swarm import SwarmRouting, TaskView, _task_view, default_route_address
+from lab.config import REPO_ROOT, load_swarm_config, swarm_lame_duck
+from lab.swarm_lab import SwarmRouting, TaskView, _task_view, default_route_address
+from zerodrop.errors import ConfigError
 
 STACK_FILE = REPO_ROOT / "docker-stack.yml"
 

@@ -1,0 +1,267 @@
+"""The load probe: long requests kept in flight, short reads and writes at fixed rates, through
+Traefik's published port on 127.0.0.1 only. Every request is recorded; nothing is retried.
+
+Requests go over a pool of keep-alive connections (aiohttp, whose C parser sustains well over
+1,000 requests/s on one core here), as browsers and service clients send them; `new_connections`
+opens and closes a connection per request instead, which exercises Traefik's accept path."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import aiohttp
+from yarl import URL
+
+from zerodrop.errors import ProbeInputError
+from zerodrop.measure.records import (
+    LONG,
+    SHORT,
+    WRITE,
+    RequestRecord,
+    take_exception,
+    take_status,
+    tally_line,
+)
+
+MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
+MAX_REQUESTS = 500_000  # nor sends more than this many requests
+LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long
+MAX_LONG_SECONDS = 120.0  # the most ?seconds= the app can ever allow (its default cap is 25 s)
+MAX_PENDING = 400  # open-loop requests in flight at once; past this the probe counts itself behind
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """What to send, how fast, and for how long."""
+
+    base_url: str
+    host: str
+    long_concurrency: int = 4
+    short_rate: float = 10.0
+    write_rate: float = 5.0
+    duration: float = 60.0
+    long_seconds: float | None = None  # None: the app's SLOW_SECONDS
+    long_timeout: float = 60.0
+    short_timeout: float = 10.0
+    tally_every: float = 2.0
+    new_connections: bool = False  # True: a fresh TCP connection per request (no keep-alive)
+
+    def check(self) -> None:
+        """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
+        if URL(self.base_url).host not in {"127.0.0.1", "localhost"}:
+            raise ProbeInputError(f"the probe only targets 127.0.0.1, not {self.base_url}")
+        numbers = (self.short_rate, self.write_rate, self.duration, self.long_timeout, self.short_timeout)
+        if not all(math.isfinite(n) for n in numbers):
+            raise ProbeInputError("rates, durations and timeouts must be finite numbers")
+        if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
+            raise ProbeInputError("rates, concurrency and duration must not be negative")
+        if self.long_seconds is not None and not 0 < self.long_seconds <= MAX_LONG_SECONDS:
+            raise ProbeInputError(f"long requests last more than 0 and at most {MAX_LONG_SECONDS:.0f} s")
+
+
+@dataclass
+class ProbeResult:
+    """Every request the probe made, with the probe's own pacing figures."""
+
+    options: ProbeOptions
+    started: float
+    ended: float
+    records: list[RequestRecord] = field(default_factory=list)
+    behind: int = 0  # scheduled requests that could not be sent on time (probe saturated)
+
+    @property
+    def failures(self) -> list[RequestRecord]:
+        """The requests that did not succeed."""
+        return [r for r in self.records if not r.ok]
+
+    def acked_event_ids(self) -> set[str]:
+        """Ids of every write the app acknowledged."""
+        return {r.event_id for r in self.records if r.kind == WRITE and r.ok and r.event_id}
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready form (the --report file)."""
+        return {
+            "options": asdict(self.options),
+            "started": self.started,
+            "ended": self.ended,
+            "behind": self.behind,
+            "records": [asdict(r) for r in self.records],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ProbeResult:
+        """Back from the form to_json wrote."""
+        return cls(
+            options=ProbeOptions(**data["options"]),
+            started=data["started"],
+            ended=data["ended"],
+            records=[RequestRecord(**r) for r in data["records"]],
+            behind=data.get("behind", 0),
+        )
+
+
+class Probe:
+    """Runs the load; `stop()` may be called from any thread and ends it early."""
+
+    def __init__(self, options: ProbeOptions, out: Callable[[str], None] = print) -> None:
+        options.check()
+        self.options = options
+        self.out = out
+        self.records: list[RequestRecord] = []
+        self.behind = 0
+        self._stop_requested = threading.Event()
+        self.long_timeout = aiohttp.ClientTimeout(total=options.long_timeout, sock_connect=5.0)
+
+    def stop(self) -> None:
+        """Stop sending new requests; those in flight still finish."""
+        self._stop_requested.set()
+
+    def _stopping(self, deadline: float) -> bool:
+        return (
+            self._stop_requested.is_set() or time.monotonic() >= deadline or len(self.records) >= MAX_REQUESTS
+        )
+
+    async def _send(self, session: aiohttp.ClientSession, kind: str, n: int) -> RequestRecord:
+        record = RequestRecord(kind, time.time())
+        self.records.append(record)
+        try:
+            if kind == LONG:
+                params = {} if self.options.long_seconds is None else {"seconds": self.options.long_seconds}
+                request = session.get("/", params=params, timeout=self.long_timeout)
+            elif kind == WRITE:
+                request = session.post("/events", json={"probe": n, "at": record.start})
+            else:
+                request = session.get("/health")
+            async with request as response:
+                body = await response.read()
+                if take_status(record, response.status, response.headers):
+                    record.error, record.event_id = self._check_body(kind, body)
+        except Exception as error:  # anything, aiohttp's errors or not, is a failure of some kind
+            take_exception(record, error)
+        finally:
+            record.end = time.time()
+        return record
+
+    def _check_body(self, kind: str, raw: bytes) -> tuple[str | None, str | None]:
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return "bad-body", None
+        if not isinstance(body, dict):
+            return "bad-body", None
+        if kind == WRITE:
+            return (None, str(body["id"])) if body.get("id") else ("bad-body", None)
+        if kind == LONG:
+            expected = self.options.long_seconds
+            complete = "end" in body and (expected is None or body.get("slept") == expected)
+            return (None, None) if complete else ("bad-body", None)
+        return None, None
+
+    async def _long_worker(self, session: aiohttp.ClientSession, deadline: float) -> None:
+        n = 0
+        while not self._stopping(deadline):
+            record = await self._send(session, LONG, n)
+            if not record.ok:
+                # An instant 404/502 would otherwise turn a worker into a tight loop that inflates
+                # the failure count; a real client pauses before it tries again.
+                await asyncio.sleep(LONG_PAUSE_AFTER_FAILURE)
+            n += 1
+
+    async def _paced(self, session: aiohttp.ClientSession, kind: str, rate: float, deadline: float) -> None:
+        if rate <= 0:
+            return
+        period = 1.0 / rate
+        pending: set[asyncio.Task[RequestRecord]] = set()
+        next_at = time.monotonic()
+        n = 0
+        while not self._stopping(deadline):
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -1.0 or len(pending) >= MAX_PENDING:
+                self.behind += 1  # more than a second late, or too much in flight: skip, count it
+                next_at = time.monotonic()
+            if len(pending) < MAX_PENDING:
+                task: asyncio.Task[RequestRecord] = asyncio.create_task(self._send(session, kind, n))
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                n += 1
+            next_at += period
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def _tally(self, deadline: float) -> None:
+        started = time.monotonic()
+        while not self._stopping(deadline):
+            await asyncio.sleep(self.options.tally_every)
+            self.out(f"probe: {time.monotonic() - started:5.1f}s {tally_line(self.records)}")
+
+    async def run(self) -> ProbeResult:
+        """Send the load until the duration is over or stop() is called, then let in-flight
+        requests finish, and return every record."""
+        started = time.time()
+        duration = min(self.options.duration, MAX_DURATION)
+        deadline = time.monotonic() + duration
+        connector = aiohttp.TCPConnector(
+            limit=MAX_PENDING + self.options.long_concurrency + 10,
+            force_close=self.options.new_connections,
+        )
+        async with aiohttp.ClientSession(
+            base_url=self.options.base_url,
+            headers={"Host": self.options.host},
+            timeout=aiohttp.ClientTimeout(total=self.options.short_timeout, sock_connect=5.0),
+            connector=connector,
+        ) as session:
+            tally = asyncio.create_task(self._tally(deadline))
+            await asyncio.gather(
+                *(self._long_worker(session, deadline) for _ in range(self.options.long_concurrency)),
+                self._paced(session, SHORT, self.options.short_rate, deadline),
+                self._paced(session, WRITE, self.options.write_rate, deadline),
+            )
+            tally.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tally
+        result = ProbeResult(self.options, started, time.time(), list(self.records), self.behind)
+        self.out(f"probe: done {tally_line(result.records)}")
+        return result
+
+
+class ProbeThread:
+    """A probe on its own event loop in a background thread (for tests and the demo)."""
+
+    def __init__(self, options: ProbeOptions, out: Callable[[str], None] = print) -> None:
+        self.probe = Probe(options, out)
+        self.result: ProbeResult | None = None
+        self._thread = threading.Thread(target=self._run, name="probe", daemon=True)
+
+    def _run(self) -> None:
+        self.result = asyncio.run(self.probe.run())
+
+    def start(self) -> ProbeThread:
+        """Start sending."""
+        self._thread.start()
+        return self
+
+    def in_flight(self, kind: str = LONG) -> int:
+        """Requests of a kind sent and not yet answered."""
+        return sum(1 for r in list(self.probe.records) if r.kind == kind and r.end == 0.0)
+
+    def finish(self, timeout: float = 120.0) -> ProbeResult:
+        """Stop sending now, wait for in-flight requests, and return the result."""
+        self.probe.stop()
+        return self.wait(timeout)
+
+    def wait(self, timeout: float) -> ProbeResult:
+        """Wait until the probe ends by itself (its duration) and return the result."""
+        self._thread.join(timeout)
+        if self._thread.is_alive() or self.result is None:
+            raise TimeoutError(f"probe did not finish within {timeout:.0f}s")
+        return self.result
