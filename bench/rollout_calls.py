@@ -128,7 +128,7 @@ def main() -> None:
         def action() -> float:
             with timed_calls(calls):
                 began.append(time.time())
-                execute_rollout(client, cfg, rollout, None, note)
+                execute_rollout(docker_platform.DockerPlatform(client, cfg), cfg, rollout, None, note)
                 return time.time() - began[0]
 
         measured = measure_under_load(action, options, out=lambda _: None)

@@ -35,10 +35,11 @@ from pathlib import Path
 import docker
 
 from lab.compose_lab import ensure_images, private_stack, wait_all_routed
-from lab.config import LabConfig, load_config
+from lab.config import load_config
 from lab.under_load import default_probe_options, measure_under_load
 from lab.workshop.harness import stop_all
 from zerodrop.adapters import compose
+from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect, get_container, replicas, send_signal, service_containers
 from zerodrop.measure.probe import ProbeOptions
 from zerodrop.measure.records import RequestRecord
@@ -47,6 +48,7 @@ from zerodrop.measure.writes import final_write_check
 from zerodrop.model import Release, is_ready
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 RECIPE_SLEEP = 10.0  # the documented recipe's fixed `sleep 10` between the drain flag and the stop
@@ -69,7 +71,7 @@ class Run:
     """One strategy's stack and what it reports back."""
 
     client: docker.DockerClient
-    cfg: LabConfig
+    cfg: ComposeTarget
     target: str = "v2"
     floor: float | None = None
 
@@ -178,13 +180,15 @@ def drain_and_sleep(run: Run) -> None:
     _stop_and_remove(run, old, None)
 
 
-def lab_rollout(max_surge: Callable[[LabConfig], int]) -> Callable[[Run], None]:
+def lab_rollout(max_surge: Callable[[ComposeTarget], int]) -> Callable[[Run], None]:
     """The lab's own rollout with the given batch size; it reports its floor."""
 
     def roll(run: Run) -> None:
         options = RolloutOptions(Release(run.target), max_surge=max_surge(run.cfg), build=False)
         log_path = run.cfg.out_dir / f"{run.cfg.project}.rollout.jsonl"
-        result = execute_rollout(run.client, run.cfg, options, log_path, lambda _: None)
+        result = execute_rollout(
+            DockerPlatform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
+        )
         run.floor = rollout_floor(result)
 
     return roll
@@ -215,7 +219,7 @@ class Cell:
 class PeakSampler:
     """Counts the service's running containers every PEAK_SAMPLE_SECONDS until stopped (bounded)."""
 
-    def __init__(self, client: docker.DockerClient, cfg: LabConfig, bound: float = 3600.0) -> None:
+    def __init__(self, client: docker.DockerClient, cfg: ComposeTarget, bound: float = 3600.0) -> None:
         self.client, self.cfg, self.bound = client, cfg, bound
         self.peak = 0
         self._stop = threading.Event()
@@ -237,13 +241,13 @@ class PeakSampler:
         self._thread.join(10)
 
 
-def probe_options(cfg: LabConfig, load: str) -> ProbeOptions:
+def probe_options(cfg: ComposeTarget, load: str) -> ProbeOptions:
     """The probe's default load, or 1,000 GET/s + 100 POST/s."""
     options = default_probe_options(cfg, duration=1800.0)
     return options if load == DEFAULT_LOAD else replace(options, short_rate=1000.0, write_rate=100.0)
 
 
-def run_one(client: docker.DockerClient, base: LabConfig, cell: Cell) -> Row:
+def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row:
     """One strategy on a fresh stack under one load and healthcheck interval: its row."""
     strategy, load = cell.strategy, cell.load
     row = Row(strategy, load, cell.interval, cell.replicas)
@@ -445,7 +449,7 @@ def run_plan(
     cells: list[Cell],
     out_dir: Path,
     *,
-    base: LabConfig | None = None,
+    base: ComposeTarget | None = None,
     echo: Callable[[str], None] = print,
 ) -> list[Row]:
     """Run every cell in turn, writing the table, the rows and the plot as they come."""

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import docker
 import httpx
 
-from lab.config import LabConfig
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import memory_usage, replicas, service_containers
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import InputError, TraefikUnavailable
 from zerodrop.model import Release, Replica, is_ready
 from zerodrop.rollout.history import current_release, forget, rollout_lock
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 
@@ -43,7 +43,7 @@ class Routing:
         return f"{len(self.routed)} routed; " + ", ".join(parts or ["no replicas"])
 
 
-def routing_now(client: docker.DockerClient, cfg: LabConfig) -> Routing:
+def routing_now(client: docker.DockerClient, cfg: ComposeTarget) -> Routing:
     """The service's replicas and Traefik's servers, now (no servers if Traefik is not up yet)."""
     try:
         routed = routed_ips(cfg.api_url, cfg.traefik_service)
@@ -52,7 +52,9 @@ def routing_now(client: docker.DockerClient, cfg: LabConfig) -> Routing:
     return Routing(replicas(client, cfg.project, cfg.service), routed)
 
 
-def wait_all_routed(client: docker.DockerClient, cfg: LabConfig, expected: int, timeout: float) -> Routing:
+def wait_all_routed(
+    client: docker.DockerClient, cfg: ComposeTarget, expected: int, timeout: float
+) -> Routing:
     """Wait until exactly `expected` replicas run, all healthy, and Traefik routes to exactly them."""
     last: list[Routing] = []
 
@@ -75,7 +77,7 @@ def wait_all_routed(client: docker.DockerClient, cfg: LabConfig, expected: int, 
 
 
 def ensure_images(
-    client: docker.DockerClient, cfg: LabConfig, versions: tuple[str, ...] = ("v1", "v2")
+    client: docker.DockerClient, cfg: ComposeTarget, versions: tuple[str, ...] = ("v1", "v2")
 ) -> None:
     """Build the app image of each version once (cached layers make repeats quick), so that no
     measured step includes a build."""
@@ -83,7 +85,7 @@ def ensure_images(
         compose.build(cfg, [cfg.service], extra_env={"APP_VERSION": version})
 
 
-def smoke_request(cfg: LabConfig) -> httpx.Response:
+def smoke_request(cfg: ComposeTarget) -> httpx.Response:
     """One quick GET /health through Traefik."""
     return get_through_traefik(cfg, "/health")
 
@@ -115,7 +117,7 @@ def up_release(running_versions: list[str], recorded: Release | None) -> Release
     return Release(versions[0], env)
 
 
-def lab_up(client: docker.DockerClient, cfg: LabConfig, build: bool = True) -> UpReport:
+def lab_up(client: docker.DockerClient, cfg: ComposeTarget, build: bool = True) -> UpReport:
     """Build the images, start the stack, and wait until Traefik routes every replica. Under the
     rollout lock; on a running stack it keeps the version its replicas run and recreates none."""
     with rollout_lock(cfg.state_dir, cfg.project, "lab up"):
@@ -141,7 +143,7 @@ def free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def lab_down(cfg: LabConfig) -> None:
+def lab_down(cfg: ComposeTarget) -> None:
     """Remove the stack: containers, networks and volumes, and forget its rollout history; under
     the rollout lock, so never in the middle of a rollout."""
     with rollout_lock(cfg.state_dir, cfg.project, "lab down"):
@@ -156,8 +158,12 @@ def leftovers(client: docker.DockerClient, project: str) -> list[str]:
 
 @contextmanager
 def private_stack(
-    client: docker.DockerClient, base: LabConfig, prefix: str, variables: dict[str, str], replicas: int = 2
-) -> Iterator[LabConfig]:
+    client: docker.DockerClient,
+    base: ComposeTarget,
+    prefix: str,
+    variables: dict[str, str],
+    replicas: int = 2,
+) -> Iterator[ComposeTarget]:
     """A fresh v1 stack beside the lab: project `<prefix>-<random>` on free loopback ports, with
     the given compose variables, answering through Traefik before it is handed over; always
     removed, with its rollout state, however the block ends."""
@@ -183,7 +189,7 @@ def private_stack(
         lab_down(cfg)
 
 
-def memory_by_container(client: docker.DockerClient, cfg: LabConfig) -> dict[str, int]:
+def memory_by_container(client: docker.DockerClient, cfg: ComposeTarget) -> dict[str, int]:
     """Bytes of memory each running container of the stack uses now (Traefik and every replica)."""
     running = service_containers(client, cfg.project)
     with ThreadPoolExecutor(max(1, len(running))) as pool:

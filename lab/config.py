@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from zerodrop.adapters.compose_file import read_env_file
 from zerodrop.errors import ConfigError
+from zerodrop.target import ComposeTarget, TraefikEndpoints
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,119 +44,6 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "SWARM_STOP_GRACE_PERIOD": ("auto", "Swarm's stop grace; auto: lame duck + 20 s requests + 6 s"),
     "SWARM_ADVERTISE_ADDR": ("auto", "`docker swarm init --advertise-addr`; auto: the default route's IPv4"),
 }
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a compose-style `.env` file, read as compose reads them: comments and
-    blanks skipped, a quoted value taken between its quotes, and an unquoted value cut at an
-    inline comment (` #`)."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = _env_value(value.strip())
-    return values
-
-
-def _env_value(value: str) -> str:
-    if value[:1] in {"'", '"'} and value[0] in value[1:]:
-        return value[1 : value.index(value[0], 1)]
-    comment = re.search(r"\s#", value)
-    return (value[: comment.start()] if comment else value).strip()
-
-
-class TraefikEndpoints:
-    """What a lab stack (compose or Swarm) shares: Traefik's ports as the host reaches them, on
-    127.0.0.1 only, the Host header the app's router matches, and the app image's name."""
-
-    http_port: int
-    api_port: int
-    app_host: str
-    app_image: str
-
-    @property
-    def http_url(self) -> str:
-        """Traefik's web entrypoint as reached from the host."""
-        return f"http://127.0.0.1:{self.http_port}"
-
-    @property
-    def api_url(self) -> str:
-        """Traefik's API as reached from the host."""
-        return f"http://127.0.0.1:{self.api_port}"
-
-    def image_of(self, version: str) -> str:
-        """The app image of a version (`<APP_IMAGE>:<version>`)."""
-        return f"{self.app_image}:{version}"
-
-
-@dataclass(frozen=True)
-class LabConfig(TraefikEndpoints):
-    """Resolved lab settings."""
-
-    project: str
-    compose_files: tuple[Path, ...]  # the lab's file, then any override files (workshop scenarios)
-    service: str
-    http_port: int
-    api_port: int
-    app_host: str
-    replicas: int
-    app_image: str
-    up_timeout: float
-    state_dir: Path
-    out_dir: Path
-    # Extra compose variables for this stack (workshop variants: DRAIN_SECONDS=0, ...).
-    variables: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def compose_file(self) -> Path:
-        """The project's own compose file (the first of compose_files)."""
-        return self.compose_files[0]
-
-    @property
-    def traefik_service(self) -> str:
-        """The name Traefik's API gives the app's load balancer."""
-        return f"{self.service}@docker"
-
-    @property
-    def traefik_router(self) -> str:
-        """The name Traefik's API gives the app's router (the compose file names it after the
-        service: traefik.http.routers.app.*)."""
-        return f"{self.service}@docker"
-
-    def compose_env(self) -> dict[str, str]:
-        """Variables the compose file reads, so compose and the lab agree."""
-        return {
-            "COMPOSE_PROJECT_NAME": self.project,
-            "LAB_HTTP_PORT": str(self.http_port),
-            "LAB_API_PORT": str(self.api_port),
-            "APP_HOST": self.app_host,
-            "APP_REPLICAS": str(self.replicas),
-            "APP_IMAGE": self.app_image,
-            **self.variables,
-        }
-
-    def environment(self) -> dict[str, str]:
-        """Variables that point another `python -m lab` process at this stack (its project, ports,
-        replica count, state and output folders, and its compose variables but APP_VERSION,
-        which the lab takes from the rollout history)."""
-        return {
-            "LAB_PROJECT": self.project,
-            "LAB_HTTP_PORT": str(self.http_port),
-            "LAB_API_PORT": str(self.api_port),
-            "APP_REPLICAS": str(self.replicas),
-            "APP_HOST": self.app_host,
-            "LAB_STATE_DIR": str(self.state_dir),
-            "LAB_OUT_DIR": str(self.out_dir),
-            **{k: v for k, v in self.variables.items() if k != "APP_VERSION"},
-        }
-
-    def with_overrides(self, **changes: object) -> LabConfig:
-        """A copy with some settings changed (tests use a private project and ports)."""
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 def _int(name: str, raw: str, minimum: int, maximum: int | None = None) -> int:
@@ -198,11 +87,11 @@ def setting_reader(environ: Mapping[str, str] | None, root: Path) -> Callable[[s
     return get
 
 
-def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> LabConfig:
+def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -> ComposeTarget:
     """The lab's settings from the environment, the repo's `.env`, and the defaults above."""
     get = setting_reader(environ, root)
 
-    return LabConfig(
+    return ComposeTarget(
         project=_matching(
             "LAB_PROJECT", get("LAB_PROJECT"), PROJECT_NAME, "a compose project name (a-z, 0-9, _, -)"
         ),
@@ -329,3 +218,19 @@ def load_swarm_config(environ: dict[str, str] | None = None, root: Path = REPO_R
         out_dir=root / get("LAB_OUT_DIR"),
         passthrough=passthrough,
     )
+
+
+def lab_environment(cfg: ComposeTarget) -> dict[str, str]:
+    """Variables that point another `python -m lab` process at this stack (its project, ports,
+    replica count, state and output folders, and its compose variables but APP_VERSION,
+    which the lab takes from the rollout history)."""
+    return {
+        "LAB_PROJECT": cfg.project,
+        "LAB_HTTP_PORT": str(cfg.http_port),
+        "LAB_API_PORT": str(cfg.api_port),
+        "APP_REPLICAS": str(cfg.replicas),
+        "APP_HOST": cfg.app_host,
+        "LAB_STATE_DIR": str(cfg.state_dir),
+        "LAB_OUT_DIR": str(cfg.out_dir),
+        **{k: v for k, v in cfg.variables.items() if k != "APP_VERSION"},
+    }

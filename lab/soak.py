@@ -16,14 +16,15 @@ from typing import Any
 import docker
 
 from lab.compose_lab import ensure_images, private_stack
-from lab.config import LabConfig
 from lab.under_load import default_probe_options, measure_under_load
+from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped, SoakInputError
 from zerodrop.measure.probe import ProbeResult
 from zerodrop.measure.writes import WriteCheck, final_write_check
 from zerodrop.model import Release
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.target import ComposeTarget
 
 VERSIONS = ("v2", "v1")  # round 1 rolls to v2, round 2 back to v1, and so on
 MAX_ROUNDS = 200
@@ -78,7 +79,7 @@ class SoakReport:
 
 def soak(
     client: docker.DockerClient,
-    base: LabConfig,
+    base: ComposeTarget,
     rounds: int,
     out: Callable[[str], None] = print,
 ) -> SoakReport:
@@ -94,9 +95,9 @@ def soak(
                 version = VERSIONS[n % len(VERSIONS)]
                 log_path = cfg.out_dir / f"{cfg.project}-round-{n + 1}.jsonl"
                 try:
-                    result = execute_rollout(
-                        client, cfg, RolloutOptions(Release(version), build=False), log_path, lambda _: None
-                    )
+                    options = RolloutOptions(Release(version), build=False)
+                    platform = DockerPlatform(client, cfg)
+                    result = execute_rollout(platform, cfg, options, log_path, lambda _: None)
                 except RolloutStopped as stopped:
                     report.stopped = f"round {n + 1} to {version}: {stopped}"
                     out(f"soak: {report.stopped}")

@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 import docker
 
-from lab.config import LabConfig, TraefikEndpoints
+from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped
 from zerodrop.measure.probe import ProbeOptions, ProbeResult, ProbeThread
 from zerodrop.measure.records import LONG, SHORT
@@ -22,6 +22,7 @@ from zerodrop.rollout.engine import RolloutResult
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.phase_log import load_phases
 from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.target import ComposeTarget, TraefikEndpoints
 from zerodrop.waits import wait_for
 
 T = TypeVar("T")
@@ -97,7 +98,7 @@ def measure_under_load(
 
 def probe_during_rollout(
     client: docker.DockerClient,
-    cfg: LabConfig,
+    cfg: ComposeTarget,
     rollout: RolloutOptions,
     probe_options: ProbeOptions,
     *,
@@ -106,7 +107,7 @@ def probe_during_rollout(
 ) -> MeasuredRollout:
     """A rollout under load, then the lost-write check."""
     measured = measure_under_load(
-        lambda: execute_rollout(client, cfg, rollout, log_path, out),
+        lambda: execute_rollout(DockerPlatform(client, cfg), cfg, rollout, log_path, out),
         probe_options,
         out=out,
         expected_errors=(RolloutStopped,),

@@ -18,10 +18,11 @@ from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_worksh
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
 from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_status, cmd_swarm_up
-from lab.config import LabConfig, load_config
+from lab.config import load_config
 from lab.workshop import BROKEN, FIXED
 from zerodrop.errors import ZerodropError
 from zerodrop.rollout.execute import PREVIOUS
+from zerodrop.target import ComposeTarget
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,7 +112,7 @@ def _add_swarm_commands(commands: argparse._SubParsersAction[LabArgumentParser])
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, turn known errors into one line and an exit code."""
     args = build_parser().parse_args(argv)
-    run: Callable[[LabConfig, argparse.Namespace], int] = args.run
+    run: Callable[[ComposeTarget, argparse.Namespace], int] = args.run
     try:
         return run(load_config(), args)
     except KeyboardInterrupt:

@@ -7,10 +7,10 @@ import math
 from pathlib import Path
 from typing import NoReturn
 
-from lab.config import LabConfig
 from zerodrop.errors import EXIT_BAD_INPUT, RolloutInputError
 from zerodrop.measure.probe import MAX_DURATION, MAX_LONG_SECONDS, ProbeOptions
 from zerodrop.rollout.plan import DEFAULT_MAX_SURGE
+from zerodrop.target import ComposeTarget
 
 
 class LabArgumentParser(argparse.ArgumentParser):
@@ -81,7 +81,7 @@ def parse_assignments(pairs: list[str]) -> dict[str, str]:
     return env
 
 
-def probe_options_from(cfg: LabConfig, args: argparse.Namespace) -> ProbeOptions:
+def probe_options_from(cfg: ComposeTarget, args: argparse.Namespace) -> ProbeOptions:
     """Probe options from the command line."""
     duration = MAX_DURATION if args.until_signal else args.duration
     return ProbeOptions(

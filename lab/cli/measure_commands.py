@@ -12,7 +12,6 @@ from lab.cli.arguments import (
     probe_options_from,
 )
 from lab.compose_lab import ensure_images
-from lab.config import LabConfig
 from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
@@ -22,11 +21,12 @@ from zerodrop.measure.report import load_result, summarize
 from zerodrop.measure.timeline import plot_timeline
 from zerodrop.measure.writes import WriteCheck, check_writes
 from zerodrop.rollout.phase_log import load_phases
+from zerodrop.target import ComposeTarget
 
 CLIENT_ERRORS = range(400, 500)  # statuses that say the probe asked wrong (404 included: wrong Host)
 
 
-def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_probe(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Send load through Traefik, print a live tally and a summary, optionally save a report."""
     probe = Probe(probe_options_from(cfg, args), out=lambda line: print(line, flush=True))
 
@@ -56,7 +56,7 @@ def cmd_probe(cfg: LabConfig, args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed and args.fail_on_error else 0
 
 
-def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
+def cmd_report(_: ComposeTarget, args: argparse.Namespace) -> int:
     """Summarize a probe report and draw its timeline."""
     if not args.file.is_file():
         raise InputError(f"no such report: {args.file}")
@@ -71,7 +71,7 @@ def cmd_report(_: LabConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_workshop(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Reproduce one workshop scenario: the broken variant, then the fixed one, with figures."""
     if args.scenario not in SCENARIOS:
         raise InputError(f"no scenario {args.scenario}; there are {', '.join(SCENARIOS)}")
@@ -85,7 +85,7 @@ def cmd_workshop(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_lint(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_lint(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Check a compose file for the workshop's traps; exit 1 if any is found."""
     path = args.file or cfg.compose_file
     findings = lint_file(path)

@@ -11,9 +11,9 @@ from lab import soak
 from lab.cli.arguments import (
     parse_assignments,
 )
-from lab.config import LabConfig
 from lab.under_load import default_probe_options, probe_during_rollout, save_report
 from zerodrop.adapters.compose_file import settable_variables
+from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import (
     EXIT_CUT,
@@ -28,6 +28,7 @@ from zerodrop.measure.timeline import plot_timeline
 from zerodrop.rollout.engine import Interrupt
 from zerodrop.rollout.execute import execute_rollout, resolve_target
 from zerodrop.rollout.plan import RolloutOptions, check_variables, validate_options
+from zerodrop.target import ComposeTarget
 
 
 @contextmanager
@@ -51,7 +52,7 @@ def signals_to(interrupt: Interrupt) -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Replace the service's replicas one batch at a time, with no request dropped."""
     target = resolve_target(cfg, args.to, parse_assignments(args.set))
     options = RolloutOptions(
@@ -71,7 +72,7 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     interrupt = Interrupt()
     try:
         with signals_to(interrupt):
-            result = execute_rollout(client, cfg, options, log_path, interrupt=interrupt)
+            result = execute_rollout(DockerPlatform(client, cfg), cfg, options, log_path, interrupt=interrupt)
     except RolloutStopped as stopped:
         undone = "its current batch was undone" if stopped.undone else "nothing was left to undo"
         print(f"lab: rollout stopped ({stopped}); {undone}")
@@ -88,7 +89,7 @@ def cmd_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     return EXIT_CUT if result.cut else EXIT_OK
 
 
-def cmd_demo(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_demo(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Probe the running lab while it rolls to another version; print the figures and the plot."""
     client = connect()
     target = resolve_target(cfg, args.to, {})
@@ -118,7 +119,7 @@ def cmd_demo(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0 if clean else EXIT_FAILED
 
 
-def cmd_soak(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_soak(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Roll v1 -> v2 -> v1 ... on a private stack under the probe; exit 1 on any failure or loss."""
     client = connect()
     print(f"soak: {args.rounds} round(s) on a private stack beside the lab, under the probe", flush=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from lab import cleanup, compose_lab
-from lab.config import LabConfig
 from lab.swarm_lab import remove_leftover_stacks
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
@@ -18,9 +17,10 @@ from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from zerodrop.rollout.recovery import findings, look, needs_recovery, recover, state_lines
 from zerodrop.rollout.replica_waits import Gates
+from zerodrop.target import ComposeTarget
 
 
-def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_up(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Build, start, wait until every replica is routed, and show one request through Traefik."""
     client = connect()
     print(f"lab: building and starting project {cfg.project!r} ({cfg.replicas} replicas)", flush=True)
@@ -45,14 +45,14 @@ def cmd_up(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0 if answer.status_code == 200 else EXIT_FAILED
 
 
-def cmd_down(cfg: LabConfig, _: argparse.Namespace) -> int:
+def cmd_down(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     """Remove the lab's containers, networks and volumes."""
     compose_lab.lab_down(cfg)
     print(f"lab: project {cfg.project!r} removed (containers, networks, volumes)")
     return 0
 
 
-def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
+def cmd_status(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     """Show each replica's version, health and whether Traefik routes to it."""
     client = connect()
     view = look(DockerPlatform(client, cfg))
@@ -80,13 +80,13 @@ def cmd_status(cfg: LabConfig, _: argparse.Namespace) -> int:
     return EXIT_FAILED if found else 0
 
 
-def cmd_logs(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_logs(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Show the stack's logs."""
     compose.logs(cfg, follow=args.follow, tail=args.tail)
     return 0
 
 
-def cmd_clean(cfg: LabConfig, _: argparse.Namespace) -> int:
+def cmd_clean(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*,
     and Swarm stacks zdswarm-*)."""
     client = connect()
@@ -99,7 +99,7 @@ def cmd_clean(cfg: LabConfig, _: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_recover(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_recover(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Bring the service back to APP_REPLICAS ready, routed replicas after a killed rollout."""
     client = connect()
     platform = DockerPlatform(client, cfg)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import argparse
 
 from lab.compose_lab import ensure_images
-from lab.config import LabConfig, load_swarm_config
+from lab.config import load_swarm_config
 from lab.swarm_lab import current_version, routing_now, swarm_down, swarm_up, swarm_update, tasks
 from zerodrop.adapters.docker_sdk import connect, swarm_active
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.rollout.plan import VERSION_PATTERN
+from zerodrop.target import ComposeTarget
 
 
-def cmd_swarm_up(cfg: LabConfig, _: argparse.Namespace) -> int:
+def cmd_swarm_up(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     """Build v1 if needed, switch swarm mode on if it is off, deploy, wait until Traefik routes
     every task."""
     swarm = load_swarm_config()
@@ -37,7 +38,7 @@ def cmd_swarm_up(cfg: LabConfig, _: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_swarm_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
+def cmd_swarm_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Build the version if needed and roll to it with Swarm's own rolling update."""
     if not VERSION_PATTERN.match(args.to):
         raise InputError(f"version {args.to!r} is not a valid image tag")
@@ -50,7 +51,7 @@ def cmd_swarm_rollout(cfg: LabConfig, args: argparse.Namespace) -> int:
     return 0 if update.state == "completed" else EXIT_FAILED
 
 
-def cmd_swarm_status(_: LabConfig, __: argparse.Namespace) -> int:
+def cmd_swarm_status(_: ComposeTarget, __: argparse.Namespace) -> int:
     """Swarm mode, the app's tasks, and what Traefik routes."""
     swarm = load_swarm_config()
     client = connect()
@@ -66,7 +67,7 @@ def cmd_swarm_status(_: LabConfig, __: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_swarm_down(_: LabConfig, __: argparse.Namespace) -> int:
+def cmd_swarm_down(_: ComposeTarget, __: argparse.Namespace) -> int:
     """Remove the stack; leave swarm mode if the lab switched it on."""
     swarm = load_swarm_config()
     client = connect()

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import docker
 
-from lab.config import LabConfig
 from lab.workshop import (
     keepalive_race,
     p01_recreate_all,
@@ -23,6 +22,7 @@ from lab.workshop import (
 )
 from lab.workshop.harness import BROKEN, FIXED, Outcome, Page
 from zerodrop.measure.timeline import plot_timeline
+from zerodrop.target import ComposeTarget
 
 __all__ = ["BROKEN", "FIXED", "SCENARIOS", "Outcome", "Page", "run_scenario"]
 
@@ -41,7 +41,7 @@ SCENARIOS: dict[str, Page] = {
 
 
 def run_scenario(
-    client: docker.DockerClient, base: LabConfig, key: str, variants: tuple[str, ...], plots: Path | None
+    client: docker.DockerClient, base: ComposeTarget, key: str, variants: tuple[str, ...], plots: Path | None
 ) -> list[Outcome]:
     """Run the given variants of one scenario, printing each outcome; optionally plot each."""
     page = SCENARIOS[key]

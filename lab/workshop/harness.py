@@ -19,7 +19,7 @@ import docker
 from docker.models.containers import Container
 
 from lab.compose_lab import private_stack
-from lab.config import REPO_ROOT, LabConfig
+from lab.config import REPO_ROOT
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import exit_code, health_log_ends
@@ -32,6 +32,7 @@ from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.phase_log import load_phases
 from zerodrop.rollout.plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
 from zerodrop.rollout.replica_waits import Gates
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 BROKEN, FIXED = "broken", "fixed"
@@ -90,7 +91,7 @@ class Scene:
     """What a page's action works with: the engine, the variant's stack, its outcome so far."""
 
     client: docker.DockerClient
-    cfg: LabConfig
+    cfg: ComposeTarget
     outcome: Outcome
     victim: Replica | None = None  # the replica the action stops, for figures afterwards
     extra_records: list[RequestRecord] = field(default_factory=list)  # requests sent by the action
@@ -115,13 +116,13 @@ Action = Callable[[Scene], None]
 @contextmanager
 def scenario_stack(
     client: docker.DockerClient,
-    base: LabConfig,
+    base: ComposeTarget,
     name: str,
     variables: Mapping[str, str],
     *,
     replicas: int = 2,
     override: Path | None = None,
-) -> Iterator[LabConfig]:
+) -> Iterator[ComposeTarget]:
     """A fresh v1 stack for one variant (project zdws-...), with an optional compose override file
     on top of the lab's own; always removed."""
     files = (*base.compose_files, override) if override else base.compose_files
@@ -131,7 +132,7 @@ def scenario_stack(
         yield cfg
 
 
-def probe_options(cfg: LabConfig) -> ProbeOptions:
+def probe_options(cfg: ComposeTarget) -> ProbeOptions:
     """The workshop's load: the demo's with 50 short requests a second, never over ten minutes."""
     return replace(default_probe_options(cfg, duration=600), short_rate=50.0)
 
@@ -163,7 +164,7 @@ class Page:
         """Its pictures' file names begin so: 01 ... 06, or the slug."""
         return self.slug or f"{self.number:02d}"
 
-    def run(self, client: docker.DockerClient, base: LabConfig, variant: str) -> Outcome:
+    def run(self, client: docker.DockerClient, base: ComposeTarget, variant: str) -> Outcome:
         """Run one variant on a fresh stack and return its figures."""
         outcome = Outcome(self.key, variant)
         name = f"s{self.key}{variant[0]}"
@@ -240,5 +241,5 @@ def rollout(scene: Scene, version: str) -> None:
     """The rollout tool, as the fixed variants use it; its phases go to the outcome."""
     log_path = scene.cfg.out_dir / f"{scene.cfg.project}.rollout.jsonl"
     options = RolloutOptions(target=Release(version), build=False)
-    execute_rollout(scene.client, scene.cfg, options, log_path, quiet)
+    execute_rollout(scene.platform(), scene.cfg, options, log_path, quiet)
     scene.outcome.phases = load_phases(log_path)

@@ -10,20 +10,20 @@ from concurrent.futures import ThreadPoolExecutor
 
 from docker.models.containers import Container
 
-from lab.config import LabConfig
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, drain_and_confirm, stop_all
 from zerodrop.adapters.docker_sdk import get_container, replica_stats, replicas
 from zerodrop.adapters.traefik_api import get_through_traefik
 from zerodrop.errors import WaitTimeout
 from zerodrop.measure.probe import ProbeResult
 from zerodrop.measure.records import LONG, RequestRecord, take_exception, take_response
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 PIN_ATTEMPTS = 20
 
 
 def pin_fresh_long_request(
-    cfg: LabConfig, container: Container, pool: ThreadPoolExecutor
+    cfg: ComposeTarget, container: Container, pool: ThreadPoolExecutor
 ) -> list[RequestRecord]:
     """Send 15 s requests through Traefik, one at a time, until one has just started on the given
     replica (its slow_started count goes up). Returns records that fill in when they end."""

@@ -12,11 +12,12 @@ import docker
 import pytest
 
 from lab import compose_lab
-from lab.config import LabConfig, load_config
+from lab.config import load_config
 from tests.unit.serving import free_port
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import DockerUnavailable
 from zerodrop.measure.writes import final_write_check
+from zerodrop.target import ComposeTarget
 
 
 @pytest.fixture(scope="session")
@@ -36,7 +37,7 @@ def write_ledger() -> set[str]:
 @pytest.fixture(scope="session")
 def lab_cfg(
     docker_client: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory, write_ledger: set[str]
-) -> Iterator[LabConfig]:
+) -> Iterator[ComposeTarget]:
     """A running stack of 2 replicas in a compose project of its own; at the end the write
     verdict for the ledger, then the stack is removed."""
     scratch = tmp_path_factory.mktemp("lab")
@@ -61,7 +62,7 @@ def lab_cfg(
 
 
 @pytest.fixture
-def restore_stack(docker_client: docker.DockerClient, lab_cfg: LabConfig) -> Iterator[LabConfig]:
+def restore_stack(docker_client: docker.DockerClient, lab_cfg: ComposeTarget) -> Iterator[ComposeTarget]:
     """For tests that stop replicas: bring the stack back to N routed replicas afterwards."""
     yield lab_cfg
     compose_lab.lab_up(docker_client, lab_cfg, build=False)

@@ -17,7 +17,7 @@ from typing import Any
 
 import docker
 
-from lab.config import REPO_ROOT, LabConfig
+from lab.config import REPO_ROOT, lab_environment
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.measure.probe import ProbeResult
@@ -25,6 +25,7 @@ from zerodrop.measure.records import RequestRecord
 from zerodrop.model import Replica
 from zerodrop.rollout.history import lock_state
 from zerodrop.rollout.recovery import findings, look
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 CHILD_TIMEOUT = 300.0  # no child rollout runs longer than this
@@ -33,7 +34,7 @@ CHILD_TIMEOUT = 300.0  # no child rollout runs longer than this
 class LabProcess:
     """`python -m lab <argv>` in a child process, pointed at a stack, output to a file."""
 
-    def __init__(self, cfg: LabConfig, argv: list[str], name: str) -> None:
+    def __init__(self, cfg: ComposeTarget, argv: list[str], name: str) -> None:
         self.log_path = cfg.out_dir / f"{cfg.project}-{name}.jsonl"
         self.output_path = cfg.out_dir / f"{cfg.project}-{name}.out"
         self.output_path.parent.mkdir(parents=True, exist_ok=True)
@@ -41,7 +42,7 @@ class LabProcess:
         with self.output_path.open("w", encoding="utf-8") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "lab", *argv, *extra],
-                env={**os.environ, **cfg.environment()},
+                env={**os.environ, **lab_environment(cfg)},
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 cwd=REPO_ROOT,
@@ -85,7 +86,7 @@ class LabProcess:
         return self.output_path.read_text(encoding="utf-8")
 
 
-def replica_named(client: docker.DockerClient, cfg: LabConfig, prefix: str) -> list[Replica]:
+def replica_named(client: docker.DockerClient, cfg: ComposeTarget, prefix: str) -> list[Replica]:
     """Running replicas of the app whose name ends with one of the phase log's labels."""
     return [r for r in DockerPlatform(client, cfg).replicas() if r.name.startswith(prefix)]
 
@@ -98,7 +99,7 @@ def kill(client: docker.DockerClient, replica: Replica) -> float:
     return issued
 
 
-def traefik_container(client: docker.DockerClient, cfg: LabConfig) -> Any:
+def traefik_container(client: docker.DockerClient, cfg: ComposeTarget) -> Any:
     """The stack's Traefik container."""
     return service_containers(client, cfg.project, "traefik")[0]
 
@@ -124,7 +125,7 @@ def split_failures(
     return explained, [r for r in probe.failures if not faults.allows(r)]
 
 
-def assert_end_state(client: docker.DockerClient, cfg: LabConfig, version: str | set[str]) -> None:
+def assert_end_state(client: docker.DockerClient, cfg: ComposeTarget, version: str | set[str]) -> None:
     """Exactly APP_REPLICAS containers, all running, healthy, ready (none drained) and routed by
     Traefik, which routes nothing else; on the expected version(s); no finding (no stale lock)."""
     view = look(DockerPlatform(client, cfg))

@@ -23,7 +23,7 @@ from dataclasses import replace
 import pytest
 
 from lab.compose_lab import ensure_images, private_stack
-from lab.config import LabConfig, load_config
+from lab.config import load_config
 from lab.under_load import UnderLoad, default_probe_options, measure_under_load
 from tests.lab.faults import (
     FaultRecord,
@@ -44,6 +44,7 @@ from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import TraefikUnavailable
 from zerodrop.measure.probe import ProbeOptions
 from zerodrop.measure.writes import final_write_check
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab
@@ -61,7 +62,7 @@ def base(docker_client, tmp_path_factory):
 
 
 @pytest.fixture
-def stack(docker_client, base) -> Iterator[LabConfig]:
+def stack(docker_client, base) -> Iterator[ComposeTarget]:
     with private_stack(docker_client, base, "zdfault", {}) as cfg:
         yield cfg
 
@@ -71,7 +72,7 @@ def probe_options(cfg) -> ProbeOptions:
 
 
 def rollout_under_probe(
-    stack: LabConfig, action: Callable[[], tuple[int, str]]
+    stack: ComposeTarget, action: Callable[[], tuple[int, str]]
 ) -> tuple[UnderLoad[tuple[int, str]], int, str]:
     """Run a child rollout (the action returns its exit status and output) under the probe;
     the measurement, the status and the output (printed for the CI log)."""

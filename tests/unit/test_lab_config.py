@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.config import REPO_ROOT, load_config, read_env_file
+from lab.config import REPO_ROOT, load_config
+from zerodrop.adapters.compose_file import read_env_file
 from zerodrop.adapters.traefik_api import server_ip, server_urls
 from zerodrop.errors import ConfigError
 

@@ -5,22 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 
-from lab.config import LabConfig
 from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.errors import ComposeError
+from zerodrop.target import ComposeTarget
 
 BUILD_TIMEOUT = 900.0  # a build (or a first `up` that builds) may download and compile for long
 SCALE_TIMEOUT = 120.0  # adding replicas creates containers from local images: seconds, not minutes
 
 
-def compose_args(cfg: LabConfig, *args: str) -> list[str]:
+def compose_args(cfg: ComposeTarget, *args: str) -> list[str]:
     """The arguments of `docker compose` for the lab's project and files."""
     files = [arg for path in cfg.compose_files for arg in ("-f", str(path))]
     return ["compose", "-p", cfg.project, *files, *args]
 
 
 def run_compose(
-    cfg: LabConfig,
+    cfg: ComposeTarget,
     *args: str,
     extra_env: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
@@ -50,7 +50,7 @@ def run_compose(
 
 
 def build(
-    cfg: LabConfig,
+    cfg: ComposeTarget,
     services: Sequence[str] = (),
     extra_env: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
@@ -61,7 +61,7 @@ def build(
 
 
 def up(
-    cfg: LabConfig,
+    cfg: ComposeTarget,
     *flags: str,
     extra_env: dict[str, str] | None = None,
     defaults: dict[str, str] | None = None,
@@ -82,7 +82,7 @@ def up(
 
 
 def scale(
-    cfg: LabConfig,
+    cfg: ComposeTarget,
     total: int,
     extra_env: dict[str, str] | None = None,
     *,
@@ -106,12 +106,12 @@ def scale(
     )
 
 
-def down(cfg: LabConfig) -> None:
+def down(cfg: ComposeTarget) -> None:
     """Remove every container, network and volume of the project."""
     run_compose(cfg, "down", "--volumes", "--remove-orphans", "--timeout", "40")
 
 
-def logs(cfg: LabConfig, follow: bool = False, tail: int = 100) -> None:
+def logs(cfg: ComposeTarget, follow: bool = False, tail: int = 100) -> None:
     """Stream the project's logs to the terminal."""
     flags = ["--tail", str(tail)] + (["--follow"] if follow else [])
     run_compose(cfg, "logs", *flags, capture=False, timeout=24 * 3600)

@@ -13,11 +13,9 @@ from typing import Any
 
 import yaml
 
-from lab.config import read_env_file
 from zerodrop.errors import LintInputError
 
 VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\{[^{}]*\})*))?\}")
-DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s|us|ns)")
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> str:
@@ -35,24 +33,6 @@ def interpolate(text: str, env: Mapping[str, str]) -> str:
         return value or ""
 
     return VARIABLE.sub(substitute, text)
-
-
-def parse_duration(value: object, default: float) -> float:
-    """Seconds from a compose duration ('1m30s', '45s', '500ms') or a number."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    scale = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "ns": 1e-9}
-    parts = DURATION_PART.findall(text)
-    if not parts or "".join(n + u for n, u in parts) != text:
-        raise LintInputError(f"cannot read duration {value!r}")
-    return sum(float(n) * scale[u] for n, u in parts)
 
 
 def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -190,3 +170,26 @@ def settable_variables(paths: tuple[Path, ...], service: str) -> tuple[set[str],
             elsewhere |= variables_in(rest)
         elsewhere |= variables_in({k: v for k, v in data.items() if k != "services"})
     return in_environment - elsewhere, elsewhere
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a compose-style `.env` file, read as compose reads them: comments and
+    blanks skipped, a quoted value taken between its quotes, and an unquoted value cut at an
+    inline comment (` #`)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = _env_value(value.strip())
+    return values
+
+
+def _env_value(value: str) -> str:
+    if value[:1] in {"'", '"'} and value[0] in value[1:]:
+        return value[1 : value.index(value[0], 1)]
+    comment = re.search(r"\s#", value)
+    return (value[: comment.start()] if comment else value).strip()

@@ -16,12 +16,12 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from lab.config import LabConfig
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable
 from zerodrop.model import Release, Replica
 from zerodrop.rollout.deadlines import ServiceTiming
+from zerodrop.target import ComposeTarget
 
 STOP_SIGNALS = 2  # SIGTERMs to a drained replica: stop, and skip the rest of the lame duck
 
@@ -48,7 +48,7 @@ def transient(what: str) -> Iterator[None]:
 class DockerPlatform:
     """ServicePlatform on the local engine, for the lab's compose project."""
 
-    def __init__(self, client: docker.DockerClient, cfg: LabConfig) -> None:
+    def __init__(self, client: docker.DockerClient, cfg: ComposeTarget) -> None:
         self.client = client
         self.cfg = cfg
         self.signals_sent: dict[str, int] = {}  # SIGTERMs `stop` has sent, by replica id

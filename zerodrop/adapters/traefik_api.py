@@ -6,8 +6,8 @@ from typing import Any
 
 import httpx
 
-from lab.config import TraefikEndpoints
 from zerodrop.errors import TraefikUnavailable
+from zerodrop.target import TraefikEndpoints
 
 
 def server_urls(service_doc: dict[str, Any]) -> set[str]:

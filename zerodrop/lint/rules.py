@@ -21,10 +21,10 @@ from zerodrop.adapters.compose_file import (
     labels,
     load_compose,
     number,
-    parse_duration,
     setting,
     shell_form_cmd,
 )
+from zerodrop.durations import parse_duration
 from zerodrop.errors import LintInputError
 from zerodrop.rollout.deadlines import (
     DOCKER_INTERVAL,

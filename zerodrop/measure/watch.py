@@ -14,10 +14,10 @@ from typing import Any
 
 import docker
 
-from lab.config import LabConfig
 from zerodrop.adapters.docker_sdk import replicas
 from zerodrop.adapters.traefik_api import routed_ips
 from zerodrop.errors import TraefikUnavailable
+from zerodrop.target import ComposeTarget
 
 # (unix time, what, container name; "" for the whole stack)
 Mark = tuple[float, str, str]
@@ -33,7 +33,7 @@ class RoutingWatch:
     named by the container that had that IP."""
 
     client: docker.DockerClient
-    cfg: LabConfig
+    cfg: ComposeTarget
     marks: list[Mark] = field(default_factory=list)
     _names: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -114,7 +114,7 @@ class Watch:
 
 
 @contextmanager
-def watching(client: docker.DockerClient, cfg: LabConfig) -> Iterator[Watch]:
+def watching(client: docker.DockerClient, cfg: ComposeTarget) -> Iterator[Watch]:
     """Traefik's routing and the engine's events, watched for the duration of the block (from
     its start: earlier moments are not marked); always stopped. The marks are filled at the end."""
     routes = RoutingWatch(client, cfg)

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from zerodrop.adapters.compose_file import parse_duration
+from zerodrop.durations import parse_duration
 
 # Docker's defaults for a healthcheck field left unset (`docker inspect` shows 0).
 DOCKER_INTERVAL = 30.0

@@ -31,7 +31,7 @@ from zerodrop.errors import (
     RouteBroken,
     WaitTimeout,
 )
-from zerodrop.model import PhaseRecord, Replica, ServicePlatform
+from zerodrop.model import PhaseRecord, Replica
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import (
@@ -41,6 +41,7 @@ from zerodrop.rollout.plan import (
     RolloutOptions,
     plan_batches,
 )
+from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
 from zerodrop.rollout.retire import CutWork
 from zerodrop.rollout.retirements import Retirements, still_serves

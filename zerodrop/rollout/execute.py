@@ -7,12 +7,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import docker
-
-from lab.config import LabConfig
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import DockerCliError, RolloutInputError, RolloutInterrupted, RolloutStopped
-from zerodrop.model import Release, ServicePlatform
+from zerodrop.model import Release
 from zerodrop.rollout.deadlines import TimedService, derive_deadlines
 from zerodrop.rollout.engine import Interrupt, RolloutEngine, RolloutResult
 from zerodrop.rollout.history import (
@@ -30,13 +26,15 @@ from zerodrop.rollout.plan import (
     validate_options,
     with_deadlines,
 )
+from zerodrop.rollout.platform import RolloutPlatform, ServicePlatform
 from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
 from zerodrop.rollout.replica_waits import Gates
+from zerodrop.target import ComposeTarget
 
 PREVIOUS = "PREVIOUS"
 
 
-def resolve_target(cfg: LabConfig, to: str, env: dict[str, str]) -> Release:
+def resolve_target(cfg: ComposeTarget, to: str, env: dict[str, str]) -> Release:
     """The release to roll to: `to` with `env`, or what ran before the last rollout for PREVIOUS."""
     if to != PREVIOUS:
         return Release(to, env)
@@ -46,7 +44,7 @@ def resolve_target(cfg: LabConfig, to: str, env: dict[str, str]) -> Release:
     return Release(previous.version, {**previous.env, **env})
 
 
-def deployed_release(cfg: LabConfig, platform: ServicePlatform) -> Release:
+def deployed_release(cfg: ComposeTarget, platform: ServicePlatform) -> Release:
     """What should run when no rollout is under way: the last completed rollout's target, else the
     version most running replicas have."""
     deployed = current_release(cfg.state_dir, cfg.project)
@@ -57,7 +55,7 @@ def deployed_release(cfg: LabConfig, platform: ServicePlatform) -> Release:
 
 
 def mend_leftovers(
-    cfg: LabConfig, platform: ServicePlatform, options: RolloutOptions, log: RolloutLog, lock: LockState
+    cfg: ComposeTarget, platform: ServicePlatform, options: RolloutOptions, log: RolloutLog, lock: LockState
 ) -> bool:
     """Say what an earlier rollout left behind, one line each, and mend it; whether there was any."""
     view = look_for_leftovers(platform, lock)
@@ -94,7 +92,7 @@ def resolve_deadlines(platform: TimedService, options: RolloutOptions, log: Roll
 
 
 def build_target(
-    platform: DockerPlatform, target: Release, log: RolloutLog, interrupt: Interrupt | None
+    platform: RolloutPlatform, target: Release, log: RolloutLog, interrupt: Interrupt | None
 ) -> None:
     """Build the target's image; an interrupt ends the build and the rollout (nothing to undo)."""
     started = time.monotonic()
@@ -108,22 +106,22 @@ def build_target(
 
 
 def execute_rollout(
-    client: docker.DockerClient,
-    cfg: LabConfig,
+    platform: RolloutPlatform,
+    cfg: ComposeTarget,
     options: RolloutOptions,
     log_path: Path | None,
     out: Callable[[str], None] = print,
     *,
     interrupt: Interrupt | None = None,
 ) -> RolloutResult:
-    """Check everything that can be checked without changing anything, then roll under the lock.
+    """Roll the target's service on `platform`: check everything that can be checked without
+    changing anything, then roll under the lock.
 
     RolloutInputError: nothing changed. RolloutStopped (failed or interrupted): the current batch
     was undone, and the error's `now` says what serves."""
     validate_options(options)
     if not cfg.compose_file.is_file():
         raise RolloutInputError(f"compose file not found: {cfg.compose_file}")
-    platform = DockerPlatform(client, cfg)
     if interrupt is not None:
         platform.should_stop = lambda: interrupt.signum is not None
     purpose = f"rollout to {options.target.version}"

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from zerodrop.errors import PlatformUnavailable, ReplicaLost, RouteBroken, WaitTimeout
-from zerodrop.model import READY_HEALTH, Replica, ServicePlatform
+from zerodrop.model import READY_HEALTH, Replica
+from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.waits import wait_for
 
 T = TypeVar("T")

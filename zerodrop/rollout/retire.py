@@ -8,8 +8,9 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from zerodrop.model import Replica, ServicePlatform
+from zerodrop.model import Replica
 from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
 
 

@@ -18,9 +18,10 @@ import time
 from dataclasses import dataclass, field
 
 from zerodrop.errors import PlatformUnavailable, Reclaimed, WaitTimeout
-from zerodrop.model import Replica, ServicePlatform
+from zerodrop.model import Replica
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
 from zerodrop.rollout.retire import CutWork, retire
 

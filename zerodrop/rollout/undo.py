@@ -9,9 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-from zerodrop.model import Replica, ServicePlatform
+from zerodrop.model import Replica
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch
+from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
 from zerodrop.rollout.retire import CutWork, retire
 
