@@ -18,7 +18,8 @@ from zerodrop.adapters.docker_sdk import memory_usage, replicas, service_contain
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import InputError, TraefikUnavailable
 from zerodrop.model import Release, Replica, is_ready
-from zerodrop.rollout.history import current_release, forget, rollout_lock
+from zerodrop.rollout.history import current_release, forget
+from zerodrop.rollout.lock import rollout_lock
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 

@@ -10,13 +10,9 @@ from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
-from zerodrop.model import Release
-from zerodrop.rollout.execute import deployed_release, resolve_deadlines
-from zerodrop.rollout.history import lock_state, rollout_lock
-from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT, RolloutOptions
-from zerodrop.rollout.recovery import findings, look, needs_recovery, recover, state_lines
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.lock import lock_state
+from zerodrop.rollout.mend import execute_recover
+from zerodrop.rollout.recovery import findings, look, needs_recovery, state_lines
 from zerodrop.target import ComposeTarget
 
 
@@ -101,33 +97,19 @@ def cmd_clean(cfg: ComposeTarget, _: argparse.Namespace) -> int:
 
 def cmd_recover(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Bring the service back to APP_REPLICAS ready, routed replicas after a killed rollout."""
-    client = connect()
-    platform = DockerPlatform(client, cfg)
-    with rollout_lock(cfg.state_dir, cfg.project, "recover") as lock:
-        view = look(platform)
-        found = findings(view, cfg.replicas, lock)
-        for line in found:
-            print(f"found: {line}")
-        log = RolloutLog(out=lambda line: print(line.replace("rollout:", "recover:", 1), flush=True))
-        asked = RolloutOptions(
-            Release("recover"), health_timeout=args.timeout, route_timeout=args.route_timeout
-        )
-        options = resolve_deadlines(platform, asked, log) if view.running else asked
-        cut = recover(
-            platform,
-            Gates(platform),
-            log,
-            cfg.replicas,
-            deployed_release(cfg, platform),
-            health_timeout=options.health_timeout or DEFAULT_HEALTH_TIMEOUT,
-            route_timeout=options.route_timeout or DEFAULT_ROUTE_TIMEOUT,
-        )
-        after = look(platform)
-    for line in state_lines(after):
+    platform = DockerPlatform(connect(), cfg)
+    done = execute_recover(
+        platform,
+        cfg,
+        health=args.timeout,
+        route=args.route_timeout,
+        out=lambda line: print(line, flush=True),
+    )
+    for line in done.now:
         print(f"recover: {line}")
-    rest = findings(after, cfg.replicas, lock_state(cfg.state_dir, cfg.project))
-    for line in rest:
+    for line in done.still:
         print(f"recover: still: {line}")
-    if not found:
+    if not done.found:
         print("recover: nothing to mend")
-    return EXIT_CUT if cut else (EXIT_FAILED if any(not r.startswith("mixed") for r in rest) else EXIT_OK)
+    failed = any(not line.startswith("mixed") for line in done.still)
+    return EXIT_CUT if done.cut else (EXIT_FAILED if failed else EXIT_OK)

@@ -16,7 +16,7 @@ from zerodrop.adapters.traefik_api import get_through_traefik
 from zerodrop.measure.records import LONG, SHORT, WRITE
 from zerodrop.measure.report import summarize, summary_table
 from zerodrop.model import Release
-from zerodrop.rollout.history import rollout_lock
+from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.plan import RolloutOptions
 
 pytestmark = pytest.mark.lab

@@ -60,15 +60,35 @@ class TimedFake:
 
 
 def test_the_rollout_prints_its_derived_deadlines_and_a_flag_overrides_one():
-    from zerodrop.model import Release
-    from zerodrop.rollout.execute import resolve_deadlines
+    from zerodrop.rollout.mend import resolve_deadlines
     from zerodrop.rollout.phase_log import RolloutLog
-    from zerodrop.rollout.plan import RolloutOptions
 
     lines: list[str] = []
-    asked = RolloutOptions(Release("v2"), health_timeout=8.0)
-    resolved = resolve_deadlines(TimedFake(timing(30.0)), asked, RolloutLog(out=lines.append))
-    assert resolved.health_timeout == 8.0, "--timeout wins"
-    assert resolved.route_timeout == pytest.approx(2 * (30 + 2 + 0.5) + 5)
+    resolved = resolve_deadlines(
+        TimedFake(timing(30.0)), RolloutLog(out=lines.append), health=8.0, route=None
+    )
+    assert resolved.health == 8.0, "--timeout wins"
+    assert resolved.route == pytest.approx(2 * (30 + 2 + 0.5) + 5)
     assert lines[0].startswith("rollout: deadlines: health ") and "route 70s" in lines[0]
     assert lines[1] == "rollout: --timeout 8s overrides the derived deadline"
+
+
+def test_deadlines_are_resolved_once_from_the_flag_the_timing_or_the_fallback():
+    from zerodrop.rollout.plan import (
+        DEFAULT_HEALTH_TIMEOUT,
+        DEFAULT_ROUTE_TIMEOUT,
+        Timeouts,
+        resolve_timeouts,
+    )
+
+    derived = derive_deadlines(timing(30.0))
+    assert resolve_timeouts(8.0, None, derived) == Timeouts(8.0, derived.route)
+    assert resolve_timeouts(None, None, None) == Timeouts(DEFAULT_HEALTH_TIMEOUT, DEFAULT_ROUTE_TIMEOUT)
+
+
+def test_recover_prints_its_own_prefix():
+    from zerodrop.rollout.phase_log import RolloutLog
+
+    lines: list[str] = []
+    RolloutLog(out=lines.append, prefix="recover").note("found: stale rollout lock")
+    assert lines == ["recover: found: stale rollout lock"]

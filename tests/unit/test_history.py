@@ -8,7 +8,8 @@ from lab.compose_lab import lab_down, lab_up, up_release
 from lab.config import load_config
 from zerodrop.errors import HistoryUnreadable, InputError
 from zerodrop.model import Release
-from zerodrop.rollout.history import current_release, record_rollout, rollout_lock
+from zerodrop.rollout.history import current_release, remember_rollout
+from zerodrop.rollout.lock import rollout_lock
 
 
 @pytest.mark.parametrize("text", ["{not json", '[{"from_release": 1}]', "42", "\xff"])
@@ -43,5 +44,5 @@ def test_review_4_lab_up_refuses_mixed_versions():
 
 
 def test_history_round_trip(tmp_path):
-    record_rollout(tmp_path, "p", Release("v1"), Release("v2", {"A": "1"}))
+    remember_rollout(tmp_path, "p", Release("v1"), Release("v2", {"A": "1"}))
     assert current_release(tmp_path, "p") == Release("v2", {"A": "1"})

@@ -132,6 +132,8 @@ def test_no_import_cycles():
 
 def test_the_rules_can_fail():
     """The floors are not vacuous: the engine is below the adapters, the lab on top of all."""
-    floors = [floor(name) for name in ("zerodrop.rollout.engine", "zerodrop.adapters.docker_platform", "lab.cli")]
+    floors = [
+        floor(name) for name in ("zerodrop.rollout.engine", "zerodrop.adapters.docker_platform", "lab.cli")
+    ]
     assert floors == [1, 2, 5]
     assert floor("docker") is None and "zerodrop.model" in internal_imports()["zerodrop.rollout.engine"]

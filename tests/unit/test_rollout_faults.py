@@ -14,16 +14,17 @@ from tests.unit.fake_platform import FakePlatform
 from zerodrop.errors import RolloutFailed, RolloutInterrupted
 from zerodrop.model import Release
 from zerodrop.rollout.engine import Interrupt, RolloutEngine, RolloutResult
-from zerodrop.rollout.history import LockState
+from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
 from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
 from zerodrop.rollout.replica_waits import Gates
 
 
 def engine(platform: FakePlatform, interrupt: Interrupt | None = None, **options) -> RolloutEngine:
     opts = RolloutOptions(target=Release("v2"), poll_interval=0.001, **options)
-    return RolloutEngine(platform, opts, RolloutLog(out=lambda _: None), interrupt)
+    timeouts = resolve_timeouts(opts.health_timeout, opts.route_timeout, None)
+    return RolloutEngine(platform, opts, timeouts, RolloutLog(out=lambda _: None), interrupt)
 
 
 def names(replicas) -> list[str]:

@@ -9,15 +9,17 @@ from zerodrop.errors import RolloutFailed, RolloutInputError, RolloutLocked
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
 from zerodrop.rollout.engine import RolloutEngine
-from zerodrop.rollout.history import record_rollout, rollout_lock
+from zerodrop.rollout.history import remember_rollout
+from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import RolloutOptions, plan_batches, validate_options
+from zerodrop.rollout.plan import RolloutOptions, plan_batches, resolve_timeouts, validate_options
 
 
 def roller(platform: FakePlatform, **options) -> tuple[RolloutEngine, list[str]]:
     lines: list[str] = []
     opts = RolloutOptions(target=Release("v2"), poll_interval=0.001, **options)
-    return RolloutEngine(platform, opts, RolloutLog(out=lines.append)), lines
+    timeouts = resolve_timeouts(opts.health_timeout, opts.route_timeout, None)
+    return RolloutEngine(platform, opts, timeouts, RolloutLog(out=lines.append)), lines
 
 
 def assert_order(events: list[str], *expected: str) -> None:
@@ -133,7 +135,7 @@ def test_rollback_target_is_what_ran_before_the_last_rollout(tmp_path):
     cfg = load_config({"LAB_STATE_DIR": str(tmp_path)}, root=tmp_path)
     with pytest.raises(RolloutInputError, match="no earlier rollout"):
         resolve_target(cfg, PREVIOUS, {})
-    record_rollout(tmp_path, cfg.project, Release("v1", {"SLOW_SECONDS": "3"}), Release("v2"))
+    remember_rollout(tmp_path, cfg.project, Release("v1", {"SLOW_SECONDS": "3"}), Release("v2"))
     assert resolve_target(cfg, PREVIOUS, {}) == Release("v1", {"SLOW_SECONDS": "3"})
     assert resolve_target(cfg, "v7", {"A": "1"}) == Release("v7", {"A": "1"})
 

@@ -34,13 +34,7 @@ from zerodrop.errors import (
 from zerodrop.model import PhaseRecord, Replica
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import (
-    DEFAULT_HEALTH_TIMEOUT,
-    DEFAULT_ROUTE_TIMEOUT,
-    Batch,
-    RolloutOptions,
-    plan_batches,
-)
+from zerodrop.rollout.plan import Batch, RolloutOptions, Timeouts, plan_batches
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
 from zerodrop.rollout.retire import CutWork
@@ -85,6 +79,7 @@ class RolloutEngine:
         self,
         platform: ServicePlatform,
         options: RolloutOptions,
+        timeouts: Timeouts,
         log: RolloutLog,
         interrupt: Interrupt | None = None,
     ) -> None:
@@ -92,8 +87,8 @@ class RolloutEngine:
         self.options = options
         self.log = log
         self.interrupt = interrupt or Interrupt()
-        self.health_timeout = options.health_timeout or DEFAULT_HEALTH_TIMEOUT
-        self.route_timeout = options.route_timeout or DEFAULT_ROUTE_TIMEOUT
+        self.health_timeout = timeouts.health
+        self.route_timeout = timeouts.route
         self.gates = Gates(platform, options.poll_interval, guard=self._guard)
         self.undo = Undo(platform, Gates(platform, options.poll_interval), log, self.route_timeout)
         self.watched: list[Replica] = []

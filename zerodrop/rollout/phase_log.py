@@ -24,13 +24,14 @@ class RolloutLog:
     out: Callable[[str], None] = print
     jsonl: TextIO | None = None
     records: list[PhaseRecord] = field(default_factory=list)
+    prefix: str = "rollout"  # what each progress line begins with: rollout, recover
     # Retirements log from their own threads: one line, record and JSON line at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def note(self, message: str) -> None:
         """A progress line."""
         with self._lock:
-            self.out(f"rollout: {message}")
+            self.out(f"{self.prefix}: {message}")
 
     def _write(self, event: str, record: PhaseRecord) -> None:
         if self.jsonl is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from zerodrop.errors import RolloutInputError
 from zerodrop.model import Release, Replica
@@ -76,12 +76,21 @@ def check_variables(env: dict[str, str], settable: set[str], elsewhere: set[str]
             )
 
 
-def with_deadlines(options: RolloutOptions, deadlines: Deadlines) -> RolloutOptions:
-    """The options with every deadline left unset (None) taken from `deadlines`."""
-    return replace(
-        options,
-        health_timeout=deadlines.health if options.health_timeout is None else options.health_timeout,
-        route_timeout=deadlines.route if options.route_timeout is None else options.route_timeout,
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a rollout waits for a new replica to turn healthy, and for Traefik to add or drop a
+    server. Resolved once, before anything changes; every part of the rollout reads these."""
+
+    health: float
+    route: float
+
+
+def resolve_timeouts(health: float | None, route: float | None, derived: Deadlines | None) -> Timeouts:
+    """Each deadline from its flag if given, else derived from the service's timing, else (no
+    timing could be read: nothing runs) the fallback default."""
+    return Timeouts(
+        health=health if health is not None else derived.health if derived else DEFAULT_HEALTH_TIMEOUT,
+        route=route if route is not None else derived.route if derived else DEFAULT_ROUTE_TIMEOUT,
     )
 
 

@@ -17,7 +17,7 @@ from functools import partial
 
 from zerodrop.errors import PlatformUnavailable
 from zerodrop.model import Release, Replica, is_ready
-from zerodrop.rollout.history import LockState
+from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
