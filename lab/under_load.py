@@ -18,10 +18,10 @@ from zerodrop.measure.probe import ProbeOptions, ProbeResult, ProbeThread
 from zerodrop.measure.records import LONG, SHORT
 from zerodrop.measure.writes import WriteCheck, check_writes
 from zerodrop.model import PhaseRecord
-from zerodrop.rollout.engine import RolloutResult
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.phase_log import load_phases
 from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.rollout.result import RolloutResult
 from zerodrop.target import ComposeTarget, TraefikEndpoints
 from zerodrop.waits import wait_for
 

@@ -25,9 +25,9 @@ from zerodrop.errors import (
 )
 from zerodrop.measure.report import summarize, summary_table
 from zerodrop.measure.timeline import plot_timeline
-from zerodrop.rollout.engine import Interrupt
 from zerodrop.rollout.execute import execute_rollout, resolve_target
 from zerodrop.rollout.plan import RolloutOptions, check_variables, validate_options
+from zerodrop.rollout.result import Interrupt
 from zerodrop.target import ComposeTarget
 
 

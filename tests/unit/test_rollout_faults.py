@@ -13,12 +13,13 @@ import pytest
 from tests.unit.fake_platform import FakePlatform
 from zerodrop.errors import RolloutFailed, RolloutInterrupted
 from zerodrop.model import Release
-from zerodrop.rollout.engine import Interrupt, RolloutEngine, RolloutResult
+from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
 from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
 from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.result import Interrupt, RolloutResult
 
 
 def engine(platform: FakePlatform, interrupt: Interrupt | None = None, **options) -> RolloutEngine:

@@ -194,7 +194,7 @@ def names(replicas) -> list[str]:
 def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
     from zerodrop.measure.report import rollout_floor
     from zerodrop.model import PhaseRecord
-    from zerodrop.rollout.engine import RolloutResult
+    from zerodrop.rollout.result import RolloutResult
 
     def phase(name: str, who: str, start: float, end: float) -> PhaseRecord:
         return PhaseRecord(name, who, start, end)
@@ -227,7 +227,7 @@ def test_the_floor_counts_each_old_replica_of_a_batch_from_its_own_drain():
     added to app-1's own tail from leaving rotation (17)."""
     from zerodrop.measure.report import rollout_floor
     from zerodrop.model import PhaseRecord
-    from zerodrop.rollout.engine import RolloutResult
+    from zerodrop.rollout.result import RolloutResult
 
     records = [
         PhaseRecord("start-to-healthy", "new app-3", 0, 2),

@@ -13,7 +13,7 @@ from zerodrop.measure.probe import ProbeResult
 from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord
 from zerodrop.measure.writes import WriteCheck
 from zerodrop.model import PhaseRecord
-from zerodrop.rollout.engine import RolloutResult
+from zerodrop.rollout.result import RolloutResult
 
 
 def rollout_floor(result: RolloutResult) -> float | None:

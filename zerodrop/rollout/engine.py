@@ -19,7 +19,6 @@ serves now, as Docker and Traefik report it.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from functools import partial
 
 from zerodrop.errors import (
@@ -31,45 +30,19 @@ from zerodrop.errors import (
     RouteBroken,
     WaitTimeout,
 )
-from zerodrop.model import PhaseRecord, Replica
+from zerodrop.model import Replica
+from zerodrop.rollout.create import create_batch
 from zerodrop.rollout.membership import Membership
+from zerodrop.rollout.new_replicas import NewReplicas
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch, RolloutOptions, Timeouts, plan_batches
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
-from zerodrop.rollout.retire import CutWork
-from zerodrop.rollout.retirements import Retirements, still_serves
-from zerodrop.rollout.undo import Undo
+from zerodrop.rollout.result import Interrupt, RolloutResult
+from zerodrop.rollout.retirements import Retirements
+from zerodrop.rollout.undo import Undo, settle_open_batches
 
 HELD_BACK_RETRIES = 3  # an old replica held back by a successor's health flap is retried this often
-
-
-@dataclass
-class Interrupt:
-    """Set from a signal handler; the rollout notices it at its next poll or step."""
-
-    signum: int | None = None
-
-    def request(self, signum: int) -> bool:
-        """Record the first signal; whether this one was the first."""
-        first = self.signum is None
-        if first:
-            self.signum = signum
-        return first
-
-
-@dataclass(frozen=True)
-class RolloutResult:
-    """What a finished rollout replaced, how long it took, and what it had to cut."""
-
-    replaced: list[tuple[str, str]]
-    seconds: float
-    records: list[PhaseRecord]
-    cut: list[CutWork] = field(default_factory=list)
-    started_with: int = 0
-    fewest_routed: int | None = None
-    peak_replicas: int = 0  # the most running replicas of the service seen at once
-    batches: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (old, new) names
 
 
 class RolloutEngine:
@@ -91,8 +64,7 @@ class RolloutEngine:
         self.route_timeout = timeouts.route
         self.gates = Gates(platform, options.poll_interval, guard=self._guard)
         self.undo = Undo(platform, Gates(platform, options.poll_interval), log, self.route_timeout)
-        self.watched: list[Replica] = []
-        self.unlisted_since: dict[str, float] = {}
+        self.watched = NewReplicas(platform, self.gates, self.route_timeout)
         self.membership = Membership()  # compose adds alone; retirements remove side by side
         self.retiring = Retirements(
             platform,
@@ -112,33 +84,8 @@ class RolloutEngine:
         if self.interrupt.signum is not None:
             raise RolloutInterrupted(self.interrupt.signum)
         self._raise_retirement_errors()
-        if self.watched:
-            self.check_new_serving(tolerate_unavailable=True)
-
-    def check_new_serving(self, *, tolerate_unavailable: bool = False) -> None:
-        """ReplicaLost if a watched new replica stopped running or being healthy, or Traefik has not
-        listed it for longer than the route timeout (a Traefik restart is shorter than that)."""
-        try:
-            routed = self.platform.routed_ips()
-            if routed:  # servers listed but no working router: every request misses (404)
-                self.gates.route_works()
-            states = {r.id: self.platform.find(r.id) for r in self.watched}
-        except PlatformUnavailable:
-            if tolerate_unavailable:
-                return
-            raise
-        now = time.monotonic()
-        for replica in self.watched:
-            state = states[replica.id]
-            if state is None or not state.serving_state:
-                what = "was removed" if state is None else f"is {state.status}, health {state.health}"
-                raise ReplicaLost(f"new replica {replica.name} {what}")
-            if routed.intersection(replica.ips):
-                self.unlisted_since.pop(replica.id, None)
-            elif now - self.unlisted_since.setdefault(replica.id, now) > self.route_timeout:
-                raise ReplicaLost(
-                    f"Traefik has not routed new replica {replica.name} for {self.route_timeout:.0f}s"
-                )
+        if self.watched.replicas:
+            self.watched.check(tolerate_unavailable=True)
 
     # --- one batch ----------------------------------------------------------------------------------
 
@@ -153,8 +100,8 @@ class RolloutEngine:
         for replica in batch.new:
             with self.log.phase("healthy-to-routed", f"new {replica.name}"):
                 self.gates.routed(replica, self.route_timeout)
-        self.watched = [*self.watched, *batch.new]
-        self.check_new_serving()  # once more, right before the old ones leave rotation
+        self.watched.replicas += batch.new
+        self.watched.check()  # once more, right before the old ones leave rotation
         began = self._drain(batch)
         for old in batch.old:
             with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
@@ -184,28 +131,16 @@ class RolloutEngine:
             raise RolloutFailed(self.retiring.errors[0])
 
     def _create(self, batch: Batch) -> list[Replica]:
-        target = self.options.target
-        with self.log.phase("create", f"{len(batch.old)} x {target.version}"):
-            # compose counts every container of the service, stopped ones too: none may be removed
-            # while it runs, or it would start one replica too many (retirements wait their turn).
-            with self.membership.composing():
-                before = self.platform.replicas(include_stopped=True)
-                known = {r.id for r in before}
-                try:
-                    self.platform.scale_up(target, len(before) + len(batch.old))
-                finally:
-                    # Even when compose failed half-way: what it created is the batch's, to undo.
-                    now = self.undo.gates.call(  # unguarded: an interrupt must not lose them
-                        partial(self.platform.replicas, include_stopped=True),
-                        "listing the new replicas",
-                        self.route_timeout,
-                    )
-                    batch.new = [r for r in now if r.id not in known]
-            self.peak_replicas = max(self.peak_replicas, sum(1 for r in now if r.status == "running"))
-            if len(batch.new) != len(batch.old):
-                raise RolloutFailed(
-                    f"expected {len(batch.old)} new replica(s), compose started {len(batch.new)}"
-                )
+        batch.new, running = create_batch(
+            self.platform,
+            self.options.target,
+            batch,
+            log=self.log,
+            membership=self.membership,
+            unguarded=self.undo.gates,
+            call_timeout=self.route_timeout,
+        )
+        self.peak_replicas = max(self.peak_replicas, running)
         return batch.new
 
     def _drain(self, batch: Batch) -> dict[str, float]:
@@ -276,43 +211,24 @@ class RolloutEngine:
         self.log.note(f"through Traefik's entrypoint: 200 from {version}")
 
     def _finish_retirements(self) -> None:
-        """Wait, still watching the new replicas, until every old replica has stopped. An old
-        replica held back because a successor did not serve at that moment retires after all once
-        every successor serves again (a health flap); if one still does not, the rollout fails."""
-        for _ in range(HELD_BACK_RETRIES + 1):
-            if self.retiring.active():
-                self.gates.until(
-                    lambda: self.retiring.active() == 0,
-                    "the old replicas to retire",
-                    self.retiring.bound(),
-                    self.retiring.ended,
-                )
-            self.retiring.finish()
-            self.check_new_serving()  # a retirement holds its replica back if its successor died
-            self._raise_retirement_errors()
-            held = self.retiring.held_back()
-            if not held:
-                break
-            for retirement in held:
-                self.log.note(f"retiring old {retirement.replica.name} after all: its successors serve")
-                self.retiring.retry(retirement)
-        else:
-            names = ", ".join(r.replica.name for r in self.retiring.held_back())
-            raise RolloutFailed(f"old replica(s) {names} held back: a successor keeps failing to serve")
+        """Wait, still watching the new replicas, until every old replica has stopped."""
+        self.retiring.wait_all(self.gates, self.watched.check, HELD_BACK_RETRIES)
         self.open_batches = []
-        self.watched = []
+        self.watched.replicas = []
 
     def _fail(self, batch: Batch, error: BaseException) -> None:
         reason = (str(error).splitlines() or [type(error).__name__])[0]
         self.log.note(f"stopping: {reason}; undoing this batch")
-        self.watched = []
+        self.watched.replicas = []
         problems: list[str] = []
         try:
             problems += self.undo.run(batch)
         except Exception as undo_error:  # the undo never raises; if it does, settle all the same
             problems.append(f"undoing this batch: {type(undo_error).__name__}: {undo_error}")
         finally:
-            problems += self._settle_open_batches()
+            problems += settle_open_batches(
+                self.platform, self.open_batches, self.retiring, self.undo, self.log
+            )
         for line in problems:
             self.log.note(f"left behind: {line}")
         if isinstance(error, RolloutInterrupted):
@@ -324,22 +240,3 @@ class RolloutEngine:
         if isinstance(error, Exception):
             raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error
         raise error
-
-    def _settle_open_batches(self) -> list[str]:
-        """Earlier batches whose old replicas still retire: where a new replica no longer serves or
-        an old one failed to retire, reclaim the old ones that have not begun to stop and undo that
-        batch too; the others finish retiring. What could not be done, as lines."""
-        problems: list[str] = []
-        for batch in reversed(self.open_batches):
-            if all(still_serves(self.platform, r) for r in batch.new) and not self.retiring.failed(batch.old):
-                continue
-            batch.drained = self.retiring.reclaim(batch.old)
-            names = ", ".join(r.name for r in batch.drained) or "none"
-            self.log.note(
-                "undoing an earlier batch too (a new replica stopped serving or an old one did not "
-                f"retire); old ones back: {names}"
-            )
-            problems += self.undo.run(batch)
-        self.retiring.finish()
-        self.open_batches = []
-        return problems + self.retiring.errors

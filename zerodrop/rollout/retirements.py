@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from zerodrop.errors import PlatformUnavailable, Reclaimed, WaitTimeout
+from zerodrop.errors import PlatformUnavailable, Reclaimed, RolloutFailed, WaitTimeout
 from zerodrop.model import Replica
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
@@ -192,3 +193,26 @@ class Retirements:
         if not retirement.done.wait(left):
             with self._lock:
                 self.errors.append(f"retiring old {retirement.replica.name}: still not done")
+
+    def wait_all(self, gates: Gates, check_successors: Callable[[], None], retries: int) -> None:
+        """Wait until every old replica has stopped, calling `check_successors` after each round.
+        An old replica held back because a successor did not serve at that moment retires after
+        all once every successor serves again (a health flap), up to `retries` times; then the
+        rollout fails."""
+        for _ in range(retries + 1):
+            if self.active():
+                gates.until(
+                    lambda: self.active() == 0, "the old replicas to retire", self.bound(), self.ended
+                )
+            self.finish()
+            check_successors()  # a retirement holds its replica back if its successor died
+            if self.errors:
+                raise RolloutFailed(self.errors[0])
+            held = self.held_back()
+            if not held:
+                return
+            for retirement in held:
+                self.log.note(f"retiring old {retirement.replica.name} after all: its successors serve")
+                self.retry(retirement)
+        names = ", ".join(r.replica.name for r in self.held_back())
+        raise RolloutFailed(f"old replica(s) {names} held back: a successor keeps failing to serve")

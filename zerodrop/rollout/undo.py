@@ -15,6 +15,7 @@ from zerodrop.rollout.plan import Batch
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
 from zerodrop.rollout.retire import CutWork, retire
+from zerodrop.rollout.retirements import Retirements, still_serves
 
 
 @dataclass
@@ -148,3 +149,24 @@ class Undo:
             return self.platform.diagnostics(replica.id)
         except Exception as error:
             return [f"(no diagnostics: {error})"]
+
+
+def settle_open_batches(
+    platform: ServicePlatform, open_batches: list[Batch], retiring: Retirements, undo: Undo, log: RolloutLog
+) -> list[str]:
+    """Earlier batches whose old replicas still retire: where a new replica no longer serves or
+    an old one failed to retire, reclaim the old ones that have not begun to stop and undo that
+    batch too; the others finish retiring. What could not be done, as lines."""
+    problems: list[str] = []
+    for batch in reversed(open_batches):
+        if all(still_serves(platform, r) for r in batch.new) and not retiring.failed(batch.old):
+            continue
+        batch.drained = retiring.reclaim(batch.old)
+        names = ", ".join(r.name for r in batch.drained) or "none"
+        log.note(
+            "undoing an earlier batch too (a new replica stopped serving or an old one did not "
+            f"retire); old ones back: {names}"
+        )
+        problems += undo.run(batch)
+    retiring.finish()
+    return problems + retiring.errors
