@@ -31,10 +31,6 @@ class Routing:
     replicas: list[Replica]
     routed: set[str]
 
-    def routed_replicas(self) -> list[Replica]:
-        """Replicas Traefik lists among the service's servers."""
-        return [r for r in self.replicas if self.routed.intersection(r.ips)]
-
     def summary(self) -> str:
         """One line: each replica with its health and whether it is routed."""
         parts = [

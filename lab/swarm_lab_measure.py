@@ -16,7 +16,8 @@ import docker
 
 from lab.compose_lab import free_loopback_port
 from lab.config import SwarmConfig
-from lab.swarm_lab import SwarmUpdate, stack_remove, swarm_up, swarm_update
+from lab.swarm_lab import stack_remove, swarm_up
+from lab.swarm_update import SwarmUpdate, swarm_update
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.measure.probe import ProbeResult
 from zerodrop.measure.records import tally_line

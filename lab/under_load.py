@@ -14,7 +14,8 @@ import docker
 
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped
-from zerodrop.measure.probe import ProbeOptions, ProbeResult, ProbeThread
+from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.records import LONG, SHORT
 from zerodrop.measure.writes import WriteCheck, check_writes
 from zerodrop.model import PhaseRecord

@@ -6,8 +6,11 @@ import argparse
 
 from lab.compose_lab import ensure_images
 from lab.config import load_swarm_config
-from lab.swarm_lab import current_version, routing_now, swarm_down, swarm_up, swarm_update, tasks
-from zerodrop.adapters.docker_sdk import connect, swarm_active
+from lab.swarm_lab import swarm_down, swarm_up
+from lab.swarm_routing import current_version, routing_now, tasks
+from lab.swarm_update import swarm_update
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.adapters.docker_swarm import swarm_active
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.rollout.plan import VERSION_PATTERN
 from zerodrop.target import ComposeTarget

@@ -7,7 +7,8 @@ from __future__ import annotations
 from lab.compose_lab import wait_all_routed
 from lab.workshop.harness import BROKEN, OVERRIDES, Page, Scene
 from zerodrop.adapters import compose
-from zerodrop.adapters.docker_sdk import get_container, replica_stats, replicas
+from zerodrop.adapters.docker_sdk import get_container, replicas
+from zerodrop.adapters.in_container import replica_stats
 from zerodrop.errors import ReplicaUnreachable
 from zerodrop.waits import wait_for
 

@@ -11,7 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from docker.models.containers import Container
 
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, drain_and_confirm, stop_all
-from zerodrop.adapters.docker_sdk import get_container, replica_stats, replicas
+from zerodrop.adapters.docker_sdk import get_container, replicas
+from zerodrop.adapters.in_container import replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik
 from zerodrop.errors import WaitTimeout
 from zerodrop.measure.probe import ProbeResult

@@ -39,7 +39,8 @@ from tests.lab.faults import (
     written_by,
 )
 from zerodrop.adapters.docker_platform import DockerPlatform
-from zerodrop.adapters.docker_sdk import replica_stats, service_containers
+from zerodrop.adapters.docker_sdk import service_containers
+from zerodrop.adapters.in_container import replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import TraefikUnavailable
 from zerodrop.measure.probe import ProbeOptions

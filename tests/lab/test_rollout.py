@@ -96,7 +96,7 @@ def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving
 ):
     """1. the probe runs 2. a rollout to v3 whose replica initialises longer than --timeout
     3. exit 1, the v3 replica is removed, 0 failed requests, v2 still answers."""
-    from zerodrop.measure.probe import ProbeThread
+    from zerodrop.measure.probe_thread import ProbeThread
 
     cfg = cli_env
     probe = ProbeThread(default_probe_options(cfg, duration=300)).start()

@@ -9,14 +9,8 @@ import docker
 import httpx
 import pytest
 
-from zerodrop.adapters.docker_sdk import (
-    exit_code,
-    get_container,
-    read_directory,
-    replica_stats,
-    replicas,
-    service_containers,
-)
+from zerodrop.adapters.docker_sdk import exit_code, get_container, replicas, service_containers
+from zerodrop.adapters.in_container import read_directory, replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.waits import wait_for
 

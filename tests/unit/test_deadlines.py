@@ -16,7 +16,7 @@ def test_the_lab_s_own_timing_gives_short_deadlines():
     deadlines = derive_deadlines(timing(1.0))
     assert deadlines.route == pytest.approx(2 * (1 * (1 + 2) + 0.5) + 5)  # 12 s
     assert deadlines.health == pytest.approx(2 * (10 + 1 + 2) + 5)  # 31 s
-    assert deadlines.idle == 30.0
+    assert "idle 30s (stop_grace_period)" in deadlines.line()
     line = deadlines.line()
     assert "route 12s" in line and "health 31s" in line and "idle 30s" in line
     assert "retries 1 x (interval 1s + timeout 2s) + Traefik throttle 0.5s" in line

@@ -1,4 +1,4 @@
-"""The script the lab runs inside a replica to ask the app (docker_sdk.IN_CONTAINER_GET), run
+"""The script the lab runs inside a replica to ask the app (in_container.IN_CONTAINER_GET), run
 here with this interpreter against the real app on a loopback port."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 
 from zerodrop_app.settings import AppSettings
 
-from zerodrop.adapters.docker_sdk import IN_CONTAINER_GET
+from zerodrop.adapters.in_container import IN_CONTAINER_GET
 
 from .serving import app_in_thread, free_port
 

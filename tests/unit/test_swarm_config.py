@@ -9,7 +9,8 @@ import pytest
 import yaml
 
 from lab.config import REPO_ROOT, load_swarm_config, swarm_lame_duck
-from lab.swarm_lab import SwarmRouting, TaskView, _task_view, default_route_address
+from lab.swarm_lab import default_route_address
+from lab.swarm_routing import SwarmRouting, TaskView, _task_view
 from zerodrop.errors import ConfigError
 
 STACK_FILE = REPO_ROOT / "docker-stack.yml"

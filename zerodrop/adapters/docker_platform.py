@@ -16,7 +16,7 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.models.containers import Container
 
-from zerodrop.adapters import compose, docker_sdk
+from zerodrop.adapters import compose, docker_sdk, in_container
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable
 from zerodrop.model import Release, Replica
@@ -75,7 +75,7 @@ class DockerPlatform:
         if container is None or container.status != "running":
             return "gone"
         with transient(f"asking {container.name} for its phase"):
-            return str(docker_sdk.replica_stats(container)["phase"])
+            return str(in_container.replica_stats(container)["phase"])
 
     def find(self, replica_id: str) -> Replica | None:
         """A replica's current state, None if it no longer exists."""
@@ -164,7 +164,7 @@ class DockerPlatform:
         if container is None or container.status != "running":
             return 0  # nothing is in flight in a container that does not run
         with transient(f"asking {container.name} for its in-flight count"):
-            return int(docker_sdk.replica_stats(container, idle_within=wait)["inflight"])
+            return int(in_container.replica_stats(container, idle_within=wait)["inflight"])
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
         """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and

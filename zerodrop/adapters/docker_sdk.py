@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import io
-import json
-import tarfile
 import time
 from datetime import datetime
-from typing import Any
 
 import docker
 import requests
@@ -16,11 +12,10 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters.docker_context import docker_endpoint
-from zerodrop.errors import DockerUnavailable, ReplicaUnreachable
+from zerodrop.errors import DockerUnavailable
 from zerodrop.model import Replica
 from zerodrop.rollout.deadlines import ServiceTiming, timing_from_inspect
 
-DEFAULT_APP_PORT = "8000"  # the app's own default (zerodrop_app.settings); compose sets APP_PORT
 HTTP_CONFLICT = 409  # Docker's answer to a signal for a container that does not run
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
@@ -109,68 +104,9 @@ def get_container(client: docker.DockerClient, container_id: str) -> Container |
         return None
 
 
-# The in-container client: an HTTP/1.0 GET on a bare socket, in `python -S` (no site, no urllib).
-# Under load every process start waits for CPU: at 1,000 GET/s on 2 cores this exec took a median
-# 0.39 s against 0.77 s for `python -c` with urllib (bare `true`: 0.15 s).
-IN_CONTAINER_GET = """\
-import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), float(sys.argv[3]))
-s.sendall(b"GET " + sys.argv[2].encode() + b" HTTP/1.0\\r\\nHost: 127.0.0.1\\r\\n\\r\\n")
-raw = b""
-while chunk := s.recv(65536):
-    raw += chunk
-head, _, body = raw.partition(b"\\r\\n\\r\\n")
-status = head.split(b" ", 2)[1] if head.count(b" ") >= 1 else b"?"
-sys.stdout.write(body.decode(errors="replace") if status == b"200" else "HTTP " + status.decode())
-sys.exit(0 if status == b"200" else 1)
-"""
-IN_CONTAINER_TIMEOUT = 3.0  # seconds the app may take to answer, beyond any hold the path asks for
-
-
-def app_get_json(container: Container, path: str, hold: float = 0.0) -> dict[str, Any]:
-    """GET one of the app's JSON endpoints from inside the container, on the port its APP_PORT
-    names (never over the host's network to a container address); ReplicaUnreachable if it does
-    not answer. `hold`: how long the endpoint may hold its answer on purpose."""
-    port = container_env(container).get("APP_PORT") or DEFAULT_APP_PORT
-    timeout = f"{IN_CONTAINER_TIMEOUT + hold:g}"
-    result = container.exec_run(["python", "-S", "-c", IN_CONTAINER_GET, port, path, timeout], demux=False)
-    output = result.output if isinstance(result.output, bytes) else b""
-    if result.exit_code != 0:
-        tail = output.decode(errors="replace")[-200:]
-        raise ReplicaUnreachable(f"{path} failed in {container.name}: {tail}")
-    try:
-        answer: dict[str, Any] = json.loads(output.decode())
-    except ValueError:
-        raise ReplicaUnreachable(f"{path} in {container.name} answered no JSON") from None
-    return answer
-
-
-def replica_stats(container: Container, idle_within: float = 0.0) -> dict[str, Any]:
-    """The app's /stats: phase, in-flight work requests, buffered and persisted events; with
-    `idle_within`, the app answers once nothing is in flight, or after that many seconds (an app
-    without that parameter answers at once: the caller just polls again)."""
-    path = f"/stats?idle_within={idle_within:g}" if idle_within else "/stats"
-    return app_get_json(container, path, hold=idle_within)
-
-
 def send_signal(container: Container, signal_name: str) -> None:
     """Deliver a signal (SIGUSR1 drains the app, SIGUSR2 undrains it)."""
     container.kill(signal=signal_name)
-
-
-def read_directory(container: Container, path: str) -> dict[str, bytes]:
-    """Every regular file under `path` inside a container (running or stopped), by file name."""
-    try:
-        chunks, _ = container.get_archive(path)
-    except (NotFound, APIError):
-        return {}
-    files: dict[str, bytes] = {}
-    with tarfile.open(fileobj=io.BytesIO(b"".join(chunks))) as archive:
-        for member in archive.getmembers():
-            extracted = archive.extractfile(member) if member.isfile() else None
-            if extracted is not None:
-                files[member.name.rsplit("/", 1)[-1]] = extracted.read()
-    return files
 
 
 def health_log(container: Container, last: int = 5) -> list[str]:
@@ -243,68 +179,6 @@ def memory_usage(container: Container) -> int:
     details = memory.get("stats") or {}
     cache = details.get("inactive_file", details.get("total_inactive_file", details.get("cache", 0)))
     return int(memory.get("usage", 0)) - int(cache or 0)
-
-
-# --- Swarm mode (the `swarm-*` targets): the node, a stack's services and their tasks ----------
-
-STACK_LABEL = "com.docker.stack.namespace"
-SWARM_SERVICE_LABEL = "com.docker.swarm.service.name"
-
-
-def swarm_active(client: docker.DockerClient) -> bool:
-    """Whether this engine is a Swarm node now."""
-    return str((client.info().get("Swarm") or {}).get("LocalNodeState", "")) == "active"
-
-
-def swarm_init(client: docker.DockerClient, advertise_addr: str | None) -> None:
-    """Make this engine a single-node swarm (a manager), advertising `advertise_addr` if given."""
-    client.swarm.init(advertise_addr=advertise_addr)
-
-
-def swarm_leave(client: docker.DockerClient) -> None:
-    """Take this engine out of swarm mode (forced: it is the only manager)."""
-    client.swarm.leave(force=True)
-
-
-def swarm_service(client: docker.DockerClient, name: str) -> dict[str, Any] | None:
-    """A Swarm service's inspect document, or None if there is no such service."""
-    try:
-        attrs: dict[str, Any] = client.services.get(name).attrs  # type: ignore[no-untyped-call]
-    except NotFound:
-        return None
-    return attrs
-
-
-def swarm_tasks(client: docker.DockerClient, service: str) -> list[dict[str, Any]]:
-    """Every task Swarm keeps for a service (running, starting, shut down), as inspect documents."""
-    try:
-        tasks: list[dict[str, Any]] = client.services.get(service).tasks()  # type: ignore[no-untyped-call]
-    except NotFound:
-        return []
-    return tasks
-
-
-def swarm_stacks(client: docker.DockerClient) -> dict[str, int]:
-    """Every stack with services on this swarm, and how many services each has (a service no
-    stack made counts under "")."""
-    counts: dict[str, int] = {}
-    for service in client.services.list():  # type: ignore[no-untyped-call]
-        name = str((service.attrs["Spec"].get("Labels") or {}).get(STACK_LABEL, ""))
-        counts[name] = counts.get(name, 0) + 1
-    return counts
-
-
-def stack_containers(client: docker.DockerClient, stack: str, service: str | None = None) -> list[Container]:
-    """Containers of a Swarm stack (optionally of one of its services, by full name), any state."""
-    labels = [f"{STACK_LABEL}={stack}"]
-    if service:
-        labels.append(f"{SWARM_SERVICE_LABEL}={service}")
-    return list(client.containers.list(all=True, filters={"label": labels}, ignore_removed=True))
-
-
-def stack_networks(client: docker.DockerClient, stack: str) -> list[str]:
-    """Names of the networks a Swarm stack created."""
-    return [n.name or "" for n in client.networks.list(filters={"label": f"{STACK_LABEL}={stack}"})]
 
 
 def image_exists(client: docker.DockerClient, reference: str) -> bool:

@@ -13,7 +13,8 @@ from typing import Any
 import docker
 from docker.models.containers import Container
 
-from zerodrop.adapters.docker_sdk import app_get_json, exit_code, read_directory, service_containers
+from zerodrop.adapters.docker_sdk import exit_code, service_containers
+from zerodrop.adapters.in_container import app_get_json, read_directory
 from zerodrop.errors import ReplicaUnreachable
 
 DATA_DIR = "/data"

@@ -76,11 +76,11 @@ class TimedService(Protocol):
 
 @dataclass(frozen=True)
 class Deadlines:
-    """The health, route and idle deadlines, and how each was derived (for the console)."""
+    """The health and route deadlines, and how each was derived, the idle one too (its deadline is
+    each replica's own stop grace, which the console shows beside them)."""
 
     health: float
     route: float
-    idle: float
     how: tuple[str, ...]
 
     def line(self) -> str:
@@ -111,7 +111,7 @@ def derive_deadlines(timing: ServiceTiming) -> Deadlines:
             f"{timing.timeout:g}s) + Traefik throttle {timing.throttle:g}s, {margin})"
         )
     idle_how = f"idle {timing.stop_grace:.0f}s (stop_grace_period)"
-    return Deadlines(health, route, timing.stop_grace, (health_how, route_how, idle_how))
+    return Deadlines(health, route, (health_how, route_how, idle_how))
 
 
 def timing_from_inspect(config: Mapping[str, Any], proxy_args: Iterable[str]) -> ServiceTiming:
