@@ -59,6 +59,19 @@ def _update_status(client: docker.DockerClient, cfg: SwarmConfig) -> dict[str, A
     return status
 
 
+def _check_update(
+    client: docker.DockerClient, cfg: SwarmConfig, version: str, extra_env: dict[str, str] | None
+) -> None:
+    """SwarmInputError, before anything changes, for an update that cannot or need not run."""
+    before = current_version(client, cfg)
+    if before is None:
+        raise SwarmInputError(f"stack {cfg.stack!r} is not deployed: run `make swarm-up` first")
+    if not docker_sdk.image_exists(client, cfg.image_of(version)):
+        raise SwarmInputError(f"no image {cfg.image_of(version)} on this engine")
+    if before == version and not extra_env:
+        raise SwarmInputError(f"stack {cfg.stack!r} already runs {version}: nothing to update")
+
+
 def swarm_update(
     client: docker.DockerClient,
     cfg: SwarmConfig,
@@ -70,13 +83,7 @@ def swarm_update(
     stack file) and wait until it is done, rolled back or paused, then until the old tasks have
     exited and Traefik routes exactly what serves."""
     deadline = cfg.up_timeout if timeout is None else timeout
-    before = current_version(client, cfg)
-    if before is None:
-        raise SwarmInputError(f"stack {cfg.stack!r} is not deployed: run `make swarm-up` first")
-    if not docker_sdk.image_exists(client, cfg.image_of(version)):
-        raise SwarmInputError(f"no image {cfg.image_of(version)} on this engine")
-    if before == version and not extra_env:
-        raise SwarmInputError(f"stack {cfg.stack!r} already runs {version}: nothing to update")
+    _check_update(client, cfg, version, extra_env)
     started_before = _update_status(client, cfg).get("StartedAt")
     deployed_at = time.time()
     t0 = time.monotonic()

@@ -58,15 +58,8 @@ def wait_for(
         last_error.clear()
         return result
 
-    retrying = Retrying(
-        stop=stop_after_delay(timeout),
-        wait=wait_fixed(interval),
-        retry=retry_if_result(lambda result: result is None or result is False),
-    )
-    if wake is not None:
-        retrying = retrying.copy(sleep=partial(_pause_unless_woken, wake))
     try:
-        result = retrying(attempt)
+        result = _retrying(timeout, interval, wake)(attempt)
     except RetryError:
         raise WaitTimeout(
             f"timed out after {timeout:.0f}s waiting for {what}{_seen(last_seen, last_error)}"
@@ -75,6 +68,16 @@ def wait_for(
         worker.shutdown(wait=False)  # a call still running ends on its own (each has a timeout)
     assert result is not None
     return result
+
+
+def _retrying(timeout: float, interval: float, wake: threading.Event | None) -> Retrying:
+    """Retry a falsy result every `interval` (or as soon as `wake` is set) for `timeout` seconds."""
+    retrying = Retrying(
+        stop=stop_after_delay(timeout),
+        wait=wait_fixed(interval),
+        retry=retry_if_result(lambda result: result is None or result is False),
+    )
+    return retrying if wake is None else retrying.copy(sleep=partial(_pause_unless_woken, wake))
 
 
 def _pause_unless_woken(wake: threading.Event, seconds: float) -> None:

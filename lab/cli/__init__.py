@@ -38,6 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--follow", "-f", action="store_true", help="keep streaming")
     logs.add_argument("--tail", type=count, default=100, help="lines per container (default 100)")
     logs.set_defaults(run=cmd_logs)
+    _add_rollout_commands(commands)
+    _add_measure_commands(commands)
+    _add_swarm_commands(commands)
+    return parser
+
+
+def _add_rollout_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:
+    """`python -m lab rollout|rollback|recover|clean-lab`."""
     rollout = commands.add_parser("rollout", help="replace the replicas by a new version, zero drops")
     rollout.add_argument(
         "--to",
@@ -60,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_deadline_options(recover_parser)
     recover_parser.set_defaults(run=cmd_recover)
+
+
+def _add_measure_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:
+    """`python -m lab probe|report|demo|workshop|soak|lint`."""
     probe = commands.add_parser("probe", help="load through Traefik with a tally and a summary")
     add_probe_options(probe)
     probe.set_defaults(run=cmd_probe)
@@ -87,8 +99,6 @@ def build_parser() -> argparse.ArgumentParser:
     lint = commands.add_parser("lint", help="pre-flight check of a compose file for rollout traps")
     lint.add_argument("-f", "--file", type=Path, help="compose file (default: the lab's)")
     lint.set_defaults(run=cmd_lint)
-    _add_swarm_commands(commands)
-    return parser
 
 
 def _add_swarm_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:

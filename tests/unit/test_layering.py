@@ -137,3 +137,21 @@ def test_the_rules_can_fail():
     ]
     assert floors == [1, 2, 5]
     assert floor("docker") is None and "zerodrop.model" in internal_imports()["zerodrop.rollout.engine"]
+
+
+MAX_MODULE_LINES = 250
+MAX_FUNCTION_LINES = 50
+
+
+def test_no_module_over_250_lines_and_no_function_over_50():
+    too_long: list[str] = []
+    for name, path in modules().items():
+        text = path.read_text(encoding="utf-8")
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            too_long.append(f"{name}: {len(text.splitlines())} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    too_long.append(f"{name}.{node.name}: {length} lines")
+    assert too_long == []

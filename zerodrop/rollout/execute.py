@@ -57,7 +57,8 @@ def execute_rollout(
     interrupt: Interrupt | None = None,
 ) -> RolloutResult:
     """Roll the target's service on `platform`: check everything that can be checked without
-    changing anything, then roll under the lock.
+    changing anything, then, under the lock, mend what an earlier rollout left, build, roll and
+    remember how it ended.
 
     RolloutInputError: nothing changed. RolloutStopped (failed or interrupted): the current batch
     was undone, and the error's `now` says what serves."""
@@ -66,10 +67,8 @@ def execute_rollout(
         raise RolloutInputError(f"compose file not found: {cfg.compose_file}")
     if interrupt is not None:
         platform.should_stop = lambda: interrupt.signum is not None
-    purpose = f"rollout to {options.target.version}"
-    with rollout_lock(cfg.state_dir, cfg.project, purpose) as lock:
-        old = platform.replicas()
-        if not old:
+    with rollout_lock(cfg.state_dir, cfg.project, f"rollout to {options.target.version}") as lock:
+        if not platform.replicas():
             raise RolloutInputError(
                 f"no running replicas of service {cfg.service!r} in project {cfg.project!r}"
             )
@@ -93,21 +92,28 @@ def execute_rollout(
                 f"{len(old)} replica(s) of {cfg.service} {before.version} -> {options.target.version}, "
                 f"{options.max_surge} at a time"
             )
-            try:
-                result = RolloutEngine(platform, options, timeouts, log, interrupt).run()
-            except RolloutStopped as stopped:
-                outcome = "interrupted" if isinstance(stopped, RolloutInterrupted) else "failed"
-                remember_rollout(cfg.state_dir, cfg.project, before, options.target, outcome)
-                try:
-                    stopped.now = state_lines(look(platform))
-                except Exception as error:
-                    stopped.now = [f"now: unknown, Docker did not answer ({error})"]
-                raise
-            except Exception:
-                remember_rollout(cfg.state_dir, cfg.project, before, options.target, "failed")
-                raise
+            engine = RolloutEngine(platform, options, timeouts, log, interrupt)
+            return roll_and_remember(engine, cfg, before)
         finally:
             if jsonl is not None:
                 jsonl.close()
-        remember_rollout(cfg.state_dir, cfg.project, before, options.target)
-        return result
+
+
+def roll_and_remember(engine: RolloutEngine, cfg: ComposeTarget, before: Release) -> RolloutResult:
+    """Run the rollout and remember how it ended; when it stopped, say what serves now."""
+    target = engine.options.target
+    try:
+        result = engine.run()
+    except RolloutStopped as stopped:
+        outcome = "interrupted" if isinstance(stopped, RolloutInterrupted) else "failed"
+        remember_rollout(cfg.state_dir, cfg.project, before, target, outcome)
+        try:
+            stopped.now = state_lines(look(engine.platform))
+        except Exception as error:
+            stopped.now = [f"now: unknown, Docker did not answer ({error})"]
+        raise
+    except Exception:
+        remember_rollout(cfg.state_dir, cfg.project, before, target, "failed")
+        raise
+    remember_rollout(cfg.state_dir, cfg.project, before, target)
+    return result
