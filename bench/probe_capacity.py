@@ -13,7 +13,7 @@ import argparse
 import time
 
 from lab.config import load_config
-from zerodrop.measure.probe import ProbeOptions
+from zerodrop.measure.probe_data import ProbeOptions
 from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.records import SHORT, WRITE
 from zerodrop.measure.report import latency_line

@@ -27,7 +27,6 @@ import argparse
 import json
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -41,7 +40,8 @@ from lab.workshop.harness import stop_all
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect, get_container, replicas, send_signal, service_containers
-from zerodrop.measure.probe import ProbeOptions
+from zerodrop.errors import first_line
+from zerodrop.measure.probe_data import ProbeOptions
 from zerodrop.measure.records import RequestRecord
 from zerodrop.measure.report import rollout_floor
 from zerodrop.measure.writes import final_write_check
@@ -268,14 +268,14 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
             measured = measure_under_load(action, probe_options(cfg, load), out=lambda _: None,
                                           expected_errors=(Exception,))  # fmt: skip
         if measured.error is not None:
-            row.error = (str(measured.error).splitlines() or [type(measured.error).__name__])[0][:120]
+            row.error = first_line(measured.error, limit=120)
             row.seconds = time.monotonic() - started[0] if started and not row.seconds else row.seconds
         probe = measured.probe
         writes = final_write_check(client, cfg.project, cfg.service, probe.acked_event_ids())
     row.old_busy = old_replicas_busy_until(probe.records, run.target, started_at[0]) if started_at else None
     row.requests = len(probe.records)
     row.failed = len(probe.failures)
-    row.failures = dict(Counter(f"{r.kind}:{r.error}" for r in probe.failures))
+    row.failures = probe.failure_kinds()
     row.writes_acked, row.writes_lost = writes.acked, len(writes.missing)
     row.floor, row.peak = run.floor, sampler.peak
     return row

@@ -6,7 +6,6 @@ import socket
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from zerodrop.adapters.docker_sdk import memory_usage, replicas, service_contain
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import InputError, TraefikUnavailable
 from zerodrop.model import Release, Replica, is_ready
+from zerodrop.parallel import each
 from zerodrop.rollout.history import current_release, forget
 from zerodrop.rollout.lock import rollout_lock
 from zerodrop.target import ComposeTarget
@@ -34,7 +34,7 @@ class Routing:
     def summary(self) -> str:
         """One line: each replica with its health and whether it is routed."""
         parts = [
-            f"{r.name} {r.version} {r.health}{' routed' if self.routed.intersection(r.ips) else ''}"
+            f"{r.name} {r.version} {r.health}{' routed' if r.routed_in(self.routed) else ''}"
             for r in self.replicas
         ]
         return f"{len(self.routed)} routed; " + ", ".join(parts or ["no replicas"])
@@ -189,6 +189,5 @@ def private_stack(
 def memory_by_container(client: docker.DockerClient, cfg: ComposeTarget) -> dict[str, int]:
     """Bytes of memory each running container of the stack uses now (Traefik and every replica)."""
     running = service_containers(client, cfg.project)
-    with ThreadPoolExecutor(max(1, len(running))) as pool:
-        used = list(pool.map(memory_usage, running))
+    used = each(memory_usage, running)
     return {c.name or c.id or "?": n for c, n in zip(running, used, strict=True)}

@@ -7,7 +7,6 @@ a JSON report with every rollout's timings and the probe's figures."""
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from lab.compose_lab import ensure_images, private_stack
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped, SoakInputError
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.writes import WriteCheck, final_write_check
 from zerodrop.model import Release
 from zerodrop.rollout.execute import execute_rollout
@@ -64,7 +63,7 @@ class SoakReport:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON report."""
-        failures = Counter(f"{r.kind}:{r.error}" for r in self.probe.failures) if self.probe else {}
+        failures = self.probe.failure_kinds() if self.probe else {}
         return {
             "rounds": self.rounds,
             "rollouts": self.rollouts,

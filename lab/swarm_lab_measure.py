@@ -6,7 +6,6 @@ Swarm's own failure_action. Used by `make bench-swarm` and the Swarm lab tests."
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from lab.config import SwarmConfig
 from lab.swarm_lab import stack_remove, swarm_up
 from lab.swarm_update import SwarmUpdate, swarm_update
 from lab.under_load import default_probe_options, measure_under_load
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import tally_line
 from zerodrop.measure.report import latency_line
 
@@ -73,12 +72,11 @@ class SwarmMeasurement:
     @property
     def outage_seconds(self) -> float:
         """From the first failed request's start to the last one's end (0 without failures)."""
-        failures = self.probe.failures
-        return max(r.end for r in failures) - min(r.start for r in failures) if failures else 0.0
+        return self.probe.outage_seconds
 
     def failure_kinds(self) -> dict[str, int]:
         """Failed requests by request kind and error."""
-        return dict(Counter(f"{r.kind}:{r.error}" for r in self.probe.failures).most_common())
+        return self.probe.failure_kinds()
 
     def lines(self) -> list[str]:
         """What a person reads: settings, the update, the probe's tally, failures, latency."""

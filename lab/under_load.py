@@ -4,7 +4,6 @@ check (`probe_during_rollout`, used by `make demo` and the rollout lab tests).""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import docker
 
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped
-from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.records import LONG, SHORT
 from zerodrop.measure.writes import WriteCheck, check_writes
@@ -120,10 +119,6 @@ def probe_during_rollout(
 
 def save_report(measured: MeasuredRollout, path: Path, log_path: Path) -> Path:
     """The probe's records plus the rollout log path and write check, as JSON."""
-    data = measured.probe.to_json()
-    data["rollout_log"] = str(log_path)
-    data["rollout_failure"] = measured.failure
-    data["writes"] = measured.writes.to_json()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
+    return measured.probe.write(
+        path, rollout_log=str(log_path), rollout_failure=measured.failure, writes=measured.writes.to_json()
+    )

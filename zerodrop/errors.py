@@ -42,6 +42,12 @@ EXIT_CUT = 3  # done, but an old replica was stopped with work in flight or exit
 EXIT_SIGNAL_BASE = 128  # interrupted by signal N (SIGINT 130, SIGTERM 143): current batch undone
 
 
+def first_line(error: BaseException, limit: int = 200) -> str:
+    """The first line of an error's message, at most `limit` characters; its class's name when
+    the message is empty."""
+    return (str(error).splitlines() or [type(error).__name__])[0][:limit]
+
+
 class ZerodropError(Exception):
     """The root: every error a command turns into one line and an exit status."""
 

@@ -36,6 +36,10 @@ class Replica:
         """The 12-character id Docker shows (and the app reports as its replica name)."""
         return self.id[:12]
 
+    def routed_in(self, routed: set[str] | None) -> bool:
+        """Whether Traefik lists one of the replica's addresses among the servers it routes to."""
+        return bool(routed and routed.intersection(self.ips))
+
     @property
     def serving_state(self) -> bool:
         """Running with a health Traefik routes (drained or not is the app's to say)."""

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
-from zerodrop.errors import WaitTimeout
+from zerodrop.errors import WaitTimeout, first_line
 
 T = TypeVar("T")
 MIN_CALL_SECONDS = 0.05  # the first call of a wait whose deadline is (nearly) 0 still gets this long
@@ -53,7 +53,7 @@ def wait_for(
                 f"timed out after {timeout:.0f}s waiting for {what}: a call was still running at the deadline"
             ) from None
         except transient as error:
-            last_error[:] = [f"{type(error).__name__}: {(str(error).splitlines() or [''])[0][:160]}"]
+            last_error[:] = [f"{type(error).__name__}: {first_line(error, limit=160)}"]
             return None
         last_error.clear()
         return result

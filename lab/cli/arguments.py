@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from zerodrop.errors import EXIT_BAD_INPUT, RolloutInputError
-from zerodrop.measure.probe import MAX_DURATION, MAX_LONG_SECONDS, ProbeOptions
+from zerodrop.measure.probe_data import MAX_DURATION, MAX_LONG_SECONDS, ProbeOptions
 from zerodrop.rollout.plan import DEFAULT_MAX_SURGE
 from zerodrop.target import ComposeTarget
 

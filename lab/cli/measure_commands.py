@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 from pathlib import Path
 
@@ -16,7 +15,8 @@ from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.lint.rules import lint_file
-from zerodrop.measure.probe import Probe, ProbeResult
+from zerodrop.measure.probe import Probe
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.report import load_result, summarize
 from zerodrop.measure.timeline import plot_timeline
 from zerodrop.measure.writes import WriteCheck, check_writes
@@ -42,11 +42,8 @@ def cmd_probe(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         writes = check_writes(connect(), cfg.project, cfg.service, result.acked_event_ids())
     print(summarize(result, writes=writes))
     if args.report:
-        data = result.to_json()
-        if writes is not None:
-            data["writes"] = writes.to_json()
-        args.report.parent.mkdir(parents=True, exist_ok=True)
-        args.report.write_text(json.dumps(data), encoding="utf-8")
+        extra = {} if writes is None else {"writes": writes.to_json()}
+        result.write(args.report, **extra)
         print(f"probe: report {args.report}")
     failed = bool(result.failures) or bool(writes and writes.missing)
     refused = [r for r in result.failures if r.status is not None and r.status in CLIENT_ERRORS]

@@ -8,9 +8,7 @@ stack down."""
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,11 +21,12 @@ from lab.config import REPO_ROOT
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import exit_code, health_log_ends
-from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import RequestRecord, tally_line
 from zerodrop.measure.watch import Mark, short_name, watching
 from zerodrop.measure.writes import check_writes, final_write_check
 from zerodrop.model import PhaseRecord, Release, Replica
+from zerodrop.parallel import each
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.phase_log import load_phases
 from zerodrop.rollout.plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
@@ -63,13 +62,11 @@ class Outcome:
     @property
     def outage_seconds(self) -> float:
         """From the first failed request's start to the last one's end (0 without failures)."""
-        failures = self.probe.failures if self.probe else []
-        return max(r.end for r in failures) - min(r.start for r in failures) if failures else 0.0
+        return self.probe.outage_seconds if self.probe else 0.0
 
     def failure_kinds(self) -> dict[str, int]:
         """Failed requests by request kind and error."""
-        failures = self.probe.failures if self.probe else []
-        return dict(Counter(f"{r.kind}:{r.error}" for r in failures).most_common())
+        return self.probe.failure_kinds() if self.probe else {}
 
     def line(self) -> str:
         """'scenario 1 broken: ok 300, failed 337 (...), outage 14.9s, writes lost 0/120, exits [..]'."""
@@ -223,8 +220,7 @@ def stop_all(containers: list[Container], timeout: int | None) -> list[int | Non
             container.stop(timeout=timeout)
         return exit_code(container)
 
-    with ThreadPoolExecutor(max(1, len(containers))) as pool:
-        return list(pool.map(stop, containers))
+    return each(stop, containers)
 
 
 def drain_and_confirm(scene: Scene, replica: Replica) -> float:

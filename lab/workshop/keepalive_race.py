@@ -13,7 +13,7 @@ import httpx
 
 from lab.workshop.harness import BROKEN, Page, Scene
 from zerodrop.adapters.docker_sdk import container_env, get_container, replicas
-from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import WRITE, RequestRecord, take_exception, take_response
 
 KEEPALIVE_CONNECTIONS = 20

@@ -14,7 +14,7 @@ from lab.workshop.harness import (
     stop_all,
 )
 from zerodrop.adapters.docker_sdk import get_container, replicas
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import LONG
 
 PLAIN_UVICORN = {"DRAIN_SECONDS": "0"}

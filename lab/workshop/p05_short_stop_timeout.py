@@ -15,7 +15,7 @@ from zerodrop.adapters.docker_sdk import get_container, replicas
 from zerodrop.adapters.in_container import replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik
 from zerodrop.errors import WaitTimeout
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import LONG, RequestRecord, take_exception, take_response
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for

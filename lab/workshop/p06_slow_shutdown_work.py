@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, stop_all
 from zerodrop.adapters.docker_sdk import get_container, replicas
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import WRITE
 
 

@@ -20,7 +20,7 @@ import docker
 from lab.config import REPO_ROOT, lab_environment
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import service_containers
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import RequestRecord
 from zerodrop.model import Replica
 from zerodrop.rollout.lock import lock_state

@@ -43,7 +43,7 @@ from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.adapters.in_container import replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import TraefikUnavailable
-from zerodrop.measure.probe import ProbeOptions
+from zerodrop.measure.probe_data import ProbeOptions
 from zerodrop.measure.writes import final_write_check
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for

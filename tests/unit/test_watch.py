@@ -3,7 +3,7 @@ timeline drawn from marks alone (a plain docker command has no phase log)."""
 
 from __future__ import annotations
 
-from zerodrop.measure.probe import ProbeOptions, ProbeResult
+from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import SHORT, RequestRecord
 from zerodrop.measure.timeline import plot_timeline
 from zerodrop.measure.watch import _mark

@@ -7,19 +7,19 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 import docker
 import httpx
 import requests
-from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters import compose, docker_sdk, in_container
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable
 from zerodrop.model import Release, Replica
+from zerodrop.parallel import each
 from zerodrop.rollout.deadlines import ServiceTiming
 from zerodrop.target import ComposeTarget
 
@@ -110,11 +110,7 @@ class DockerPlatform:
 
     def image_exists(self, release: Release) -> bool:
         """Whether the release's image is present locally."""
-        try:
-            self.client.images.get(self.cfg.image_of(release.version))
-        except ImageNotFound:
-            return False
-        return True
+        return docker_sdk.image_exists(self.client, self.cfg.image_of(release.version))
 
     def build(self, release: Release) -> None:
         """Build the release's image with compose (APP_VERSION baked in)."""
@@ -140,8 +136,7 @@ class DockerPlatform:
                 and container.status == "created"
             ]
             # All at once: each start is half a second under load, and they do not depend on each other.
-            with ThreadPoolExecutor(max(1, len(created))) as pool:
-                list(pool.map(Container.start, created))
+            each(Container.start, created)
 
     def drain(self, replica_id: str) -> None:
         """SIGUSR1: the app's drain trigger."""

@@ -10,17 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
 
 import aiohttp
-from yarl import URL
 
-from zerodrop.errors import ProbeInputError
+from zerodrop.measure.probe_data import MAX_DURATION, ProbeOptions, ProbeResult
 from zerodrop.measure.records import (
     LONG,
     SHORT,
@@ -31,81 +27,9 @@ from zerodrop.measure.records import (
     tally_line,
 )
 
-MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
 MAX_REQUESTS = 500_000  # nor sends more than this many requests
 LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long
-MAX_LONG_SECONDS = 120.0  # the most ?seconds= the app can ever allow (its default cap is 25 s)
 MAX_PENDING = 400  # open-loop requests in flight at once; past this the probe counts itself behind
-
-
-@dataclass(frozen=True)
-class ProbeOptions:
-    """What to send, how fast, and for how long."""
-
-    base_url: str
-    host: str
-    long_concurrency: int = 4
-    short_rate: float = 10.0
-    write_rate: float = 5.0
-    duration: float = 60.0
-    long_seconds: float | None = None  # None: the app's SLOW_SECONDS
-    long_timeout: float = 60.0
-    short_timeout: float = 10.0
-    tally_every: float = 2.0
-    new_connections: bool = False  # True: a fresh TCP connection per request (no keep-alive)
-
-    def check(self) -> None:
-        """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
-        if URL(self.base_url).host not in {"127.0.0.1", "localhost"}:
-            raise ProbeInputError(f"the probe only targets 127.0.0.1, not {self.base_url}")
-        numbers = (self.short_rate, self.write_rate, self.duration, self.long_timeout, self.short_timeout)
-        if not all(math.isfinite(n) for n in numbers):
-            raise ProbeInputError("rates, durations and timeouts must be finite numbers")
-        if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
-            raise ProbeInputError("rates, concurrency and duration must not be negative")
-        if self.long_seconds is not None and not 0 < self.long_seconds <= MAX_LONG_SECONDS:
-            raise ProbeInputError(f"long requests last more than 0 and at most {MAX_LONG_SECONDS:.0f} s")
-
-
-@dataclass
-class ProbeResult:
-    """Every request the probe made, with the probe's own pacing figures."""
-
-    options: ProbeOptions
-    started: float
-    ended: float
-    records: list[RequestRecord] = field(default_factory=list)
-    behind: int = 0  # scheduled requests that could not be sent on time (probe saturated)
-
-    @property
-    def failures(self) -> list[RequestRecord]:
-        """The requests that did not succeed."""
-        return [r for r in self.records if not r.ok]
-
-    def acked_event_ids(self) -> set[str]:
-        """Ids of every write the app acknowledged."""
-        return {r.event_id for r in self.records if r.kind == WRITE and r.ok and r.event_id}
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready form (the --report file)."""
-        return {
-            "options": asdict(self.options),
-            "started": self.started,
-            "ended": self.ended,
-            "behind": self.behind,
-            "records": [asdict(r) for r in self.records],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProbeResult:
-        """Back from the form to_json wrote."""
-        return cls(
-            options=ProbeOptions(**data["options"]),
-            started=data["started"],
-            ended=data["ended"],
-            records=[RequestRecord(**r) for r in data["records"]],
-            behind=data.get("behind", 0),
-        )
 
 
 class Probe:

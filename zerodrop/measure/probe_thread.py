@@ -6,7 +6,8 @@ import asyncio
 import threading
 from collections.abc import Callable
 
-from zerodrop.measure.probe import Probe, ProbeOptions, ProbeResult
+from zerodrop.measure.probe import Probe
+from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import (
     LONG,
 )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zerodrop.errors import InputError
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord
 from zerodrop.measure.writes import WriteCheck
 from zerodrop.model import PhaseRecord
@@ -137,9 +137,8 @@ def summarize(
         f"(long {kinds[LONG]}, short {kinds[SHORT]}, write {kinds[WRITE]}); "
         f"ok {len(records) - len(failures)}, failed {len(failures)}",
     ]
-    failure_kinds = Counter(f"{r.kind}:{r.error}" for r in failures)
     lines.append(
-        "failures by kind: " + (", ".join(f"{k} {n}" for k, n in failure_kinds.most_common()) or "none")
+        "failures by kind: " + (", ".join(f"{k} {n}" for k, n in result.failure_kinds().items()) or "none")
     )
     versions = Counter(r.version for r in records if r.ok)
     lines.append(

@@ -11,7 +11,7 @@ from typing import Any
 
 from matplotlib.ticker import FuncFormatter
 
-from zerodrop.measure.probe import ProbeResult
+from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord
 from zerodrop.model import PhaseRecord
 

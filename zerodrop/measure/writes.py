@@ -6,7 +6,6 @@ that is not in the data files is lost."""
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +15,7 @@ from docker.models.containers import Container
 from zerodrop.adapters.docker_sdk import exit_code, service_containers
 from zerodrop.adapters.in_container import app_get_json, read_directory
 from zerodrop.errors import ReplicaUnreachable
+from zerodrop.parallel import each
 
 DATA_DIR = "/data"
 
@@ -127,8 +127,7 @@ def final_write_check(client: docker.DockerClient, project: str, service: str, a
     """The verdict: stop every replica of the service gracefully (they persist their buffers), then
     look every acknowledged id up in the data files. Call it when no traffic is sent any more."""
     running = [c for c in service_containers(client, project, service) if c.status == "running"]
-    with ThreadPoolExecutor(max(1, len(running))) as pool:
-        codes = list(pool.map(stop_gracefully, running))
+    codes = each(stop_gracefully, running)
     on_disk = _on_volume(service_containers(client, project, service, all=True))
     missing = sorted(acked - on_disk)
     return WriteCheck(len(acked), len(acked & on_disk), 0, missing, final=True, stop_exit_codes=codes)

@@ -29,6 +29,7 @@ from zerodrop.errors import (
     RolloutInterrupted,
     RouteBroken,
     WaitTimeout,
+    first_line,
 )
 from zerodrop.model import Replica
 from zerodrop.rollout.create import create_batch
@@ -217,7 +218,7 @@ class RolloutEngine:
         self.watched.replicas = []
 
     def _fail(self, batch: Batch, error: BaseException) -> None:
-        reason = (str(error).splitlines() or [type(error).__name__])[0]
+        reason = first_line(error, limit=1000)
         self.log.note(f"stopping: {reason}; undoing this batch")
         self.watched.replicas = []
         problems: list[str] = []

@@ -40,7 +40,7 @@ class NewReplicas:
             if state is None or not state.serving_state:
                 what = "was removed" if state is None else f"is {state.status}, health {state.health}"
                 raise ReplicaLost(f"new replica {replica.name} {what}")
-            if routed.intersection(replica.ips):
+            if replica.routed_in(routed):
                 self.unlisted_since.pop(replica.id, None)
             elif now - self.unlisted_since.setdefault(replica.id, now) > self.route_timeout:
                 raise ReplicaLost(

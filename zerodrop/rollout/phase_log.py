@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from zerodrop.errors import first_line
 from zerodrop.model import PhaseRecord
 
 BEGIN = "begin"  # the `event` of a phase's first line; its last line has event "end"
@@ -48,7 +49,7 @@ class RolloutLog:
             yield record
         except BaseException as error:
             record.ok = False
-            record.detail = record.detail or (str(error).splitlines() or [type(error).__name__])[0][:200]
+            record.detail = record.detail or first_line(error)
             raise
         finally:
             record.end = time.time()

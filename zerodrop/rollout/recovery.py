@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 
 from zerodrop.errors import PlatformUnavailable
 from zerodrop.model import Release, Replica, is_ready
+from zerodrop.parallel import each
 from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
@@ -42,7 +42,7 @@ class ServiceView:
 
     def is_routed(self, replica: Replica) -> bool:
         """Whether Traefik's API listed the replica (False if the API did not answer)."""
-        return bool(self.routed and self.routed.intersection(replica.ips))
+        return replica.routed_in(self.routed)
 
     def drained(self, replica: Replica) -> bool:
         """Whether the app in the replica says it is draining."""
@@ -62,8 +62,7 @@ def look(platform: ServicePlatform, *, ask_phases: bool = True) -> ServiceView:
             return "unknown"
 
     # One in-container request per replica, all at once: a look costs one request's time, not N.
-    with ThreadPoolExecutor(max(1, len(running))) as pool:
-        phases = dict(zip(running, pool.map(phase_of, running), strict=True))
+    phases = dict(zip(running, each(phase_of, running), strict=True))
     try:
         routed: set[str] | None = platform.routed_ips()
     except PlatformUnavailable:

@@ -66,7 +66,7 @@ class Gates:
 
     def is_routed(self, replica: Replica) -> bool:
         """Whether Traefik's API lists the replica among the service's servers."""
-        return bool(self.routed_ips().intersection(replica.ips))
+        return replica.routed_in(self.routed_ips())
 
     def healthy(self, replica: Replica, timeout: float) -> Replica:
         """Wait until Docker reports the replica healthy; ReplicaLost at once if it exits."""

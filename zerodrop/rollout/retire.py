@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from zerodrop.model import Replica
+from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
@@ -57,7 +58,7 @@ def retire(
     if not before_stop():
         return None
     with log.phase("stop", label) as record:
-        grace = max(replica.stop_timeout, 10.0)
+        grace = stop_grace(replica)
         code = gates.call(
             lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
         )
@@ -68,3 +69,9 @@ def retire(
     with membership or contextlib.nullcontext():
         gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
     return cut
+
+
+def stop_grace(replica: Replica) -> float:
+    """How long a stop waits for the replica before SIGKILL: its own stop_grace_period, never less
+    than Docker's default (a container created without one reports 0)."""
+    return max(replica.stop_timeout, DOCKER_STOP_GRACE)

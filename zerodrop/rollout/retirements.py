@@ -18,13 +18,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from zerodrop.errors import PlatformUnavailable, Reclaimed, RolloutFailed, WaitTimeout
+from zerodrop.errors import PlatformUnavailable, Reclaimed, RolloutFailed, WaitTimeout, first_line
 from zerodrop.model import Replica
+from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import Gates
-from zerodrop.rollout.retire import CutWork, retire
+from zerodrop.rollout.retire import CutWork, retire, stop_grace
 
 
 def still_serves(platform: ServicePlatform, replica: Replica) -> bool:
@@ -79,7 +80,7 @@ class Retirements:
     def bound(self) -> float:
         """How long the slowest retirement can take: idle and stop within its grace (at least
         10 s), removal, and each step's calls, plus a margin."""
-        graces = [max(r.replica.stop_timeout, 10.0) for r in self.all] or [10.0]
+        graces = [stop_grace(r.replica) for r in self.all] or [DOCKER_STOP_GRACE]
         return 2 * max(graces) + 3 * self.call_timeout + 10
 
     def active(self) -> int:
@@ -137,7 +138,7 @@ class Retirements:
         except Reclaimed:
             retirement.reclaimed = True
         except BaseException as error:  # a thread has no caller: keep the reason for the rollout
-            reason = (str(error).splitlines() or [type(error).__name__])[0][:200]
+            reason = first_line(error)
             if not isinstance(error, WaitTimeout | PlatformUnavailable):
                 reason = f"{type(error).__name__}: {reason}"
             retirement.failed = True

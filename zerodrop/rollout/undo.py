@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
+from zerodrop.errors import first_line
 from zerodrop.model import Replica
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch
@@ -29,7 +30,7 @@ class Attempts:
         try:
             action()
         except Exception as error:
-            first = (str(error).splitlines() or [type(error).__name__])[0][:200]
+            first = first_line(error)
             self.problems.append(f"{what}: {first}")
             return False
         return True
