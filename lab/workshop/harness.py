@@ -30,7 +30,7 @@ from zerodrop.parallel import each
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.phase_log import load_phases
 from zerodrop.rollout.plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
@@ -229,7 +229,7 @@ def drain_and_confirm(scene: Scene, replica: Replica) -> float:
     platform = scene.platform()
     started = time.monotonic()
     platform.drain(replica.id)
-    Gates(platform).unrouted(replica, DEFAULT_ROUTE_TIMEOUT)
+    ReplicaWaits(platform).unrouted(replica, DEFAULT_ROUTE_TIMEOUT)
     return time.monotonic() - started
 
 

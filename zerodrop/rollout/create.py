@@ -11,7 +11,7 @@ from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 
 
 def create_batch(
@@ -21,7 +21,7 @@ def create_batch(
     *,
     log: RolloutLog,
     membership: Membership,
-    unguarded: Gates,
+    unguarded: ReplicaWaits,
     call_timeout: float,
 ) -> tuple[list[Replica], int]:
     """Start one new replica of `target` per old replica of the batch; the new replicas, and how

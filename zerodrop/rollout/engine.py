@@ -38,7 +38,7 @@ from zerodrop.rollout.new_replicas import NewReplicas
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch, RolloutOptions, Timeouts, plan_batches
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult
 from zerodrop.rollout.retirements import Retirements
 from zerodrop.rollout.undo import Undo, settle_open_batches
@@ -63,8 +63,8 @@ class RolloutEngine:
         self.interrupt = interrupt or Interrupt()
         self.health_timeout = timeouts.health
         self.route_timeout = timeouts.route
-        self.gates = Gates(platform, options.poll_interval, guard=self._guard)
-        self.undo = Undo(platform, Gates(platform, options.poll_interval), log, self.route_timeout)
+        self.gates = ReplicaWaits(platform, options.poll_interval, guard=self._guard)
+        self.undo = Undo(platform, ReplicaWaits(platform, options.poll_interval), log, self.route_timeout)
         self.watched = NewReplicas(platform, self.gates, self.route_timeout)
         self.membership = Membership()  # compose adds alone; retirements remove side by side
         self.retiring = Retirements(

@@ -15,7 +15,7 @@ from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Timeouts, resolve_timeouts
 from zerodrop.rollout.platform import RolloutPlatform, ServicePlatform
 from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, recover, state_lines
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.retire import CutWork
 from zerodrop.target import ComposeTarget
 
@@ -81,7 +81,7 @@ def mend(
     log.note(f"recovering to {target.replicas} ready replica(s) first" if not always else "recovering")
     cut = recover(
         platform,
-        Gates(platform),
+        ReplicaWaits(platform),
         log,
         target.replicas,
         deployed_release(target, platform),

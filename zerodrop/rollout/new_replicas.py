@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from zerodrop.errors import PlatformUnavailable, ReplicaLost
 from zerodrop.model import Replica
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 
 
 @dataclass
@@ -17,7 +17,7 @@ class NewReplicas:
     """The watched new replicas, and since when Traefik has not listed each one."""
 
     platform: ServicePlatform
-    gates: Gates
+    gates: ReplicaWaits
     route_timeout: float
     replicas: list[Replica] = field(default_factory=list)
     unlisted_since: dict[str, float] = field(default_factory=dict)

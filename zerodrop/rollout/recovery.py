@@ -20,7 +20,7 @@ from zerodrop.parallel import each
 from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.retire import CutWork, retire
 
 DRAINING = "draining"
@@ -159,7 +159,7 @@ def _retirement_order(view: ServiceView) -> list[Replica]:
 
 def recover(
     platform: ServicePlatform,
-    gates: Gates,
+    gates: ReplicaWaits,
     log: RolloutLog,
     desired: int,
     release: Release,

@@ -32,7 +32,7 @@ def _no_guard() -> None:
 
 
 @dataclass
-class Gates:
+class ReplicaWaits:
     """Bounded waits on one service's replicas, as Docker and Traefik's API report them."""
 
     platform: ServicePlatform

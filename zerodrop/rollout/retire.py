@@ -12,7 +12,7 @@ from zerodrop.model import Replica
 from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class CutWork:
 
 def retire(
     platform: ServicePlatform,
-    gates: Gates,
+    gates: ReplicaWaits,
     log: RolloutLog,
     replica: Replica,
     *,

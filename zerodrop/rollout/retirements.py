@@ -24,7 +24,7 @@ from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.retire import CutWork, retire, stop_grace
 
 
@@ -123,7 +123,7 @@ class Retirements:
         try:
             cut = retire(
                 self.platform,
-                Gates(self.platform, self.poll, guard=guard),
+                ReplicaWaits(self.platform, self.poll, guard=guard),
                 self.log,
                 replica,
                 label=f"old {replica.name}",
@@ -195,7 +195,7 @@ class Retirements:
             with self._lock:
                 self.errors.append(f"retiring old {retirement.replica.name}: still not done")
 
-    def wait_all(self, gates: Gates, check_successors: Callable[[], None], retries: int) -> None:
+    def wait_all(self, gates: ReplicaWaits, check_successors: Callable[[], None], retries: int) -> None:
         """Wait until every old replica has stopped, calling `check_successors` after each round.
         An old replica held back because a successor did not serve at that moment retires after
         all once every successor serves again (a health flap), up to `retries` times; then the

@@ -14,7 +14,7 @@ from zerodrop.model import Replica
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.retire import CutWork, retire
 from zerodrop.rollout.retirements import Retirements, still_serves
 
@@ -41,7 +41,7 @@ class Undo:
     """Undoes batches on a platform. Its gates have no guard: an undo runs to its end."""
 
     platform: ServicePlatform
-    gates: Gates
+    gates: ReplicaWaits
     log: RolloutLog
     call_timeout: float
     cut: list[CutWork] = field(default_factory=list)

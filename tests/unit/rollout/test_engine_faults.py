@@ -18,7 +18,7 @@ from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
 from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
-from zerodrop.rollout.replica_waits import Gates
+from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult
 
 
@@ -188,7 +188,7 @@ def test_recover_retires_the_drained_replica_and_leaves_n_ready():
     platform = killed_mid_rollout()
     cut = recover(
         platform,
-        Gates(platform, poll=0.001),
+        ReplicaWaits(platform, poll=0.001),
         RolloutLog(out=lambda _: None),
         2,
         Release("v1"),
@@ -205,7 +205,7 @@ def test_recover_retires_the_drained_replica_and_leaves_n_ready():
 def test_recover_starts_missing_replicas_before_anything_else():
     platform = FakePlatform(count=1)
     recover(
-        platform, Gates(platform, poll=0.001), RolloutLog(out=lambda _: None), 2, Release("v1"),
+        platform, ReplicaWaits(platform, poll=0.001), RolloutLog(out=lambda _: None), 2, Release("v1"),
         health_timeout=1, route_timeout=1,
     )  # fmt: skip
     assert len(platform.serving()) == 2 and platform.events == ["create app-2"]

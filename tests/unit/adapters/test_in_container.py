@@ -9,9 +9,8 @@ import sys
 
 from zerodrop_app.settings import AppSettings
 
+from tests.unit.serving import app_in_thread, free_port
 from zerodrop.adapters.in_container import IN_CONTAINER_GET
-
-from .serving import app_in_thread, free_port
 
 
 def ask(port: int, path: str, timeout: float = 3.0) -> subprocess.CompletedProcess[str]:

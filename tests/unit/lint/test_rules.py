@@ -10,8 +10,8 @@ from lab.cli import main
 from zerodrop.errors import LintInputError
 from zerodrop.lint.rules import interpolate, lint_file, parse_duration
 
-FIXTURES = Path(__file__).parent / "fixtures" / "lint"
-REPO = Path(__file__).resolve().parents[2]
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
+REPO = Path(__file__).resolve().parents[3]
 
 
 def test_the_lab_compose_file_has_no_trap():

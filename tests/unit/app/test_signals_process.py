@@ -19,7 +19,7 @@ import pytest
 from tests.unit.serving import free_port, start_slow_request
 from zerodrop.waits import wait_for
 
-APP_DIR = Path(__file__).resolve().parents[2] / "app"
+APP_DIR = Path(__file__).resolve().parents[3] / "app"
 
 
 def healthz(url: str) -> int | None:
