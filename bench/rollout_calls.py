@@ -27,7 +27,7 @@ from unittest.mock import patch
 
 import requests
 
-from lab.compose_lab import ensure_images, private_stack
+from lab.compose_lab import ensure_images, private_project
 from lab.config import load_config
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters import compose, docker_cli, docker_platform
@@ -117,7 +117,7 @@ def main() -> None:
     calls: list[Call] = []
     lines: list[Call] = []
     began: list[float] = []
-    with private_stack(client, base, "zdcalls", {"APP_HEALTH_INTERVAL": args.interval}) as cfg:
+    with private_project(client, base, "zdcalls", {"APP_HEALTH_INTERVAL": args.interval}) as cfg:
         options = replace(default_probe_options(cfg, duration=600.0), short_rate=args.load,
                           write_rate=args.load / 10)  # fmt: skip
         rollout = RolloutOptions(Release("v2"), max_surge=cfg.replicas, build=False)

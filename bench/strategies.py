@@ -33,7 +33,7 @@ from pathlib import Path
 
 import docker
 
-from lab.compose_lab import ensure_images, private_stack, wait_all_routed
+from lab.compose_lab import ensure_images, private_project, wait_all_routed
 from lab.config import load_config
 from lab.under_load import default_probe_options, measure_under_load
 from lab.workshop.harness import stop_all
@@ -252,7 +252,7 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
     strategy, load = cell.strategy, cell.load
     row = Row(strategy, load, cell.interval, cell.replicas)
     variables = {"APP_HEALTH_INTERVAL": cell.interval}
-    with private_stack(client, base, "zdbench", variables, replicas=cell.replicas) as cfg:
+    with private_project(client, base, "zdbench", variables, replicas=cell.replicas) as cfg:
         run = Run(client, cfg)
         row.project = cfg.project
         started: list[float] = []

@@ -154,14 +154,14 @@ def leftovers(client: docker.DockerClient, project: str) -> list[str]:
 
 
 @contextmanager
-def private_stack(
+def private_project(
     client: docker.DockerClient,
     base: ComposeTarget,
     prefix: str,
     variables: dict[str, str],
     replicas: int = 2,
 ) -> Iterator[ComposeTarget]:
-    """A fresh v1 stack beside the lab: project `<prefix>-<random>` on free loopback ports, with
+    """A fresh v1 compose project beside the lab: `<prefix>-<random>` on free loopback ports, with
     the given compose variables, answering through Traefik before it is handed over; always
     removed, with its rollout state, however the block ends."""
     cfg = base.with_overrides(

@@ -14,7 +14,7 @@ from typing import Any
 
 import docker
 
-from lab.compose_lab import ensure_images, private_stack
+from lab.compose_lab import ensure_images, private_project
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped, SoakInputError
@@ -87,7 +87,7 @@ def soak(
         raise SoakInputError(f"rounds must be between 1 and {MAX_ROUNDS}, not {rounds}")
     report = SoakReport(rounds)
     ensure_images(client, base, VERSIONS)
-    with private_stack(client, base, "zdsoak", {}) as cfg:
+    with private_project(client, base, "zdsoak", {}) as cfg:
 
         def roll_every_round() -> None:
             for n in range(rounds):

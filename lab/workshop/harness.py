@@ -16,7 +16,7 @@ from pathlib import Path
 import docker
 from docker.models.containers import Container
 
-from lab.compose_lab import private_stack
+from lab.compose_lab import private_project
 from lab.config import REPO_ROOT
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters.docker_platform import DockerPlatform
@@ -111,7 +111,7 @@ Action = Callable[[Scene], None]
 
 
 @contextmanager
-def scenario_stack(
+def scenario_project(
     client: docker.DockerClient,
     base: ComposeTarget,
     name: str,
@@ -120,10 +120,10 @@ def scenario_stack(
     replicas: int = 2,
     override: Path | None = None,
 ) -> Iterator[ComposeTarget]:
-    """A fresh v1 stack for one variant (project zdws-...), with an optional compose override file
+    """A fresh v1 compose project for one variant (zdws-...), with an optional compose override file
     on top of the lab's own; always removed."""
     files = (*base.compose_files, override) if override else base.compose_files
-    with private_stack(
+    with private_project(
         client, replace(base, compose_files=files), f"zdws-{name}", dict(variables), replicas
     ) as cfg:
         yield cfg
@@ -167,7 +167,9 @@ class Page:
         name = f"s{self.key}{variant[0]}"
         variables = self.variables.get(variant, {})
         override = self.overrides.get(variant)
-        with scenario_stack(client, base, name, variables, replicas=self.replicas, override=override) as cfg:
+        with scenario_project(
+            client, base, name, variables, replicas=self.replicas, override=override
+        ) as cfg:
             scene = Scene(client, cfg, outcome)
             if self.measure is not None:
                 probe = self.measure(scene)

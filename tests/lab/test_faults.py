@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import pytest
 
-from lab.compose_lab import ensure_images, private_stack
+from lab.compose_lab import ensure_images, private_project
 from lab.config import load_config
 from lab.under_load import UnderLoad, default_probe_options, measure_under_load
 from tests.lab.faults import (
@@ -64,7 +64,7 @@ def base(docker_client, tmp_path_factory):
 
 @pytest.fixture
 def stack(docker_client, base) -> Iterator[ComposeTarget]:
-    with private_stack(docker_client, base, "zdfault", {}) as cfg:
+    with private_project(docker_client, base, "zdfault", {}) as cfg:
         yield cfg
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from lab.compose_lab import memory_by_container, private_stack
+from lab.compose_lab import memory_by_container, private_project
 from lab.config import load_config
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters.docker_platform import DockerPlatform
@@ -23,7 +23,7 @@ MIB = 1024 * 1024
 
 def test_eight_replicas_come_up_roll_and_roll_back_with_nothing_dropped(docker_client, tmp_path):
     base = load_config().with_overrides(out_dir=tmp_path)
-    with private_stack(docker_client, base, "zdtest-scale", {}, replicas=8) as cfg:
+    with private_project(docker_client, base, "zdtest-scale", {}, replicas=8) as cfg:
         memory = memory_by_container(docker_client, cfg)
         app = {name: used for name, used in memory.items() if f"-{cfg.service}-" in name}
         assert len(app) == 8 and len(memory) == 9, sorted(memory)
