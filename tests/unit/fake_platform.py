@@ -15,6 +15,7 @@ from typing import Any
 
 from zerodrop.errors import PlatformUnavailable
 from zerodrop.model import Release, Replica
+from zerodrop.rollout.deadlines import ServiceTiming
 
 
 def locked(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -64,6 +65,7 @@ class FakePlatform:
     scale_up_fails_after_create: bool = False  # compose creates the containers, then errors
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    should_stop: Callable[[], bool] = lambda: False  # what an interrupt sets (RolloutPlatform)
 
     def __post_init__(self) -> None:
         for _ in range(self.count):
@@ -197,6 +199,13 @@ class FakePlatform:
         return (200, routed[0].replica.version) if routed else (503, "")
 
     @locked
+    def service_timing(self) -> ServiceTiming:
+        """A service with a 1 s healthcheck and the replicas' stop grace, behind Traefik's default
+        throttle (the deadlines derived from it are what a real one of that kind gets)."""
+        return ServiceTiming(
+            interval=1.0, timeout=1.0, retries=1, start_period=0.0, stop_grace=self.stop_timeout, throttle=0.5
+        )
+
     def image_exists(self, release: Release) -> bool:
         return release.version in self.built or release.version == self.version
 
