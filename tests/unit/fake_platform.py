@@ -18,6 +18,11 @@ from zerodrop.model import Release, Replica
 from zerodrop.rollout.deadlines import ServiceTiming
 
 
+def never() -> bool:
+    """The interrupt that was not requested."""
+    return False
+
+
 def locked(method: Callable[..., Any]) -> Callable[..., Any]:
     """One platform call at a time: retirements call in from their own threads, as on Docker."""
 
@@ -65,9 +70,9 @@ class FakePlatform:
     scale_up_fails_after_create: bool = False  # compose creates the containers, then errors
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
-    should_stop: Callable[[], bool] = lambda: False  # what an interrupt sets (RolloutPlatform)
 
     def __post_init__(self) -> None:
+        self.should_stop: Callable[[], bool] = never  # an interrupt sets it, as on the real platform
         for _ in range(self.count):
             self._add(self.version, healthy=True)
 
