@@ -1,0 +1,58 @@
+"""The report's figures of a rollout: its floor (what no zero-drop strategy can beat) and the
+summary table."""
+
+from __future__ import annotations
+
+from zerodrop.measure.report import summary_table
+
+
+def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.result import RolloutResult
+
+    def phase(name: str, who: str, start: float, end: float) -> PhaseRecord:
+        return PhaseRecord(name, who, start, end)
+
+    records = [
+        phase("start-to-healthy", "new app-3", 0, 2),
+        phase("healthy-to-routed", "new app-3", 2, 3),
+        phase("drain-to-out", "old app-1", 3, 4),
+        phase("stop", "old app-1", 18, 19),
+        phase("start-to-healthy", "new app-4", 4, 5.5),
+        phase("healthy-to-routed", "new app-4", 5.5, 6),
+        phase("drain-to-out", "old app-2", 6, 7),
+        phase("stop", "old app-2", 20, 21),
+    ]
+    result = RolloutResult([], 21.0, records, batches=[(["app-1"], ["app-3"]), (["app-2"], ["app-4"])])
+    assert rollout_floor(result) == (2 + 1 + 1) + (1.5 + 0.5 + 1) + (21 - 7)
+    assert "took 1.00x the floor" in summary_table(result)
+    assert rollout_floor(RolloutResult([], 1.0, records[:3], batches=[(["app-1"], ["app-3"])])) is None
+    # app-1's last request outlasts the second batch and app-2's own: it sets the floor
+    longer = [r if r.replica != "old app-1" or r.phase != "stop" else phase("stop", "old app-1", 24, 25)
+              for r in records]  # fmt: skip
+    result = RolloutResult([], 25.0, longer, batches=[(["app-1"], ["app-3"]), (["app-2"], ["app-4"])])
+    assert rollout_floor(result) == (2 + 1 + 1) + (25 - 4)
+
+
+def test_the_floor_counts_each_old_replica_of_a_batch_from_its_own_drain():
+    """--max-surge 2: app-1 leaves rotation after 1 s, app-2 after 3 s; both go idle at 20 and stop
+    by 21. The floor is the batch's start (slowest start-to-healthy 2 + slowest healthy-to-routed
+    0.5) plus an old replica's drain to its stop (21 - 3 = 18), not the slowest drain-to-out (3)
+    added to app-1's own tail from leaving rotation (17)."""
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.result import RolloutResult
+
+    records = [
+        PhaseRecord("start-to-healthy", "new app-3", 0, 2),
+        PhaseRecord("start-to-healthy", "new app-4", 0, 1.5),
+        PhaseRecord("healthy-to-routed", "new app-3", 2, 2.5),
+        PhaseRecord("healthy-to-routed", "new app-4", 2.5, 3),
+        PhaseRecord("drain-to-out", "old app-1", 3, 4),
+        PhaseRecord("drain-to-out", "old app-2", 3, 6),
+        PhaseRecord("stop", "old app-1", 20, 21),
+        PhaseRecord("stop", "old app-2", 20, 21),
+    ]
+    result = RolloutResult([], 21.2, records, batches=[(["app-1", "app-2"], ["app-3", "app-4"])])
+    assert rollout_floor(result) == (2 + 0.5) + (21 - 3)
