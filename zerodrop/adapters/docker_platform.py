@@ -17,7 +17,7 @@ from docker.models.containers import Container
 
 from zerodrop.adapters import compose, docker_sdk, in_container
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips, router_doc, router_problem
-from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable
+from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable, first_line
 from zerodrop.model import Release, Replica
 from zerodrop.parallel import each
 from zerodrop.rollout.deadlines import ServiceTiming
@@ -41,8 +41,7 @@ def transient(what: str) -> Iterator[None]:
         TraefikUnavailable,
         ReplicaUnreachable,
     ) as error:
-        first = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
-        raise PlatformUnavailable(f"{what}: {first}") from error
+        raise PlatformUnavailable(f"{what}: {first_line(error)}") from error
 
 
 class DockerPlatform:
