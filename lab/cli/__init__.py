@@ -7,19 +7,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from lab.cli.arguments import (
-    LabArgumentParser,
-    add_deadline_options,
-    add_probe_options,
-    add_rollout_options,
-    count,
-)
+from lab.cli.arguments import add_deadline_options, add_probe_options, add_rollout_options
 from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
 from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_status, cmd_swarm_up
 from lab.config import load_config
 from lab.workshop import BROKEN, FIXED
+from zerodrop.cli.arguments import OneLineParser, count
 from zerodrop.errors import ZerodropError
 from zerodrop.rollout.execute import PREVIOUS
 from zerodrop.target import ComposeTarget
@@ -27,7 +22,7 @@ from zerodrop.target import ComposeTarget
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `python -m lab`."""
-    parser = LabArgumentParser(prog="python -m lab", description=__doc__)
+    parser = OneLineParser(prog="python -m lab", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="build, start and wait until every replica is routed")
     up.add_argument("--no-build", action="store_true", help="use the images as they are")
@@ -44,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_rollout_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:
+def _add_rollout_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`python -m lab rollout|rollback|recover|clean-lab`."""
     rollout = commands.add_parser("rollout", help="replace the replicas by a new version, zero drops")
     rollout.add_argument(
@@ -70,7 +65,7 @@ def _add_rollout_commands(commands: argparse._SubParsersAction[LabArgumentParser
     recover_parser.set_defaults(run=cmd_recover)
 
 
-def _add_measure_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:
+def _add_measure_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`python -m lab probe|report|demo|workshop|soak|lint`."""
     probe = commands.add_parser("probe", help="load through Traefik with a tally and a summary")
     add_probe_options(probe)
@@ -101,7 +96,7 @@ def _add_measure_commands(commands: argparse._SubParsersAction[LabArgumentParser
     lint.set_defaults(run=cmd_lint)
 
 
-def _add_swarm_commands(commands: argparse._SubParsersAction[LabArgumentParser]) -> None:
+def _add_swarm_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`python -m lab swarm up|rollout|status|down`."""
     swarm = commands.add_parser("swarm", help="the lab on Docker Swarm (docker-stack.yml)")
     swarm_commands = swarm.add_subparsers(dest="swarm_command", required=True)

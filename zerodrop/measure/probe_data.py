@@ -38,6 +38,10 @@ class ProbeOptions:
     short_timeout: float = 10.0
     tally_every: float = 2.0
     new_connections: bool = False  # True: a fresh TCP connection per request (no keep-alive)
+    long_path: str = "/"  # a slow request (the lab's app: `?seconds=` long)
+    short_path: str = "/health"  # a fast GET
+    write_path: str | None = "/events"  # a POST that must not be lost; None: no writes
+    app_checks: bool = True  # the lab's app: check its bodies (a write's id, a long request's end)
 
     def check(self) -> None:
         """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
@@ -48,6 +52,9 @@ class ProbeOptions:
             raise ProbeInputError("rates, durations and timeouts must be finite numbers")
         if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
             raise ProbeInputError("rates, concurrency and duration must not be negative")
+        paths = (self.long_path, self.short_path, self.write_path or "/")
+        if not all(path.startswith("/") for path in paths):
+            raise ProbeInputError(f"paths begin with /, not {[p for p in paths if not p.startswith('/')]}")
         if self.long_seconds is not None and not 0 < self.long_seconds <= MAX_LONG_SECONDS:
             raise ProbeInputError(f"long requests last more than 0 and at most {MAX_LONG_SECONDS:.0f} s")
 
