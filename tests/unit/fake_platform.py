@@ -68,6 +68,8 @@ class FakePlatform:
     exec_fails: set[str] = field(default_factory=set)  # replica names whose in-container calls fail
     find_fails: set[str] = field(default_factory=set)  # replica names Docker cannot inspect now
     scale_up_fails_after_create: bool = False  # compose creates the containers, then errors
+    says_inflight: bool = True  # False: a service with no in-flight endpoint (inflight is None)
+    says_version: bool = True  # False: a service whose answers do not name their version
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -196,12 +198,13 @@ class FakePlatform:
         return "Traefik has no router app@docker" if self._router_broken() else None
 
     @locked
-    def entrypoint_answer(self) -> tuple[int, str]:
+    def entrypoint_answer(self) -> tuple[int, str | None]:
         self._call("entrypoint")
         if self._router_broken():
-            return 404, ""
+            return 404, "" if self.says_version else None
         routed = [f for f in self.replicas_by_id.values() if self._is_routed(f)]
-        return (200, routed[0].replica.version) if routed else (503, "")
+        status = 200 if routed else 503
+        return status, (routed[0].replica.version if routed else "") if self.says_version else None
 
     @locked
     def service_timing(self) -> ServiceTiming:
@@ -252,9 +255,11 @@ class FakePlatform:
         self.events.append(f"undrain {fake.replica.name}")
 
     @locked
-    def inflight(self, replica_id: str, wait: float = 0.0) -> int:
+    def inflight(self, replica_id: str, wait: float = 0.0) -> int | None:
         fake = self.replicas_by_id[replica_id]
         self._call(f"inflight {fake.replica.name}")
+        if not self.says_inflight:
+            return None
         if fake.replica.name in self.exec_fails:
             raise PlatformUnavailable(f"/stats failed in {fake.replica.name}: exec error")
         if fake.replica.status != "running":

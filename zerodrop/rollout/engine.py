@@ -203,13 +203,15 @@ class RolloutEngine:
         status, version = self.undo.gates.call(
             self.platform.entrypoint_answer, "a request through Traefik's entrypoint", self.route_timeout
         )
-        if status != 200 or version != self.options.target.version:
+        if status != 200 or (version is not None and version != self.options.target.version):
             raise RolloutFailed(
                 f"a request through Traefik's entrypoint answered {status} from version "
                 f"{version or 'unknown'}, not 200 from {self.options.target.version}",
                 undone=False,
             )
-        self.log.note(f"through Traefik's entrypoint: 200 from {version}")
+        self.log.note(
+            f"through Traefik's entrypoint: 200 from {version or 'the service (it does not say its version)'}"
+        )
 
     def _finish_retirements(self) -> None:
         """Wait, still watching the new replicas, until every old replica has stopped."""

@@ -35,9 +35,10 @@ class ServicePlatform(Protocol):
         (gone, disabled, in error, or another rule); None when it routes."""
         ...
 
-    def entrypoint_answer(self) -> tuple[int, str]:
+    def entrypoint_answer(self) -> tuple[int, str | None]:
         """One real request through Traefik's entrypoint with the service's Host header: the
-        status, and the version that answered ("" if none said)."""
+        status, and the version that answered ("" if it should have said and did not; None for a
+        service that does not say its version, whose answer counts by its status alone)."""
         ...
 
     def image_exists(self, release: Release) -> bool:
@@ -61,9 +62,10 @@ class ServicePlatform(Protocol):
         """Make a drained replica pass readiness again."""
         ...
 
-    def inflight(self, replica_id: str, wait: float = 0.0) -> int:
+    def inflight(self, replica_id: str, wait: float = 0.0) -> int | None:
         """Work requests the replica is serving now; with `wait`, answered as soon as there are
-        none, or after `wait` seconds."""
+        none, or after `wait` seconds. None: the service has no way to say (it is then stopped
+        with its grace period as soon as Traefik has dropped it)."""
         ...
 
     def stop(self, replica_id: str, timeout: float) -> int | None:

@@ -130,21 +130,22 @@ class ReplicaWaits:
             lambda: f"Traefik still routes {sorted(self.platform.routed_ips())}",
         )
 
-    def idle(self, replica: Replica, timeout: float) -> int:
+    def idle(self, replica: Replica, timeout: float) -> int | None:
         """Wait until the replica serves no work request, at most `timeout`; how many it still
-        served at the end (0: idle; -1: unknown, the count could not be read at the deadline)."""
-        last = [-1]
+        served at the end (0: idle; -1: unknown, the count could not be read at the deadline;
+        None at once: the service has no way to say)."""
+        last: list[int | None] = [-1]
 
         def check() -> bool:
             last[0] = -1
             last[0] = self.platform.inflight(replica.id, wait=IDLE_LONG_POLL)
-            return last[0] == 0
+            return last[0] is None or last[0] == 0
 
         try:
             self._wait(check, f"{replica.name} idle", timeout, lambda: f"{last[0]} in flight")
         except WaitTimeout:
             return last[0]
-        return 0
+        return last[0]
 
     def until(
         self, check: Callable[[], bool], what: str, timeout: float, wake: threading.Event | None = None

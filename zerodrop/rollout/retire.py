@@ -53,7 +53,9 @@ def retire(
     `membership` is held for the removal."""
     with log.phase("drain-to-idle", label, drain_began) as record:
         left = gates.idle(replica, replica.stop_timeout)
-        if left:
+        if left is None:
+            record.detail = "the service does not say what is in flight: stopping with its grace period"
+        elif left:
             record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
     if not before_stop():
         return None
@@ -63,7 +65,7 @@ def retire(
             lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
         )
         record.detail = f"exit {code}"
-    cut = CutWork(replica.name, left, code) if left or code not in (0, None) else None
+    cut = CutWork(replica.name, left or 0, code) if left or code not in (0, None) else None
     if cut is not None:
         log.note(f"CUT WORK: {cut.line()}")
     with membership or contextlib.nullcontext():

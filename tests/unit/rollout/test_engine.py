@@ -202,3 +202,16 @@ def test_an_old_replica_that_dies_while_the_next_batch_is_created_counts_as_comp
     assert [e for e in platform.events if e.startswith("create")] == ["create app-3", "create app-4"]
     assert [c.exit_code for c in result.cut] == [137] and result.cut[0].replica == "app-1"
     assert sorted(r.name for r in platform.replicas(include_stopped=True)) == ["app-3", "app-4"]
+
+
+def test_a_service_that_cannot_say_its_inflight_work_is_stopped_once_out_with_its_grace():
+    """No in-flight endpoint (a file: or sigterm contract alone): once Traefik has dropped an old
+    replica it is stopped with its own grace period at once; exit 0 is no cut, exit 137 is."""
+    platform = FakePlatform(says_inflight=False, says_version=False)
+    platform.by_name("app-2").exit_code = 137  # its shutdown outlasted the grace
+    roll, lines = roller(platform)
+    result = roll.run()
+    assert {r.version for r in platform.serving()} == {"v2"}
+    assert [(c.replica, c.inflight, c.exit_code) for c in result.cut] == [("app-2", 0, 137)]
+    assert any("does not say what is in flight" in line for line in lines), lines
+    assert any("200 from the service (it does not say its version)" in line for line in lines), lines
