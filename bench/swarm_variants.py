@@ -20,7 +20,8 @@ import json
 from pathlib import Path
 
 from lab.compose_lab import ensure_images
-from lab.config import load_config, load_swarm_config
+from lab.config import load_config
+from lab.swarm_config import load_swarm_config
 from lab.swarm_lab import ensure_swarm, leave_swarm_if_ours
 from lab.swarm_lab_measure import VARIANTS, SwarmMeasurement, measure_rollback, measure_variant
 from zerodrop.adapters.docker_sdk import connect

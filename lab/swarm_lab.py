@@ -16,7 +16,7 @@ from pathlib import Path
 
 import docker
 
-from lab.config import SwarmConfig
+from lab.swarm_config import SwarmConfig
 from lab.swarm_routing import SwarmRouting, wait_settled
 from zerodrop.adapters import docker_sdk, docker_swarm
 from zerodrop.adapters.docker_cli import run_docker

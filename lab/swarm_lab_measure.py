@@ -14,7 +14,7 @@ from typing import Any
 import docker
 
 from lab.compose_lab import free_loopback_port
-from lab.config import SwarmConfig
+from lab.swarm_config import SwarmConfig
 from lab.swarm_lab import stack_remove, swarm_up
 from lab.swarm_update import SwarmUpdate, swarm_update
 from lab.under_load import default_probe_options, measure_under_load

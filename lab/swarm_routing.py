@@ -8,7 +8,7 @@ from typing import Any
 
 import docker
 
-from lab.config import SwarmConfig
+from lab.swarm_config import SwarmConfig
 from zerodrop.adapters import docker_swarm
 from zerodrop.adapters.traefik_api import routed_ips
 from zerodrop.errors import TraefikUnavailable

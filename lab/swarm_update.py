@@ -9,7 +9,7 @@ from typing import Any
 
 import docker
 
-from lab.config import SwarmConfig
+from lab.swarm_config import SwarmConfig
 from lab.swarm_lab import stack_deploy
 from lab.swarm_routing import SwarmRouting, current_version, wait_settled
 from zerodrop.adapters import docker_sdk, docker_swarm

@@ -27,8 +27,9 @@ class TraefikEndpoints:
         return f"http://127.0.0.1:{self.api_port}"
 
     def image_of(self, version: str) -> str:
-        """The app image of a version (`<APP_IMAGE>:<version>`)."""
-        return f"{self.app_image}:{version}"
+        """The app image of a version (`<APP_IMAGE>:<version>`); with no image repository set,
+        the version is the whole image reference (`zerodrop rollout --image`)."""
+        return f"{self.app_image}:{version}" if self.app_image else version
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,26 @@ class ComposeTarget(TraefikEndpoints):
     out_dir: Path
     # Extra compose variables for this stack (workshop variants: DRAIN_SECONDS=0, ...).
     variables: Mapping[str, str] = field(default_factory=dict)
+    # Compose's own flags, as `docker compose` takes them.
+    env_files: tuple[Path, ...] = ()
+    profiles: tuple[str, ...] = ()
+    project_directory: Path | None = None
+    # Traefik's names for the service's router and load balancer, its API and entrypoint URLs
+    # on 127.0.0.1, when they are not the lab's (found from labels and Traefik's API).
+    router_name: str = ""
+    balancer_name: str = ""
+    traefik_api: str = ""
+    entrypoint_url: str = ""
+
+    @property
+    def http_url(self) -> str:
+        """Traefik's entrypoint for the service, as reached from the host."""
+        return self.entrypoint_url or f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def api_url(self) -> str:
+        """Traefik's API, as reached from the host (user:password@ in it: basic auth)."""
+        return self.traefik_api or f"http://127.0.0.1:{self.api_port}"
 
     @property
     def compose_file(self) -> Path:
@@ -57,26 +78,18 @@ class ComposeTarget(TraefikEndpoints):
 
     @property
     def traefik_service(self) -> str:
-        """The name Traefik's API gives the app's load balancer."""
-        return f"{self.service}@docker"
+        """The name Traefik's API gives the service's load balancer (the lab's: app@docker)."""
+        return self.balancer_name or f"{self.service}@docker"
 
     @property
     def traefik_router(self) -> str:
-        """The name Traefik's API gives the app's router (the compose file names it after the
-        service: traefik.http.routers.app.*)."""
-        return f"{self.service}@docker"
+        """The name Traefik's API gives the service's router (the lab's compose file names it
+        after the service: traefik.http.routers.app.*)."""
+        return self.router_name or f"{self.service}@docker"
 
     def compose_env(self) -> dict[str, str]:
-        """Variables the compose file reads, so compose and the lab agree."""
-        return {
-            "COMPOSE_PROJECT_NAME": self.project,
-            "LAB_HTTP_PORT": str(self.http_port),
-            "LAB_API_PORT": str(self.api_port),
-            "APP_HOST": self.app_host,
-            "APP_REPLICAS": str(self.replicas),
-            "APP_IMAGE": self.app_image,
-            **self.variables,
-        }
+        """Variables set for compose beyond the environment: the target's own."""
+        return dict(self.variables)
 
     def with_overrides(self, **changes: object) -> ComposeTarget:
         """A copy with some settings changed (tests use a private project and ports)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lab.compose_lab import ensure_images
-from lab.config import load_swarm_config
+from lab.swarm_config import load_swarm_config
 from lab.swarm_lab import swarm_down, swarm_up
 from lab.swarm_routing import current_version, routing_now, tasks
 from lab.swarm_update import swarm_update

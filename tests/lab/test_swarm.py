@@ -17,7 +17,8 @@ import docker
 import pytest
 
 from lab.compose_lab import ensure_images, free_loopback_port
-from lab.config import REPO_ROOT, SwarmConfig, load_config, load_swarm_config
+from lab.config import REPO_ROOT, load_config
+from lab.swarm_config import SwarmConfig, load_swarm_config
 from lab.swarm_lab import ensure_swarm, leave_swarm_if_ours
 from lab.swarm_lab_measure import BROKEN, FAST_POLL, FIXED, measure_rollback, measure_variant, variant_named
 from zerodrop.adapters.docker_swarm import stack_containers, swarm_active

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.config import REPO_ROOT, load_swarm_config, swarm_lame_duck
+from lab.config import REPO_ROOT
+from lab.swarm_config import load_swarm_config, swarm_lame_duck
 from lab.swarm_lab import default_route_address
 from lab.swarm_routing import SwarmRouting, TaskView, _task_view
 from zerodrop.errors import ConfigError
