@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
 
 from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.errors import ComposeError
@@ -13,10 +16,16 @@ BUILD_TIMEOUT = 900.0  # a build (or a first `up` that builds) may download and 
 SCALE_TIMEOUT = 120.0  # adding replicas creates containers from local images: seconds, not minutes
 
 
-def compose_args(cfg: ComposeTarget, *args: str) -> list[str]:
-    """The arguments of `docker compose` for the lab's project and files."""
-    files = [arg for path in cfg.compose_files for arg in ("-f", str(path))]
-    return ["compose", "-p", cfg.project, *files, *args]
+def compose_args(cfg: ComposeTarget, *args: str, extra_files: Sequence[Path] = ()) -> list[str]:
+    """The arguments of `docker compose` for the target's project: its files (and `extra_files`
+    on top), env files, profiles and project directory, as compose's own flags."""
+    flags = ["-p", cfg.project]
+    flags += [arg for path in (*cfg.compose_files, *extra_files) for arg in ("-f", str(path))]
+    flags += [arg for path in cfg.env_files for arg in ("--env-file", str(path))]
+    flags += [arg for name in cfg.profiles for arg in ("--profile", name)]
+    if cfg.project_directory is not None:
+        flags += ["--project-directory", str(cfg.project_directory)]
+    return ["compose", *flags, *args]
 
 
 def run_compose(
@@ -27,6 +36,7 @@ def run_compose(
     capture: bool = True,
     timeout: float = BUILD_TIMEOUT,
     should_stop: Callable[[], bool] = lambda: False,
+    extra_files: Sequence[Path] = (),
 ) -> str:
     """Run a compose command and return its output; ComposeError on a non-zero exit, after
     `timeout`, or once `should_stop()` (an interrupt) says so.
@@ -38,10 +48,10 @@ def run_compose(
             raise ComposeError(f"compose file not found: {path}")
     env = {**(defaults or {}), **os.environ, **cfg.compose_env(), **(extra_env or {})}
     return run_docker(
-        *compose_args(cfg, *args),
+        *compose_args(cfg, *args, extra_files=extra_files),
         env=env,
         error=ComposeError,
-        cwd=cfg.compose_file.parent,
+        cwd=cfg.project_directory or cfg.compose_file.parent,
         capture=capture,
         timeout=timeout,
         name=f"compose {' '.join(args)}",
@@ -88,14 +98,17 @@ def scale(
     *,
     start: bool = True,
     should_stop: Callable[[], bool] = lambda: False,
+    extra_files: Sequence[Path] = (),
 ) -> None:
     """Add replicas of the lab's service until it has `total`, leaving the existing ones alone
     (`up --no-deps --no-recreate --no-build --scale`): new ones are ordinary members of the project.
     With `start=False` (`--no-start`) they are only created, and compose counts stopped containers
     too: it never starts a stopped one again this way, and the caller starts the new ones."""
     flags = ["--no-deps", "--no-recreate", "--no-build", *([] if start else ["--no-start"])]
-    up(
+    run_compose(
         cfg,
+        "up",
+        "-d",
         *flags,
         "--scale",
         f"{cfg.service}={total}",
@@ -103,7 +116,19 @@ def scale(
         extra_env=extra_env,
         timeout=SCALE_TIMEOUT,
         should_stop=should_stop,
+        extra_files=extra_files,
     )
+
+
+def config(cfg: ComposeTarget) -> dict[str, Any]:
+    """The project's merged configuration, as compose resolves it from every file, env file and
+    profile (`docker compose config --format json`)."""
+    text = run_compose(cfg, "config", "--format", "json", timeout=SCALE_TIMEOUT)
+    try:
+        data: dict[str, Any] = json.loads(text)
+    except ValueError:
+        raise ComposeError(f"docker compose config did not answer JSON: {text[:200]}") from None
+    return data
 
 
 def down(cfg: ComposeTarget) -> None:
