@@ -8,6 +8,7 @@ import contextlib
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 
 import docker
 import httpx
@@ -15,15 +16,14 @@ import requests
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
-from zerodrop.adapters import compose, docker_sdk, in_container
-from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips, router_doc, router_problem
+from zerodrop.adapters import compose, docker_sdk
+from zerodrop.adapters.app_control import AppControl, LabApp
+from zerodrop.adapters.traefik_api import routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable, first_line
 from zerodrop.model import Release, Replica
 from zerodrop.parallel import each
 from zerodrop.rollout.deadlines import ServiceTiming
 from zerodrop.target import ComposeTarget
-
-STOP_SIGNALS = 2  # SIGTERMs to a drained replica: stop, and skip the rest of the lame duck
 
 
 @contextmanager
@@ -45,19 +45,23 @@ def transient(what: str) -> Iterator[None]:
 
 
 class DockerPlatform:
-    """ServicePlatform on the local engine, for the lab's compose project."""
+    """ServicePlatform on the local engine, for one service of a compose project; `control` is how
+    it reaches the app inside the replicas (the lab's app unless told otherwise)."""
 
-    def __init__(self, client: docker.DockerClient, cfg: ComposeTarget) -> None:
+    def __init__(
+        self, client: docker.DockerClient, cfg: ComposeTarget, control: AppControl | None = None
+    ) -> None:
         self.client = client
         self.cfg = cfg
+        self.control: AppControl = control or LabApp()
         self.signals_sent: dict[str, int] = {}  # SIGTERMs `stop` has sent, by replica id
         self.stop_deadlines: dict[str, float] = {}  # when `stop` SIGKILLs, by replica id
         # Whether a compose command under way should be ended (the rollout sets its interrupt).
         self.should_stop: Callable[[], bool] = lambda: False
         self.expected_rule: str | None = None  # the router's rule when first seen routing
 
-    def _compose_env(self, release: Release) -> dict[str, str]:
-        return {**release.env, "APP_VERSION": release.version}
+    def _describe(self, container: Container) -> Replica:
+        return replace(docker_sdk.describe(container), version=self.control.version_of(container))
 
     def _container(self, replica_id: str) -> Container | None:
         with transient(f"inspecting {replica_id[:12]}"):
@@ -66,20 +70,23 @@ class DockerPlatform:
     def replicas(self, include_stopped: bool = False) -> list[Replica]:
         """Running replicas of the service (and stopped containers of it, if asked)."""
         with transient("listing replicas"):
-            return docker_sdk.replicas(self.client, self.cfg.project, self.cfg.service, all=include_stopped)
+            containers = docker_sdk.service_containers(
+                self.client, self.cfg.project, self.cfg.service, all=include_stopped
+            )
+            return [self._describe(c) for c in containers]
 
     def phase(self, replica_id: str) -> str:
-        """The app's phase from its /stats, asked inside the container."""
+        """The app's phase: starting, ready or draining ("gone" if it does not run)."""
         container = self._container(replica_id)
         if container is None or container.status != "running":
             return "gone"
         with transient(f"asking {container.name} for its phase"):
-            return str(in_container.replica_stats(container)["phase"])
+            return self.control.phase(container)
 
     def find(self, replica_id: str) -> Replica | None:
         """A replica's current state, None if it no longer exists."""
         container = self._container(replica_id)
-        return docker_sdk.describe(container) if container is not None else None
+        return self._describe(container) if container is not None else None
 
     def routed_ips(self) -> set[str]:
         """IPs Traefik routes to for the service."""
@@ -96,11 +103,10 @@ class DockerPlatform:
             self.expected_rule = str(doc.get("rule"))
         return problem
 
-    def entrypoint_answer(self) -> tuple[int, str]:
-        """GET /health through Traefik's entrypoint with the app's Host header."""
+    def entrypoint_answer(self) -> tuple[int, str | None]:
+        """One request through Traefik's entrypoint with the service's Host header."""
         with transient("a request through Traefik's entrypoint"):
-            response = get_through_traefik(self.cfg, "/health", timeout=5)
-        return response.status_code, response.headers.get("x-app-version", "")
+            return self.control.answer(self.cfg)
 
     def service_timing(self) -> ServiceTiming:
         """The service's healthcheck and stop grace, and Traefik's provider throttle."""
@@ -114,7 +120,10 @@ class DockerPlatform:
     def build(self, release: Release) -> None:
         """Build the release's image with compose (APP_VERSION baked in)."""
         compose.build(
-            self.cfg, [self.cfg.service], extra_env=self._compose_env(release), should_stop=self.should_stop
+            self.cfg,
+            [self.cfg.service],
+            extra_env=self.control.compose_for(release)[0],
+            should_stop=self.should_stop,
         )
 
     def scale_up(self, release: Release, total: int) -> None:
@@ -123,8 +132,9 @@ class DockerPlatform:
         so `docker compose ps` and a later `up -d` with the same variables agree with them; they
         are started here, so compose never starts a stopped old replica again."""
         before = {r.id for r in self.replicas(include_stopped=True)}
+        variables, files = self.control.compose_for(release)
         compose.scale(
-            self.cfg, total, extra_env=self._compose_env(release), start=False, should_stop=self.should_stop
+            self.cfg, total, variables, start=False, should_stop=self.should_stop, extra_files=files
         )
         with transient("starting the new replicas"):
             created = [
@@ -138,27 +148,27 @@ class DockerPlatform:
             each(Container.start, created)
 
     def drain(self, replica_id: str) -> None:
-        """SIGUSR1: the app's drain trigger."""
+        """Take the replica out of rotation as the app agrees to (the lab's app: SIGUSR1)."""
         container = self._container(replica_id)
         if container is not None:
             with transient(f"draining {container.name}"):
-                docker_sdk.send_signal(container, "SIGUSR1")
+                self.control.drain(container)
 
     def undrain(self, replica_id: str) -> None:
-        """SIGUSR2: the app's undrain trigger."""
+        """Put a drained replica back (the lab's app: SIGUSR2)."""
         container = self._container(replica_id)
         if container is not None:
             with transient(f"undraining {container.name}"):
-                docker_sdk.send_signal(container, "SIGUSR2")
+                self.control.undrain(container)
 
-    def inflight(self, replica_id: str, wait: float = 0.0) -> int:
-        """In-flight work requests, from the app's /stats asked inside the container (held there
-        until the count is 0, at most `wait` seconds)."""
+    def inflight(self, replica_id: str, wait: float = 0.0) -> int | None:
+        """In-flight work requests, asked in the replica's own network namespace (held until the
+        count is 0, at most `wait` seconds); None when the app has no way to say."""
         container = self._container(replica_id)
         if container is None or container.status != "running":
             return 0  # nothing is in flight in a container that does not run
         with transient(f"asking {container.name} for its in-flight count"):
-            return int(in_container.replica_stats(container, idle_within=wait)["inflight"])
+            return self.control.inflight(container, wait)
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
         """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and
@@ -171,7 +181,7 @@ class DockerPlatform:
             return None
         deadline = self.stop_deadlines.setdefault(replica_id, time.monotonic() + timeout)
         with transient(f"stopping {container.name}"):
-            while self.signals_sent.get(replica_id, 0) < STOP_SIGNALS:
+            while self.signals_sent.get(replica_id, 0) < self.control.stop_signals:
                 docker_sdk.send_stop_signal(container)
                 self.signals_sent[replica_id] = self.signals_sent.get(replica_id, 0) + 1
             return docker_sdk.wait_or_kill(container, deadline - time.monotonic())
