@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from lab import soak
 from lab.cli.arguments import (
@@ -15,6 +12,7 @@ from lab.under_load import default_probe_options, probe_during_rollout, save_rep
 from zerodrop.adapters.compose_file import settable_variables
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
+from zerodrop.cli.signals import signals_to
 from zerodrop.errors import (
     EXIT_CUT,
     EXIT_FAILED,
@@ -29,27 +27,6 @@ from zerodrop.rollout.execute import execute_rollout, resolve_target
 from zerodrop.rollout.plan import RolloutOptions, check_variables, validate_options
 from zerodrop.rollout.result import Interrupt
 from zerodrop.target import ComposeTarget
-
-
-@contextmanager
-def signals_to(interrupt: Interrupt) -> Iterator[None]:
-    """While the block runs, SIGINT and SIGTERM ask the rollout to undo its step and stop, instead
-    of killing it half-way; a second signal only says that it is still restoring."""
-
-    def handler(signum: int, _: object) -> None:
-        if interrupt.request(signum):
-            print(
-                f"rollout: {signal.Signals(signum).name}: undoing the current step, then stopping", flush=True
-            )
-        else:
-            print("rollout: still restoring a consistent state; SIGKILL would leave it half-done", flush=True)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:

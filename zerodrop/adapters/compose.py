@@ -19,7 +19,7 @@ SCALE_TIMEOUT = 120.0  # adding replicas creates containers from local images: s
 def compose_args(cfg: ComposeTarget, *args: str, extra_files: Sequence[Path] = ()) -> list[str]:
     """The arguments of `docker compose` for the target's project: its files (and `extra_files`
     on top), env files, profiles and project directory, as compose's own flags."""
-    flags = ["-p", cfg.project]
+    flags = ["-p", cfg.project] if cfg.project else []  # none: compose names it (zerodrop rollout)
     flags += [arg for path in (*cfg.compose_files, *extra_files) for arg in ("-f", str(path))]
     flags += [arg for path in cfg.env_files for arg in ("--env-file", str(path))]
     flags += [arg for name in cfg.profiles for arg in ("--profile", name)]

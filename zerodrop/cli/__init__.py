@@ -11,6 +11,7 @@ from zerodrop import __version__
 from zerodrop.cli.arguments import OneLineParser
 from zerodrop.cli.plugin import install_plugin
 from zerodrop.cli.probe_command import add_probe_command
+from zerodrop.cli.rollout_command import add_rollout_command
 from zerodrop.errors import EXIT_OK, ZerodropError
 
 
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="zerodrop", description=__doc__)
     parser.add_argument("--version", action="version", version=f"zerodrop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    add_rollout_command(commands)
     add_probe_command(commands)
     plugin = commands.add_parser("install-plugin", help="make `docker zerodrop ...` run this zerodrop")
     plugin.set_defaults(run=cmd_install_plugin)

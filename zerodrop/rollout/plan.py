@@ -12,6 +12,11 @@ from zerodrop.model import Release, Replica
 from zerodrop.rollout.deadlines import Deadlines
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# An image reference as Docker writes one: [registry[:port]/]name[/name...][:tag][@sha256:digest].
+IMAGE_PATTERN = re.compile(
+    r"^(?:[a-z0-9][a-z0-9.-]*(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
 ENV_KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DEFAULT_MAX_SURGE = 1
 # Used only when no service timing could be read (the unit tests' fake platform, say).
@@ -34,11 +39,16 @@ class RolloutOptions:
     # Old replicas out of rotation but still finishing requests, at most (None: as many as the
     # service has replicas). They do not count toward max_surge, but they do use memory.
     max_draining: int | None = None
+    # The target's version is a whole image reference (`zerodrop rollout --image`), not a tag.
+    image_reference: bool = False
 
 
 def validate_options(options: RolloutOptions) -> None:
     """RolloutInputError for a version, batch size, timeout or variable the rollout cannot use."""
-    if not VERSION_PATTERN.match(options.target.version):
+    if options.image_reference:
+        if not IMAGE_PATTERN.match(options.target.version) or len(options.target.version) > 255:
+            raise RolloutInputError(f"--image {options.target.version!r} is not an image reference")
+    elif not VERSION_PATTERN.match(options.target.version):
         raise RolloutInputError(f"version {options.target.version!r} is not a valid image tag")
     if options.max_surge < 1:
         raise RolloutInputError(f"--max-surge must be at least 1, not {options.max_surge}")
