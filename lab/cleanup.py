@@ -15,7 +15,7 @@ from docker.errors import APIError, NotFound
 from zerodrop.adapters.docker_sdk import PROJECT_LABEL
 
 # zdswarm-: private Swarm stacks (removed by lab.swarm_lab.remove_leftover_stacks, not by compose labels).
-LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-", "zdswarm-")
+LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-", "zdswarm-", "zdown-")
 
 
 @dataclass

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 
 from zerodrop.adapters import docker_sdk
+from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.arguments import OneLineParser, count, finite_seconds, writable_file
 from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
 from zerodrop.cli.signals import signals_to
-from zerodrop.errors import EXIT_CUT, EXIT_OK, RolloutInputError, RolloutStopped
+from zerodrop.errors import EXIT_CUT, EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
 from zerodrop.rollout.deadlines import derive_deadlines
@@ -22,6 +24,7 @@ from zerodrop.rollout.phase_log import load_phases
 from zerodrop.rollout.plan import RolloutOptions, plan_batches, validate_options
 from zerodrop.rollout.result import Interrupt, RolloutResult
 
+PULL_TIMEOUT = 60.0  # seconds one pull of a missing --image may take
 RECLAIM_HELP = (
     "an old replica out of rotation is put back if a step fails, until its stop begins; under "
     "the sigterm contract it never can be (a SIGTERM cannot be taken back): new ones stand in"
@@ -57,9 +60,9 @@ def _ensure_image(found: ServiceTarget, image: str) -> None:
     client = found.platform.client
     if docker_sdk.image_exists(client, image):
         return
-    try:
-        client.images.pull(image)
-    except Exception as error:
+    try:  # one bounded attempt: a host with no registry must not hang here
+        run_docker("pull", "--quiet", image, env=dict(os.environ), timeout=PULL_TIMEOUT, name=f"pull {image}")
+    except DockerCliError as error:
         raise RolloutInputError(
             f"--image {image}: not on this engine and not pullable ({type(error).__name__})"
         ) from None
