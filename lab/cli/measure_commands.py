@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 from pathlib import Path
 
 from lab.cli.arguments import (
@@ -15,8 +13,7 @@ from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.lint.rules import lint_file
-from zerodrop.measure.probe import Probe
-from zerodrop.measure.probe_data import ProbeResult
+from zerodrop.measure.probe import probe_until_signal
 from zerodrop.measure.report import load_result, summarize
 from zerodrop.measure.timeline import plot_timeline
 from zerodrop.measure.writes import WriteCheck, check_writes
@@ -28,15 +25,7 @@ CLIENT_ERRORS = range(400, 500)  # statuses that say the probe asked wrong (404 
 
 def cmd_probe(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Send load through Traefik, print a live tally and a summary, optionally save a report."""
-    probe = Probe(probe_options_from(cfg, args), out=lambda line: print(line, flush=True))
-
-    async def run() -> ProbeResult:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, probe.stop)
-        return await probe.run()
-
-    result = asyncio.run(run())
+    result = probe_until_signal(probe_options_from(cfg, args), lambda line: print(line, flush=True))
     writes = None
     if not args.no_write_check:
         writes = check_writes(connect(), cfg.project, cfg.service, result.acked_event_ids())

@@ -4,8 +4,6 @@ a summary and, on request, a JSON report."""
 from __future__ import annotations
 
 import argparse
-import asyncio
-import signal
 
 from zerodrop.cli.arguments import (
     OneLineParser,
@@ -16,8 +14,8 @@ from zerodrop.cli.arguments import (
     writable_file,
 )
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
-from zerodrop.measure.probe import Probe
-from zerodrop.measure.probe_data import MAX_DURATION, ProbeOptions, ProbeResult
+from zerodrop.measure.probe import probe_until_signal
+from zerodrop.measure.probe_data import MAX_DURATION, ProbeOptions
 from zerodrop.measure.report import summarize
 
 
@@ -56,15 +54,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         write_path=args.write_path,
         app_checks=args.lab_app,
     )
-    probe = Probe(options, out=lambda line: print(line, flush=True))
-
-    async def run() -> ProbeResult:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, probe.stop)
-        return await probe.run()
-
-    result = asyncio.run(run())
+    result = probe_until_signal(options, lambda line: print(line, flush=True))
     print(summarize(result))
     if args.report:
         print(f"probe: report {result.write(args.report)}")

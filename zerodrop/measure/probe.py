@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -161,3 +162,16 @@ class Probe:
         result = ProbeResult(self.options, started, time.time(), list(self.records), self.behind)
         self.out(f"probe: done {tally_line(result.records)}")
         return result
+
+
+def probe_until_signal(options: ProbeOptions, out: Callable[[str], None]) -> ProbeResult:
+    """Run the probe in this thread; SIGINT or SIGTERM end it early, with its requests counted."""
+    probe = Probe(options, out=out)
+
+    async def run() -> ProbeResult:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, probe.stop)
+        return await probe.run()
+
+    return asyncio.run(run())
