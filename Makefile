@@ -10,18 +10,20 @@ STAMP := $(VENV)/.installed-lab
 DEV_STAMP := $(VENV)/.installed-dev
 SETUP := bash scripts/setup.sh
 
-.PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit \
+.PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-smoke lint images-offline provision \
 	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): requirements-lab.txt
+$(STAMP): requirements-lab.txt pyproject.toml
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: the lab needs Python 3.11 or newer")'
 	@test -x $(PY) || python3 -m venv $(VENV) || { echo "make: python3 -m venv failed: install python3-venv"; exit 2; }
 	@echo "make: installing the lab's runtime packages into $(VENV) (requirements-lab.txt)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	@echo "make: installing zerodrop itself into $(VENV), editable (.venv/bin/zerodrop)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt app/requirements.txt
@@ -80,8 +82,9 @@ workshop-%: $(STAMP) ## workshop page N (1-6; 7 is the lint; 8 is bench-swarm), 
 keepalive-race: $(STAMP) ## the keep-alive race measurement (outside the numbered pages): 1,620 writes per variant
 	$(PY) -m lab workshop keepalive-race
 
-test: $(DEV_STAMP) ## unit tests, then lab tests on the real stack (sets up what is missing first)
+test: $(DEV_STAMP) ## unit tests, `pipx install .` checked, then lab tests on the real stack (sets up what is missing first)
 	$(PY) -m pytest tests/unit -q
+	bash scripts/check-install.sh
 	$(SETUP)
 	$(PY) -m pytest tests/lab -m lab -v -s
 
@@ -130,6 +133,9 @@ swarm-down: $(STAMP) ## Swarm: remove the stack; swarm mode off again if swarm-u
 
 test-swarm: $(DEV_STAMP) ## the Swarm lab tests: broken update drops, fixed drops none, failed update rolls back
 	$(PY) -m pytest tests/lab/test_swarm.py -m lab -v -s
+
+check-install: ## `pipx install .` in a throwaway place: the installed zerodrop answers --help, --version, the plugin metadata
+	bash scripts/check-install.sh
 
 bench-swarm: $(STAMP) ## Swarm's rolling update under the probe: broken, fixed, fast poll, rollback (~5 min)
 	PYTHONPATH=. $(PY) bench/swarm_variants.py

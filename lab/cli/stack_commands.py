@@ -9,10 +9,10 @@ from lab.swarm_lab import remove_leftover_stacks
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
+from zerodrop.errors import EXIT_FAILED
 from zerodrop.rollout.lock import lock_state
 from zerodrop.rollout.mend import execute_recover
-from zerodrop.rollout.recovery import findings, look, needs_recovery, state_lines
+from zerodrop.rollout.recovery import findings, look, needs_recovery, replica_table, state_lines
 from zerodrop.target import ComposeTarget
 
 
@@ -55,14 +55,8 @@ def cmd_status(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     if not view.replicas:
         print(f"lab: no replicas of {cfg.service!r} in project {cfg.project!r}")
         return EXIT_FAILED
-    print(f"{'container':<28} {'version':<8} {'status':<8} {'health':<10} {'phase':<9} {'routed':<6} ip")
-    for r in view.replicas:
-        routed = "yes" if view.is_routed(r) else "no"
-        phase = view.phases.get(r.id, "-")
-        print(
-            f"{r.name:<28} {r.version:<8} {r.status:<8} {r.health:<10} {phase:<9} {routed:<6} "
-            + ",".join(r.ips)
-        )
+    for line in replica_table(view):
+        print(line)
     for line in state_lines(view)[:1]:
         print(line)
     lock = lock_state(cfg.state_dir, cfg.project)
@@ -105,11 +99,6 @@ def cmd_recover(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         route=args.route_timeout,
         out=lambda line: print(line, flush=True),
     )
-    for line in done.now:
+    for line in done.lines():
         print(f"recover: {line}")
-    for line in done.still:
-        print(f"recover: still: {line}")
-    if not done.found:
-        print("recover: nothing to mend")
-    failed = any(not line.startswith("mixed") for line in done.still)
-    return EXIT_CUT if done.cut else (EXIT_FAILED if failed else EXIT_OK)
+    return done.exit_code()

@@ -70,6 +70,7 @@ class FakePlatform:
     scale_up_fails_after_create: bool = False  # compose creates the containers, then errors
     says_inflight: bool = True  # False: a service with no in-flight endpoint (inflight is None)
     says_version: bool = True  # False: a service whose answers do not name their version
+    reclaimable: bool = True  # False: the sigterm contract (an undrain would be a bug)
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
@@ -245,6 +246,7 @@ class FakePlatform:
     def undrain(self, replica_id: str) -> None:
         fake = self.replicas_by_id[replica_id]
         self._call(f"undrain {fake.replica.name}")
+        assert self.reclaimable, "undrain under a contract whose drain cannot be taken back"
         if fake.ignores_undrain:
             self.events.append(f"undrain ignored {fake.replica.name}")
             return

@@ -31,6 +31,11 @@ class AppControl(Protocol):
 
     stop_signals: int  # SIGTERMs a stop sends (the lab's app skips its lame duck on the second)
 
+    @property
+    def reclaimable(self) -> bool:
+        """Whether a drained replica can be put back in rotation."""
+        ...
+
     def version_of(self, container: Container) -> str:
         """The version a replica runs."""
         ...
@@ -64,6 +69,7 @@ class LabApp:
     """The lab's app: APP_VERSION, SIGUSR1/SIGUSR2, /stats asked inside the container."""
 
     stop_signals = 2
+    reclaimable = True
 
     def version_of(self, container: Container) -> str:
         """APP_VERSION, as the container was created with it."""
@@ -120,6 +126,11 @@ class ContractApp:
         self.helper_image = helper_image
         self.answer_path = answer_path
         self.drained: set[str] = set()
+
+    @property
+    def reclaimable(self) -> bool:
+        """Not under the sigterm contract."""
+        return self.contract.reclaimable
 
     def version_of(self, container: Container) -> str:
         """The image reference the replica was created from."""

@@ -60,6 +60,11 @@ class DockerPlatform:
         self.should_stop: Callable[[], bool] = lambda: False
         self.expected_rule: str | None = None  # the router's rule when first seen routing
 
+    @property
+    def reclaimable(self) -> bool:
+        """As the app's drain contract says."""
+        return self.control.reclaimable
+
     def _describe(self, container: Container) -> Replica:
         return replace(docker_sdk.describe(container), version=self.control.version_of(container))
 

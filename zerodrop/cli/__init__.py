@@ -12,6 +12,7 @@ from zerodrop.cli.arguments import OneLineParser
 from zerodrop.cli.plugin import install_plugin
 from zerodrop.cli.probe_command import add_probe_command
 from zerodrop.cli.rollout_command import add_rollout_command
+from zerodrop.cli.service_commands import add_service_commands
 from zerodrop.errors import EXIT_OK, ZerodropError
 
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zerodrop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     add_rollout_command(commands)
+    add_service_commands(commands)
     add_probe_command(commands)
     plugin = commands.add_parser("install-plugin", help="make `docker zerodrop ...` run this zerodrop")
     plugin.set_defaults(run=cmd_install_plugin)

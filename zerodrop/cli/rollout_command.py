@@ -12,7 +12,8 @@ from pathlib import Path
 from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.cli.arguments import OneLineParser, count, finite_seconds, writable_file
+from zerodrop.cli.arguments import OneLineParser, count, writable_file
+from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
 from zerodrop.cli.signals import signals_to
 from zerodrop.errors import EXIT_CUT, EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
@@ -39,16 +40,11 @@ def add_rollout_command(commands: argparse._SubParsersAction[OneLineParser]) -> 
     rollout.add_argument("service", metavar="SERVICE", help="the compose service")
     rollout.add_argument("--image", required=True, help="the image the new replicas run (local or pullable)")
     add_compose_flags(rollout)
-    rollout.add_argument(
-        "--traefik-api", help="Traefik's API on 127.0.0.1 (default: label zerodrop.traefik-api, else :8080)"
-    )
+    rollout.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
     rollout.add_argument("--drain", help="the drain contract, if the service's label does not declare it")
     rollout.add_argument("--max-surge", type=count, default=1, help="replicas replaced at a time (default 1)")
     rollout.add_argument("--max-draining", type=count, help="old replicas finishing at once (default: all)")
-    rollout.add_argument("--timeout", type=finite_seconds, help="seconds a new replica has to turn healthy")
-    rollout.add_argument(
-        "--route-timeout", type=finite_seconds, help="seconds Traefik has to add or drop one"
-    )
+    add_deadline_flags(rollout)
     rollout.add_argument("--dry-run", action="store_true", help="say the plan; change nothing")
     rollout.add_argument("--json", action="store_true", help="phase records and the summary as JSON lines")
     rollout.add_argument("--log", type=writable_file, help="phase log (JSON lines)")
@@ -118,6 +114,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         return _dry_run(found, options)
     log_path = args.log or found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
     out = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
+    out(f"rollout: drain contract: {found.contract.line()}")
     interrupt = Interrupt()
     try:
         with signals_to(interrupt):

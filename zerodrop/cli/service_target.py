@@ -23,6 +23,7 @@ from zerodrop.rollout.contract import (
     CONTRACTS_HELP,
     DRAIN_LABEL,
     INFLIGHT_LABEL,
+    SIGTERM_KIND,
     TRAEFIK_API_LABEL,
     DrainContract,
     parse_contract,
@@ -58,6 +59,7 @@ class ServiceTarget:
     spec: ServiceSpec
     contract: DrainContract
     route: Route
+    problems: tuple[str, ...] = ()  # what a rollout would refuse (found when not strict)
 
 
 def state_dir() -> Path:
@@ -115,20 +117,24 @@ def _entrypoint_url(client: docker.DockerClient, api_url: str, route: Route) -> 
 
 
 def find_service(
-    client: docker.DockerClient, args: argparse.Namespace, *, check_refusals: bool = True
+    client: docker.DockerClient, args: argparse.Namespace, *, strict: bool = True
 ) -> ServiceTarget:
     """Resolve the service SERVICE of the flags' project: its configuration, drain contract, route
-    and platform; RolloutInputError (nothing changed) for anything that makes it unsafe to roll."""
+    and platform; RolloutInputError (nothing changed) for anything that makes it unsafe to roll,
+    unless not `strict` (for a look only): then those are the target's `problems`."""
     flags = _flag_target(args, args.service)
     config = compose.config(flags)
     spec = read_service(config, args.service)
-    problems = refusals(spec) if check_refusals else []
-    if problems:
+    problems = refusals(spec)
+    if problems and strict:
         raise RolloutInputError(f"service {spec.name!r} cannot be rolled safely: {'; '.join(problems)}")
     declared = getattr(args, "drain", None) or spec.labels.get(DRAIN_LABEL)
-    if not declared:
+    if not declared and strict:
         raise RolloutInputError(f"service {spec.name!r} has no drain contract: {CONTRACTS_HELP}")
-    contract = parse_contract(declared)
+    if not declared:
+        problems.append(f"no drain contract: {CONTRACTS_HELP}")
+    # Without one (a look only), a replica's phase comes from its health alone.
+    contract = parse_contract(declared) if declared else DrainContract(SIGTERM_KIND)
     api_url = _loopback(
         args.traefik_api or spec.labels.get(TRAEFIK_API_LABEL) or DEFAULT_TRAEFIK_API, "Traefik's API"
     )
@@ -139,6 +145,7 @@ def find_service(
         **{
             **flags.__dict__,
             "project": spec.project,
+            "state_dir": state_dir() / "services" / spec.name,  # history and lock per service of a project
             "http_port": 0,
             "api_port": httpx.URL(api_url).port or 80,
             "app_host": route.host or "",
@@ -157,4 +164,5 @@ def find_service(
         endpoint=endpoint,
         helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
     )
-    return ServiceTarget(target, DockerPlatform(client, target, control), spec, contract, route)
+    platform = DockerPlatform(client, target, control)
+    return ServiceTarget(target, platform, spec, contract, route, tuple(problems))

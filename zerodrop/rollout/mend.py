@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
 from zerodrop.model import Release
 from zerodrop.rollout.deadlines import TimedService, derive_deadlines
 from zerodrop.rollout.history import current_release
@@ -35,6 +36,17 @@ class Recovered(Mended):
 
     now: list[str] = field(default_factory=list)
     still: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """What serves now, what is still wrong, or that there was nothing to mend."""
+        done = [*self.now, *(f"still: {line}" for line in self.still)]
+        return done if self.found else [*done, "nothing to mend"]
+
+    def exit_code(self) -> int:
+        """0 whole, 3 work was cut, 1 still wrong (mixed versions alone are left to a rollout)."""
+        if self.cut:
+            return EXIT_CUT
+        return EXIT_FAILED if any(not line.startswith("mixed") for line in self.still) else EXIT_OK
 
 
 def deployed_release(target: ComposeTarget, platform: ServicePlatform) -> Release:

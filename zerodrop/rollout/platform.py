@@ -14,6 +14,11 @@ from zerodrop.rollout.deadlines import TimedService
 class ServicePlatform(Protocol):
     """The operations a rolling replacement is made of, for one service."""
 
+    @property
+    def reclaimable(self) -> bool:
+        """Whether a drained replica can be put back in rotation (not after a SIGTERM drain)."""
+        ...
+
     def replicas(self, include_stopped: bool = False) -> list[Replica]:
         """Running replicas of the service (and stopped containers of it, if asked)."""
         ...

@@ -116,6 +116,23 @@ def state_lines(view: ServiceView) -> list[str]:
     return lines
 
 
+def replica_table(view: ServiceView) -> list[str]:
+    """One line per container: version, status, health, the app's phase, routed, addresses."""
+    name = max([28, *(len(r.name) + 1 for r in view.replicas)])
+    version = max([8, *(len(r.version) + 1 for r in view.replicas)])
+    lines = [
+        f"{'container':<{name}} {'version':<{version}} {'status':<8} {'health':<10} {'phase':<9} routed ip"
+    ]
+    for r in view.replicas:
+        routed = "yes" if view.is_routed(r) else "no"
+        phase = view.phases.get(r.id, "-")
+        lines.append(
+            f"{r.name:<{name}} {r.version:<{version}} {r.status:<8} {r.health:<10} {phase:<9} "
+            f"{routed:<6} {','.join(r.ips)}"
+        )
+    return lines
+
+
 def findings(view: ServiceView, desired: int, lock: LockState) -> list[str]:
     """One line per thing a killed or interrupted rollout leaves behind (empty: nothing to mend)."""
     found = []
@@ -177,6 +194,8 @@ def recover(
                 gates.call(partial(platform.remove, replica.id), f"removing {replica.name}", route_timeout)
     ordered = _retirement_order(view)
     extra = ordered[: max(0, len(ordered) - desired)]
+    if not platform.reclaimable:  # a SIGTERM drain cannot be taken back: such a replica retires
+        extra += [r for r in ordered if view.drained(r) and r not in extra]
     keep = [r for r in view.running if r not in extra]
     for replica in keep:
         if view.drained(replica):
@@ -187,7 +206,7 @@ def recover(
     if len(keep) < desired:
         before = {r.id for r in platform.replicas(include_stopped=True)}
         with log.phase("create", f"{desired - len(keep)} x {release.version}"):
-            platform.scale_up(release, desired)
+            platform.scale_up(release, desired + len(extra))  # extras still run until retired
         for replica in [r for r in platform.replicas() if r.id not in before]:
             with log.phase("start-to-routed", f"new {replica.name}", replica.created):
                 gates.healthy(replica, health_timeout)

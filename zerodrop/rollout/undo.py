@@ -51,7 +51,11 @@ class Undo:
         replicas that are not needed to stand in for old ones that are not back. Never raises:
         what it cannot do is returned as lines saying what was left behind and why."""
         attempts = Attempts()
-        back = self._return_old(batch, attempts)
+        lame = [] if self.platform.reclaimable else [r for r in batch.old if r in batch.drained]
+        for old in lame:
+            self.log.note(f"old {old.name} cannot be put back (its drain was a SIGTERM): a new one stands in")
+        batch.drained = [r for r in batch.drained if r not in lame]
+        back = self._return_old(batch, attempts, skip=lame)
         # Only a confirmed return frees a new replica: one that is not back is stood in for.
         needed = len(batch.old) - len(back)
         for replica in batch.new:
@@ -67,18 +71,21 @@ class Undo:
                 for line in self._diagnostics(replica):
                     self.log.note(f"  {line}")
             attempts(f"taking new {replica.name} away", partial(self._take_away, replica, serving))
+        for old in lame:
+            attempts(f"retiring old {old.name}", partial(self._retire_lame, old))
         if needed > 0:
             attempts.problems.append(
                 f"{needed} replica(s) fewer than before the batch: run `python -m lab recover`"
             )
         return attempts.problems
 
-    def _return_old(self, batch: Batch, attempts: Attempts) -> list[Replica]:
+    def _return_old(self, batch: Batch, attempts: Attempts, skip: list[Replica]) -> list[Replica]:
         """The batch's old replicas that serve as before: never drained, or undrained and
-        confirmed back (the app ready, Traefik's API listing it). Stopped ones are removed."""
+        confirmed back (the app ready, Traefik's API listing it). Stopped ones are removed;
+        those in `skip` are left alone."""
         back: list[Replica] = []
         returning: list[Replica] = []
-        for old in batch.old:
+        for old in [r for r in batch.old if r not in skip]:
             known, state = self._attempt_find(old, attempts)
             if known and (state is None or state.status != "running"):
                 if state is not None:
@@ -103,6 +110,23 @@ class Undo:
                 else:
                     record.ok = False
         return back
+
+    def _retire_lame(self, old: Replica) -> None:
+        """Retire an old replica drained by SIGTERM: it cannot come back, so it finishes."""
+        began = time.time()
+        with self.log.phase("drain-to-out", f"old {old.name}", began):
+            self.gates.unrouted(old, self.call_timeout)
+        label = f"old {old.name}"
+        done = retire(
+            self.platform,
+            self.gates,
+            self.log,
+            old,
+            label=label,
+            drain_began=began,
+            call_timeout=self.call_timeout,
+        )
+        self.cut += [done] if done else []
 
     def _take_away(self, replica: Replica, serving: bool) -> None:
         if serving and self.gates.is_routed(replica):

@@ -1,0 +1,1 @@
+"""The world behind `ServicePlatform`: Docker's SDK and CLI, compose, and Traefik's API."""

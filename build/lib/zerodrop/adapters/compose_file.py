@@ -1,0 +1,195 @@
+"""Reading a compose file the way compose does, without Docker: `${VAR:-default}` interpolation
+from the environment and the file's `.env`, durations, and each service's labels, environment,
+command and Dockerfile command. `lab lint` checks what this reads."""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from zerodrop.errors import LintInputError
+
+VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\{[^{}]*\})*))?\}")
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> str:
+    """Compose-style ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?err} and $$ substitution."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
+        value = env.get(name)
+        if op in {":-", ":?"} and not value:
+            return interpolate(arg, env) if op == ":-" else ""
+        if op == "-" and value is None:
+            return interpolate(arg, env)
+        return value or ""
+
+    return VARIABLE.sub(substitute, text)
+
+
+def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The compose file as data, variables interpolated (environment over the file's .env)."""
+    if not path.is_file():
+        raise LintInputError(f"compose file not found: {path}")
+    env = {**read_env_file(path.parent / ".env"), **(os.environ if environ is None else environ)}
+    try:
+        data = yaml.safe_load(interpolate(path.read_text(encoding="utf-8"), env))
+    except yaml.YAMLError as error:
+        raise LintInputError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
+        raise LintInputError(f"{path}: no services")
+    return data
+
+
+def labels(service: dict[str, Any]) -> dict[str, str]:
+    """A service's labels as a dict (list or mapping form)."""
+    labels = service.get("labels") or {}
+    if isinstance(labels, list):
+        pairs = (str(item).partition("=") for item in labels)
+        return {key: value for key, _, value in pairs}
+    return {str(k): str(v) for k, v in labels.items()}
+
+
+def environment(service: dict[str, Any]) -> dict[str, str]:
+    """A service's environment as a dict (list or mapping form)."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        return dict(str(item).split("=", 1) for item in env if "=" in str(item))
+    return {str(k): "" if v is None else str(v) for k, v in env.items()}
+
+
+def command(service: dict[str, Any]) -> list[str]:
+    """A service's command as an argument list."""
+    command = service.get("command") or []
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def flag(args: list[str], name: str) -> str | None:
+    """The value of --name=value or --name value in an argument list (case-insensitive name)."""
+    lowered = name.lower()
+    for i, arg in enumerate(args):
+        key, sep, value = arg.partition("=")
+        if key.lower() == lowered:
+            if sep:
+                return value
+            return args[i + 1] if i + 1 < len(args) else ""
+    return None
+
+
+def number(env: dict[str, str], name: str) -> float | None:
+    """A numeric value, None if absent or not a number."""
+    raw = env.get(name)
+    try:
+        return float(raw) if raw not in {None, ""} else None
+    except ValueError:
+        return None
+
+
+def setting(args: list[str], option: str, env: dict[str, str], variable: str) -> float | None:
+    """A uvicorn setting from its command-line flag, else from the app's environment variable."""
+    raw = flag(args, option)
+    return float(raw) if raw else number(env, variable)
+
+
+def is_traefik(service: dict[str, Any]) -> bool:
+    """Whether the service is Traefik with the docker provider."""
+    return "traefik" in str(service.get("image", "")).lower() or any(
+        arg.startswith("--providers.docker") for arg in command(service)
+    )
+
+
+def shell_form_cmd(service: dict[str, Any], compose_dir: Path) -> str | None:
+    """The shell-form CMD/ENTRYPOINT (or `sh -c` command) the service starts with, if any."""
+    starts = command(service)
+    if starts[:2] in (["sh", "-c"], ["/bin/sh", "-c"]):
+        return "command runs under `sh -c`"
+    build = service.get("build")
+    if not build or starts:
+        return None
+    context = compose_dir / (build if isinstance(build, str) else build.get("context", "."))
+    dockerfile = context / ("Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile"))
+    if not dockerfile.is_file():
+        return None
+    last: str | None = None
+    for raw in dockerfile.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        keyword = line.split(" ", 1)[0].upper()
+        if keyword in {"CMD", "ENTRYPOINT"}:
+            last = line
+    if last is None:
+        return None
+    keyword, _, rest = last.partition(" ")
+    return (
+        None
+        if rest.strip().startswith("[")
+        else f"Dockerfile {keyword.upper()} is shell form: {rest.strip()}"
+    )
+
+
+def variables_in(data: object) -> set[str]:
+    """The names of the `${VAR...}` references anywhere in raw (not interpolated) compose data."""
+    if isinstance(data, dict):
+        return set().union(*(variables_in(k) | variables_in(v) for k, v in data.items()))
+    if isinstance(data, list):
+        return set().union(*(variables_in(item) for item in data))
+    if isinstance(data, str):
+        names = {match.group(1) for match in VARIABLE.finditer(data) if match.group(1)}
+        for match in VARIABLE.finditer(data):  # defaults may hold references of their own
+            names |= variables_in(match.group(3) or "")
+        return names
+    return set()
+
+
+def settable_variables(paths: tuple[Path, ...], service: str) -> tuple[set[str], set[str]]:
+    """For `--set`: the variables only the service's `environment:` reads (safe to change per
+    release), and those anything else in the compose files reads (labels, ports, image, Traefik:
+    routing and compose itself), as read from the raw files."""
+    in_environment: set[str] = set()
+    elsewhere: set[str] = set()
+    for path in paths:
+        if not path.is_file():
+            raise LintInputError(f"compose file not found: {path}")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as error:
+            raise LintInputError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
+        for name, definition in (data.get("services") or {}).items():
+            if not isinstance(definition, dict):
+                continue
+            rest = dict(definition)
+            if name == service:
+                in_environment |= variables_in(rest.pop("environment", None))
+            elsewhere |= variables_in(rest)
+        elsewhere |= variables_in({k: v for k, v in data.items() if k != "services"})
+    return in_environment - elsewhere, elsewhere
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines of a compose-style `.env` file, read as compose reads them: comments and
+    blanks skipped, a quoted value taken between its quotes, and an unquoted value cut at an
+    inline comment (` #`)."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = _env_value(value.strip())
+    return values
+
+
+def _env_value(value: str) -> str:
+    if value[:1] in {"'", '"'} and value[0] in value[1:]:
+        return value[1 : value.index(value[0], 1)]
+    comment = re.search(r"\s#", value)
+    return (value[: comment.start()] if comment else value).strip()

@@ -1,0 +1,109 @@
+"""Which of Traefik's routers and load balancers carry a compose service: named from the service's
+labels as Traefik's docker provider names them, then confirmed in Traefik's API."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from zerodrop.errors import RolloutInputError, TraefikUnavailable
+
+ROUTER_LABEL = re.compile(r"^traefik\.http\.routers\.([^.]+)\.(.+)$")
+SERVICE_LABEL = re.compile(r"^traefik\.http\.services\.([^.]+)\.(.+)$")
+HOST_RULE = re.compile(r"Host\(`([^`]+)`\)")
+PROVIDER = "docker"
+
+
+@dataclass(frozen=True)
+class Route:
+    """The service's routers and load balancer in Traefik's names, the Host its first router
+    matches, and the entrypoints its routers listen on."""
+
+    routers: tuple[str, ...]
+    balancer: str
+    host: str | None
+    entrypoints: tuple[str, ...]
+
+    def line(self) -> str:
+        """'router web-public@docker -> service web-backend@docker, Host api.example.test'."""
+        host = f", Host {self.host}" if self.host else ""
+        return f"router {', '.join(self.routers)} -> service {self.balancer}{host}"
+
+
+def route_from_labels(service: str, project: str, labels: Mapping[str, str]) -> Route:
+    """The names Traefik's docker provider gives a service's routers and load balancer: a router
+    per `traefik.http.routers.<name>.*`, and the load balancer a router names, else the one the
+    labels define, else Traefik's default `<service>-<project>`. RolloutInputError when the
+    service defines no router."""
+    routers = sorted({m.group(1) for key in labels if (m := ROUTER_LABEL.match(key))})
+    if labels.get("traefik.enable", "true").lower() != "true" or not routers:
+        raise RolloutInputError(
+            f"service {service!r} has no Traefik router in its labels (traefik.http.routers.*)"
+        )
+    named = {
+        labels[f"traefik.http.routers.{r}.service"]
+        for r in routers
+        if f"traefik.http.routers.{r}.service" in labels
+    }
+    defined = sorted({m.group(1) for key in labels if (m := SERVICE_LABEL.match(key))})
+    if len(named) > 1:
+        raise RolloutInputError(
+            f"service {service!r}: its routers name several load balancers {sorted(named)}"
+        )
+    balancer = named.pop() if named else defined[0] if len(defined) == 1 else f"{service}-{project}"
+    rule = labels.get(f"traefik.http.routers.{routers[0]}.rule", "")
+    host = match.group(1) if (match := HOST_RULE.search(rule)) else None
+    entrypoints = sorted(
+        {
+            e.strip()
+            for r in routers
+            for e in labels.get(f"traefik.http.routers.{r}.entrypoints", "").split(",")
+            if e.strip()
+        }
+    )
+    return Route(
+        tuple(f"{r}@{PROVIDER}" for r in routers), f"{balancer}@{PROVIDER}", host, tuple(entrypoints)
+    )
+
+
+def _get(api_url: str, path: str) -> Any:
+    try:
+        response = httpx.get(f"{api_url.rstrip('/')}{path}", timeout=5.0)
+    except httpx.HTTPError as error:
+        raise TraefikUnavailable(f"Traefik's API at {api_url} does not answer: {error}") from None
+    if response.status_code == 404:
+        return None
+    if response.status_code in (401, 403):
+        raise RolloutInputError(
+            f"Traefik's API at {api_url} refused us ({response.status_code}): "
+            "put user:password@ in --traefik-api"
+        )
+    response.raise_for_status()
+    return response.json()
+
+
+def confirm_route(api_url: str, route: Route) -> Route:
+    """The route as Traefik's API has it: every router and the load balancer must exist there
+    (RolloutInputError names what is missing; TraefikUnavailable if the API does not answer)."""
+    missing = [r for r in route.routers if _get(api_url, f"/api/http/routers/{r}") is None]
+    if missing:
+        raise RolloutInputError(
+            f"Traefik's API has no router {', '.join(missing)}: is the service running and enabled?"
+        )
+    if _get(api_url, f"/api/http/services/{route.balancer}") is None:
+        raise RolloutInputError(
+            f"Traefik's API has no service {route.balancer} (the load balancer its router uses)"
+        )
+    return route
+
+
+def entrypoint_port(api_url: str, name: str) -> int | None:
+    """The port Traefik's entrypoint listens on inside its container (':80' -> 80)."""
+    doc = _get(api_url, f"/api/entrypoints/{name}")
+    address = str((doc or {}).get("address", ""))
+    port = address.rsplit(":", 1)[-1]
+    return int(port) if port.isdigit() else None

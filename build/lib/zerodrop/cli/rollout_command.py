@@ -1,0 +1,147 @@
+"""`zerodrop rollout SERVICE --image IMAGE`: any compose service behind any Traefik, to a new image,
+one batch at a time, confirmed in Traefik's API; `--dry-run` says the plan and changes nothing."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from zerodrop.adapters import docker_sdk
+from zerodrop.adapters.docker_cli import run_docker
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.cli.arguments import OneLineParser, count, finite_seconds, writable_file
+from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
+from zerodrop.cli.signals import signals_to
+from zerodrop.errors import EXIT_CUT, EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
+from zerodrop.measure.report import summary_table
+from zerodrop.model import Release
+from zerodrop.rollout.deadlines import derive_deadlines
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.phase_log import load_phases
+from zerodrop.rollout.plan import RolloutOptions, plan_batches, validate_options
+from zerodrop.rollout.result import Interrupt, RolloutResult
+
+PULL_TIMEOUT = 60.0  # seconds one pull of a missing --image may take
+RECLAIM_HELP = (
+    "an old replica out of rotation is put back if a step fails, until its stop begins; under "
+    "the sigterm contract it never can be (a SIGTERM cannot be taken back): new ones stand in"
+)
+
+
+def add_rollout_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    """`zerodrop rollout` and its flags, spelled as the interface fixes them."""
+    rollout = commands.add_parser(
+        "rollout", help="roll a compose service to a new image, dropping nothing", epilog=RECLAIM_HELP
+    )
+    rollout.add_argument("service", metavar="SERVICE", help="the compose service")
+    rollout.add_argument("--image", required=True, help="the image the new replicas run (local or pullable)")
+    add_compose_flags(rollout)
+    rollout.add_argument(
+        "--traefik-api", help="Traefik's API on 127.0.0.1 (default: label zerodrop.traefik-api, else :8080)"
+    )
+    rollout.add_argument("--drain", help="the drain contract, if the service's label does not declare it")
+    rollout.add_argument("--max-surge", type=count, default=1, help="replicas replaced at a time (default 1)")
+    rollout.add_argument("--max-draining", type=count, help="old replicas finishing at once (default: all)")
+    rollout.add_argument("--timeout", type=finite_seconds, help="seconds a new replica has to turn healthy")
+    rollout.add_argument(
+        "--route-timeout", type=finite_seconds, help="seconds Traefik has to add or drop one"
+    )
+    rollout.add_argument("--dry-run", action="store_true", help="say the plan; change nothing")
+    rollout.add_argument("--json", action="store_true", help="phase records and the summary as JSON lines")
+    rollout.add_argument("--log", type=writable_file, help="phase log (JSON lines)")
+    rollout.set_defaults(run=cmd_rollout)
+
+
+def _ensure_image(found: ServiceTarget, image: str) -> None:
+    """The image is local, or one bounded pull brings it; RolloutInputError otherwise."""
+    client = found.platform.client
+    if docker_sdk.image_exists(client, image):
+        return
+    try:  # one bounded attempt: a host with no registry must not hang here
+        run_docker("pull", "--quiet", image, env=dict(os.environ), timeout=PULL_TIMEOUT, name=f"pull {image}")
+    except DockerCliError as error:
+        raise RolloutInputError(
+            f"--image {image}: not on this engine and not pullable ({type(error).__name__})"
+        ) from None
+
+
+def _dry_run(found: ServiceTarget, options: RolloutOptions) -> int:
+    """The plan: deadlines, contract, route, batches."""
+    deadlines = derive_deadlines(found.platform.service_timing())
+    old = found.platform.replicas()
+    name = f"{found.target.project}/{found.spec.name}"
+    print(f"rollout: dry run: {name} -> {options.target.version}; nothing is changed")
+    print(f"rollout: {deadlines.line()}")
+    print(f"rollout: drain contract: {found.contract.line()}")
+    print(f"rollout: Traefik: {found.route.line()}; entrypoint {found.target.http_url}")
+    for n, batch in enumerate(plan_batches(old, options.max_surge), 1):
+        print(f"rollout: batch {n}: {', '.join(r.name for r in batch)} -> {len(batch)} new")
+    return EXIT_OK
+
+
+def _print_json(result: RolloutResult | None, log_path: Path) -> None:
+    """Every phase record, then the summary, one JSON document a line."""
+    for record in load_phases(log_path):
+        print(json.dumps({"phase": asdict(record)}))
+    if result is not None:
+        print(
+            json.dumps(
+                {
+                    "summary": {
+                        "replaced": result.replaced,
+                        "seconds": round(result.seconds, 2),
+                        "cut": [c.line() for c in result.cut],
+                    }
+                }
+            )
+        )
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    """Roll SERVICE to --image; 0 done, 1 failed (batch undone), 2 bad input, 3 cut, 128+n signal."""
+    options = RolloutOptions(
+        Release(args.image),
+        max_surge=args.max_surge,
+        max_draining=args.max_draining,
+        health_timeout=args.timeout,
+        route_timeout=args.route_timeout,
+        build=False,
+        image_reference=True,
+    )
+    validate_options(options)  # before Docker is asked
+    found = find_service(connect(), args)
+    _ensure_image(found, args.image)
+    if args.dry_run:
+        return _dry_run(found, options)
+    log_path = args.log or found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
+    out = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
+    interrupt = Interrupt()
+    try:
+        with signals_to(interrupt):
+            result = execute_rollout(
+                found.platform, found.target, options, log_path, out, interrupt=interrupt
+            )
+    except RolloutStopped as stopped:
+        undone = "its current batch was undone" if stopped.undone else "nothing was left to undo"
+        print(f"zerodrop: rollout stopped ({stopped}); {undone}")
+        for line in [*stopped.left_behind, *stopped.now]:
+            print(f"zerodrop: {line}")
+        if args.json:
+            _print_json(None, log_path)
+        status: int = stopped.exit_code
+        return status
+    if args.json:
+        _print_json(result, log_path)
+    else:
+        print(summary_table(result))
+        print(f"rollout: phase log {log_path}")
+    if found.spec.image != args.image:
+        print(
+            f"zerodrop: the compose files still name {found.spec.image or 'another image'}: a later "
+            f"`docker compose up -d` would recreate {found.spec.name} with it; "
+            f"set the image there to {args.image}"
+        )
+    return EXIT_CUT if result.cut else EXIT_OK

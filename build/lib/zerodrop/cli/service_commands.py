@@ -1,0 +1,99 @@
+"""`zerodrop status SERVICE` and `zerodrop recover SERVICE`: a look at any compose service (its
+replicas, what Traefik routes, what a killed rollout left, image drift) and the mending of it."""
+
+from __future__ import annotations
+
+import argparse
+from collections import Counter
+
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.cli.arguments import OneLineParser, finite_seconds
+from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
+from zerodrop.errors import EXIT_FAILED, EXIT_OK
+from zerodrop.rollout.lock import lock_state
+from zerodrop.rollout.mend import execute_recover
+from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, replica_table, state_lines
+
+TRAEFIK_API_HELP = "Traefik's API on 127.0.0.1 (default: label zerodrop.traefik-api, else :8080)"
+
+
+def _add_service_command(
+    commands: argparse._SubParsersAction[OneLineParser], name: str, help_text: str
+) -> OneLineParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser.add_argument("service", metavar="SERVICE", help="the compose service")
+    add_compose_flags(parser)
+    parser.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
+    return parser
+
+
+def add_service_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    """`zerodrop status` and `zerodrop recover`, with compose's flags."""
+    status = _add_service_command(
+        commands, "status", "each replica, what Traefik routes, leftovers of a killed rollout, image drift"
+    )
+    status.set_defaults(run=cmd_status)
+    recover = _add_service_command(
+        commands, "recover", "bring the service back to its replica count of ready, routed replicas"
+    )
+    recover.add_argument("--timeout", type=finite_seconds, help="seconds a new replica has to turn healthy")
+    recover.add_argument(
+        "--route-timeout", type=finite_seconds, help="seconds Traefik has to add or drop one"
+    )
+    recover.set_defaults(run=cmd_recover)
+
+
+def drift(configured: str, view: ServiceView) -> str | None:
+    """One line when the compose files name another image than the running replicas run (a later
+    `docker compose up -d` would recreate them with it), else None."""
+    running = Counter(r.version for r in view.running)
+    if not running or set(running) == {configured}:
+        return None
+    image = running.most_common(1)[0][0]
+    return (
+        f"image drift: the compose files name {configured or 'no image'}, replicas run "
+        f"{', '.join(sorted(running))}: a `docker compose up -d` would recreate them; "
+        f"set the image there to {image}"
+    )
+
+
+def status_lines(found: ServiceTarget, view: ServiceView) -> list[str]:
+    """The table, what serves, and one `found:` line per problem (none: the service is whole)."""
+    target = found.target
+    lines = [*replica_table(view), *state_lines(view)[:1]]
+    lines.append(f"drain contract: {found.contract.line() if not found.problems else 'see below'}")
+    lines.append(f"Traefik: {found.route.line()}; entrypoint {target.entrypoint_url}")
+    lock = lock_state(target.state_dir, target.project)
+    problems = [*findings(view, target.replicas, lock), *found.problems]
+    problems += [line for line in [drift(found.spec.image, view)] if line]
+    lines += [f"found: {line}" for line in problems]
+    if needs_recovery(view, target.replicas, lock):
+        lines.append(f"zerodrop: `zerodrop recover {found.spec.name}` mends these (a rollout does it first)")
+    return lines
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """0 when the service is whole (every replica ready, routed, of the configured image), else 1."""
+    found = find_service(connect(), args, strict=False)
+    view = look(found.platform)
+    if not view.replicas:
+        print(f"zerodrop: no replicas of {found.spec.name!r} in project {found.target.project!r}")
+        return EXIT_FAILED
+    lines = status_lines(found, view)
+    print("\n".join(lines))
+    return EXIT_FAILED if any(line.startswith("found: ") for line in lines) else EXIT_OK
+
+
+def cmd_recover(args: argparse.Namespace) -> int:
+    """Mend what a killed rollout left; 0 whole, 1 still wrong, 2 bad input, 3 work was cut."""
+    found = find_service(connect(), args)
+    done = execute_recover(
+        found.platform,
+        found.target,
+        health=args.timeout,
+        route=args.route_timeout,
+        out=lambda line: print(line, flush=True),
+    )
+    for line in done.lines():
+        print(f"recover: {line}")
+    return done.exit_code()

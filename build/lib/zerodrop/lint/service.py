@@ -1,0 +1,93 @@
+"""What the lint rules see of one routed service, and of the Traefik that routes it, read from the
+compose file the way compose reads it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from zerodrop.adapters.compose_file import number
+from zerodrop.durations import parse_duration
+from zerodrop.rollout.deadlines import (
+    DOCKER_INTERVAL,
+    DOCKER_RETRIES,
+    DOCKER_STOP_GRACE,
+    DOCKER_TIMEOUT,
+    TRAEFIK_DEFAULT_THROTTLE,
+    ServiceTiming,
+)
+
+UVICORN_DEFAULT_KEEPALIVE = 5.0
+
+
+TRAEFIK_DEFAULT_IDLE = 90.0
+
+
+# An app that is not this lab's can state its longest request with this label (seconds).
+LONGEST_REQUEST_LABEL = "zerodrop.longest-request-seconds"
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the rules see of one routed service, and of the Traefik that routes it."""
+
+    name: str
+    data: dict[str, Any]
+    labels: dict[str, str]
+    env: dict[str, str]
+    args: list[str]
+    proxy_idle: float
+    provider_network: str | None
+    compose_dir: Path
+    throttle: float = TRAEFIK_DEFAULT_THROTTLE
+
+    @property
+    def timing(self) -> ServiceTiming:
+        """Its healthcheck (Docker's defaults for unset fields), grace and Traefik's throttle."""
+        check = self.data.get("healthcheck") or {}
+        return ServiceTiming(
+            interval=None
+            if healthcheck_off(self.data)
+            else parse_duration(check.get("interval"), DOCKER_INTERVAL),
+            timeout=parse_duration(check.get("timeout"), DOCKER_TIMEOUT),
+            retries=int(number(check, "retries") or DOCKER_RETRIES),
+            start_period=parse_duration(check.get("start_period"), 0.0),
+            stop_grace=self.grace,
+            throttle=self.throttle,
+        )
+
+    @property
+    def replicas(self) -> int:
+        """deploy.replicas (1 if unset)."""
+        return int(number(self.data.get("deploy") or {}, "replicas") or 1)
+
+    @property
+    def grace(self) -> float:
+        """stop_grace_period in seconds (Docker's 10 s if unset)."""
+        return parse_duration(self.data.get("stop_grace_period"), DOCKER_STOP_GRACE)
+
+    @property
+    def longest(self) -> float | None:
+        """The longest request: the app's SLOW_SECONDS, else the service's label."""
+        return number(self.env, "SLOW_SECONDS") or number(self.labels, LONGEST_REQUEST_LABEL)
+
+    @property
+    def drain(self) -> float:
+        """The app's lame-duck window (DRAIN_SECONDS)."""
+        return number(self.env, "DRAIN_SECONDS") or 0.0
+
+    @property
+    def work(self) -> float:
+        """The app's shutdown work (SHUTDOWN_WORK_SECONDS)."""
+        return number(self.env, "SHUTDOWN_WORK_SECONDS") or 0.0
+
+
+def healthcheck_off(data: dict[str, Any]) -> bool:
+    """Whether a service has no healthcheck, or has it disabled."""
+    healthcheck = data.get("healthcheck") or {}
+    off = healthcheck.get("disable") in {True, "true", "True"} or healthcheck.get("test") in (
+        ["NONE"],
+        "NONE",
+    )
+    return not healthcheck or off

@@ -1,0 +1,2 @@
+"""What a rollout did to traffic: the probe and its records, the write check, reports and the
+timeline picture."""

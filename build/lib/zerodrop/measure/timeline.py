@@ -1,0 +1,248 @@
+"""The timeline plot of a probe run: long requests as bars, short requests and writes as latency
+dots coloured by the version that answered, failures as red crosses on top in every lane, the
+rollout's phases as bands, and what happened when (compose up, each signal, Traefik adding or
+dropping a server as its API showed it, each exit) as marked lines across every panel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from matplotlib.ticker import FuncFormatter
+
+from zerodrop.measure.probe_data import ProbeResult
+from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord
+from zerodrop.model import PhaseRecord
+
+PHASE_COLOURS = {
+    "create": "#c7e9c0",
+    "start-to-healthy": "#9ecae1",
+    "healthy-to-routed": "#3182bd",
+    "drain-to-out": "#fdd0a2",
+    "drain-to-idle": "#fdae6b",
+    "stop": "#e6550d",
+    "back-in": "#756bb1",
+}
+FAILED = "red"
+# What happened, read from the phase log: (phase, at its start or end, label). The ends of
+# healthy-to-routed and drain-to-out are the moments the rollout saw Traefik's API add or drop a
+# server; the start of drain-to-out is the drain signal; the end of stop is the exit.
+EVENTS = (
+    ("create", "start", "compose up"),
+    ("healthy-to-routed", "end", "Traefik adds"),
+    ("drain-to-out", "start", "SIGUSR1"),
+    ("drain-to-out", "end", "Traefik drops"),
+    ("stop", "start", "SIGTERM"),
+    ("stop", "end", "exit"),
+    ("back-in", "end", "back in"),
+)
+# How each moment is marked on its replica's row of the band panel: (marker, colour). The rollout's
+# phase log gives some; the workshop's watch (lab/watch.py) gives the engine's and Traefik's own.
+EVENT_MARKS = {
+    "compose up": ("P", "#31a354"),
+    "start": (">", "#31a354"),
+    "healthy": ("o", "#08306b"),
+    "Traefik adds": ("^", "#3182bd"),
+    "SIGUSR1": ("|", "#e6550d"),
+    "Traefik drops": ("v", "#e6550d"),
+    "SIGTERM": ("D", "#a63603"),
+    "SIGKILL": ("X", "#67000d"),
+    "exit": ("s", "#636363"),
+    "back in": ("^", "#756bb1"),
+}
+Mark = tuple[float, str, str]  # (unix time, what, container name; "" for a command on the stack)
+
+
+def events(phases: list[PhaseRecord]) -> list[Mark]:
+    """(time, what, replica) for every marked moment of the rollout, in time order."""
+    found: list[Mark] = []
+    for p in phases:
+        for phase, edge, what in EVENTS:
+            if p.phase == phase and (edge == "start" or p.ok):
+                found.append((p.start if edge == "start" else p.end, what, p.replica.split(" ")[-1]))
+    return sorted(found)
+
+
+def _draw_spans(
+    band_ax: Any, others: list[Any], spans: Sequence[tuple[str, float, float]], t0: float
+) -> None:
+    """Named time spans of an action the lab did not drive step by step (Swarm's own update)."""
+    for y, (name, start, end) in enumerate(spans):
+        band_ax.barh(y, end - start, left=start - t0, color="tab:purple", alpha=0.6, height=0.7)
+        band_ax.text(end - t0 + 0.2, y, f"{name} ({end - start:.1f} s)", va="center", fontsize=8)
+        for ax in others:
+            ax.axvline(end - t0, color="tab:purple", lw=0.8, ls="--")
+    band_ax.set_yticks([])
+    band_ax.invert_yaxis()
+
+
+def _draw_phases(
+    band_ax: Any, others: list[Any], phases: list[PhaseRecord], marks: Sequence[Mark], t0: float
+) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    rows: dict[str, int] = {}
+    drawn = [p for p in phases if p.phase in PHASE_COLOURS]
+    for p in drawn:
+        rows.setdefault(p.replica, len(rows))
+    # Longest first, so a short phase (drain-to-out) stays visible on a long one (drain-to-idle).
+    for p in sorted(drawn, key=lambda p: p.end - p.start, reverse=True):
+        width = max(p.end - p.start, 0.05)
+        band_ax.barh(rows[p.replica], width, left=p.start - t0, color=PHASE_COLOURS[p.phase], height=0.7)
+    marked = _draw_marks(band_ax, others, marks, rows, t0)
+    band_ax.set_yticks(list(rows.values()), list(rows.keys()), fontsize=7)
+    band_ax.set_ylim(len(rows) - 0.5, -0.5)
+    shown = [name for name in PHASE_COLOURS if any(p.phase == name for p in drawn)]
+    handles: list[Any] = [Patch(color=PHASE_COLOURS[name]) for name in shown]
+    handles += [
+        Line2D([], [], marker=EVENT_MARKS[w][0], color=EVENT_MARKS[w][1], ls="", markersize=6)
+        for w in EVENT_MARKS
+        if w in marked
+    ]
+    labels = shown + [w for w in EVENT_MARKS if w in marked]
+    columns = 2 if len(labels) > 8 else 1  # one tall column would squeeze every panel below
+    band_ax.legend(
+        handles=handles,
+        labels=labels,
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.05),
+        ncol=columns,
+    )
+
+
+def _draw_marks(
+    band_ax: Any, others: list[Any], marks: Sequence[Mark], rows: dict[str, int], t0: float
+) -> set[str]:
+    """Each moment on its replica's row (a new row for a replica no phase named), a command on the
+    whole stack as a labelled line through every panel; the kinds drawn."""
+    marked: set[str] = set()
+    for at, what, replica in sorted(marks):
+        if not replica:  # a command: a line through every panel, named at the top
+            for ax in [band_ax, *others]:
+                ax.axvline(at - t0, color="#31a354", lw=1.0, ls="--", zorder=1)
+            band_ax.annotate(
+                what,
+                (at - t0, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, 3),
+                textcoords="offset points",
+                fontsize=7,
+                color="#31a354",
+                rotation=90,
+                va="bottom",
+            )
+            continue
+        row = next((y for label, y in rows.items() if label.endswith(replica)), None)
+        if row is None:
+            row = rows[replica] = len(rows)
+        marker, colour = EVENT_MARKS.get(what, ("*", "black"))
+        band_ax.scatter([at - t0], [row], marker=marker, color=colour, s=36, zorder=4, linewidths=1.5)
+        marked.add(what)
+        if what in {"Traefik adds", "Traefik drops"}:  # routing changes: a line through every panel
+            for ax in others:
+                ax.axvline(at - t0, color=colour, lw=0.7, ls=":", zorder=1)
+    return marked
+
+
+def _draw_long(ax: Any, records: list[RequestRecord], colour: dict[str, Any], t0: float) -> None:
+    lane_free: list[float] = []
+    for r in sorted((r for r in records if r.kind == LONG), key=lambda r: r.start):
+        lane = next((i for i, free in enumerate(lane_free) if free <= r.start), len(lane_free))
+        if lane == len(lane_free):
+            lane_free.append(0.0)
+        lane_free[lane] = r.end
+        fill = colour.get(r.version or "", "grey") if r.ok else FAILED
+        ax.barh(
+            lane, max(r.end - r.start, 0.05), left=r.start - t0, color=fill, height=0.6, edgecolor="white"
+        )
+        if not r.ok:  # a failed request may last no time at all: a cross that is always seen
+            ax.scatter([r.end - t0], [lane], marker="x", color=FAILED, s=40, zorder=5)
+    ax.set_ylabel("long GET /\n(lane)")
+    ax.invert_yaxis()
+
+
+def _draw_latency(
+    ax: Any, records: list[RequestRecord], kind: str, *, label: str, colour: dict[str, Any], t0: float
+) -> None:
+    of_kind = [r for r in records if r.kind == kind]
+    for version, c in colour.items():
+        pts = [r for r in of_kind if r.ok and r.version == version]
+        ax.scatter([r.start - t0 for r in pts], [r.seconds * 1000 for r in pts], s=4, color=c, label=version)
+    bad = [r for r in of_kind if not r.ok]
+    if bad:
+        ax.scatter(
+            [r.start - t0 for r in bad],
+            [max(r.seconds * 1000, 0.1) for r in bad],
+            s=40,
+            marker="x",
+            color=FAILED,
+            zorder=5,
+        )
+    # The legend says how many failed even when none did (a proxy: an empty scatter on a log axis
+    # has no limits matplotlib can scale).
+    ax.plot([], [], "x", color=FAILED, markersize=7, label=f"failed ({len(bad)})")
+    ax.set_ylabel(label)
+    if not of_kind:
+        ax.text(0.5, 0.5, "none sent", transform=ax.transAxes, ha="center", va="center", color="grey")
+        return
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2 x 10^1
+    ax.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
+
+
+def _two_and_five(value: float, _: object) -> str:
+    """Minor log ticks labelled only at 2 and 5 of each decade, in plain milliseconds."""
+    leading = f"{value:.0e}"[0] if value > 0 else ""
+    return f"{value:g}" if leading in {"2", "5"} else ""
+
+
+def plot_timeline(
+    result: ProbeResult,
+    phases: list[PhaseRecord],
+    path: Path,
+    title: str = "",
+    *,
+    spans: Sequence[tuple[str, float, float]] = (),
+    marks: Sequence[Mark] | None = None,
+) -> Path:
+    """A PNG: long requests as bars, short requests and writes as latency dots, coloured by the
+    version that answered, failures in red, the rollout's phases as bands (or, for an action the
+    lab did not drive, named `spans` of wall-clock time), and what happened when: `marks` seen
+    from outside (the engine's events, Traefik's API, the commands run), else read from the phases."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t0 = result.started
+    records = [r for r in result.records if r.end]
+    versions = sorted({r.version for r in records if r.ok and r.version})
+    palette = plt.get_cmap("tab10")
+    colour = {v: palette(i % 10) for i, v in enumerate(versions)}
+    shown_marks = events([p for p in phases if p.phase in PHASE_COLOURS]) if marks is None else marks
+    banded = bool(spans) or bool(shown_marks) or any(p.phase in PHASE_COLOURS for p in phases)
+    if banded:  # no band panel when nothing happened that it could show
+        fig, axes = plt.subplots(4, 1, figsize=(12, 9.5), sharex=True, height_ratios=[1.4, 2, 2, 2])
+        band_ax, long_ax, short_ax, write_ax = axes
+    else:
+        fig, axes = plt.subplots(3, 1, figsize=(12, 7.5), sharex=True, height_ratios=[2, 2, 2])
+        long_ax, short_ax, write_ax = axes
+        band_ax = long_ax
+    fig.suptitle(title or "requests through Traefik during the rollout", fontsize=11)
+    if spans and not phases:
+        _draw_spans(band_ax, [long_ax, short_ax, write_ax], spans, t0)
+    elif banded:
+        _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, shown_marks, t0)
+    _draw_long(long_ax, records, colour, t0)
+    _draw_latency(short_ax, records, SHORT, label="GET /health\nlatency ms", colour=colour, t0=t0)
+    _draw_latency(write_ax, records, WRITE, label="POST /events\nlatency ms", colour=colour, t0=t0)
+    write_ax.set_xlabel("seconds since the probe started")
+    fig.tight_layout(rect=(0, 0, 0.97, 0.97))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

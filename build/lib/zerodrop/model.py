@@ -1,0 +1,71 @@
+"""The vocabulary every package shares: a replica, a release, a timed phase, and what counts as
+ready. Data only: no Docker, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Docker health states in which Traefik's docker provider routes a running container ("none": the
+# container has no healthcheck, so it is routed as soon as it runs).
+READY_HEALTH = frozenset({"healthy", "none"})
+
+
+def is_ready(health: str) -> bool:
+    """Whether Traefik routes a running container with this Docker health."""
+    return health in READY_HEALTH
+
+
+@dataclass(frozen=True)
+class Replica:
+    """What the lab needs to know of one container of a service."""
+
+    id: str
+    name: str
+    hostname: str
+    image: str
+    version: str
+    status: str
+    health: str
+    ips: tuple[str, ...]
+    number: int
+    stop_timeout: float = 10.0
+    created: float | None = None
+
+    @property
+    def short_id(self) -> str:
+        """The 12-character id Docker shows (and the app reports as its replica name)."""
+        return self.id[:12]
+
+    def routed_in(self, routed: set[str] | None) -> bool:
+        """Whether Traefik lists one of the replica's addresses among the servers it routes to."""
+        return bool(routed and routed.intersection(self.ips))
+
+    @property
+    def serving_state(self) -> bool:
+        """Running with a health Traefik routes (drained or not is the app's to say)."""
+        return self.status == "running" and is_ready(self.health)
+
+
+@dataclass(frozen=True)
+class Release:
+    """A version of the service and the compose variables it was started with."""
+
+    version: str
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PhaseRecord:
+    """One timed step of a rollout, for progress lines, summaries, reports and plots."""
+
+    phase: str
+    replica: str
+    start: float
+    end: float = 0.0
+    ok: bool = True
+    detail: str = ""
+
+    @property
+    def seconds(self) -> float:
+        """How long the step took."""
+        return self.end - self.start

@@ -1,0 +1,137 @@
+"""Rollout deadlines derived from the service's own timing: its healthcheck (interval, timeout,
+retries, start_period), its stop grace period, and Traefik's provider throttle.
+
+A fixed guess fails both ways: 30 s to leave rotation is too short for a 30 s healthcheck
+interval with one retry and far too long for a 1 s one. What Docker and Traefik promise:
+- a replica's health flips (ready <-> not ready) within `retries x (interval + timeout)`: the
+  worst case of `retries` consecutive checks that each run to their timeout;
+- Traefik applies the health event within its provider throttle;
+- a new replica passes its first check after booting (budgeted by `start_period`) plus one
+  `interval + timeout`;
+- a drained replica's requests end within its stop grace period (what `docker stop` allows).
+Each deadline is that worst case times MARGIN_FACTOR plus MARGIN_SECONDS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from zerodrop.durations import parse_duration
+
+# Docker's defaults for a healthcheck field left unset (`docker inspect` shows 0).
+DOCKER_INTERVAL = 30.0
+DOCKER_TIMEOUT = 30.0
+DOCKER_RETRIES = 3
+DOCKER_STOP_GRACE = 10.0
+THROTTLE_FLAG = "--providers.providersThrottleDuration"
+TRAEFIK_DEFAULT_THROTTLE = 2.0  # Traefik's default for THROTTLE_FLAG
+MARGIN_FACTOR = 2.0  # twice the worst case Docker and Traefik promise ...
+MARGIN_SECONDS = 5.0  # ... plus this, for a busy machine (API calls, exec, CPU contention)
+SLOW_ROLLOUT_SECONDS = 120.0  # `lab lint` warns when detection alone puts a rollout past this
+
+
+@dataclass(frozen=True)
+class ServiceTiming:
+    """The timing a service and its proxy declare, in seconds; healthcheck None when it has none."""
+
+    interval: float | None
+    timeout: float
+    retries: int
+    start_period: float
+    stop_grace: float
+    throttle: float
+
+    @property
+    def flip(self) -> float:
+        """Worst case for Docker to flip a replica's health: retries x (interval + timeout)."""
+        if self.interval is None:
+            return 0.0
+        return self.retries * (self.interval + self.timeout)
+
+    @property
+    def first_pass(self) -> float:
+        """Worst case for a booted replica's first passing check: start_period + interval + timeout."""
+        if self.interval is None:
+            return 0.0
+        return self.start_period + self.interval + self.timeout
+
+    def batch_seconds(self) -> float:
+        """What detection typically costs one batch (checks that answer at once, not at their
+        timeout): one interval for the new replica's first pass, `retries` intervals for the old
+        one's health to flip, and Traefik's throttle twice (add, then remove)."""
+        if self.interval is None:
+            return 2 * self.throttle
+        return self.interval * (1 + self.retries) + 2 * self.throttle
+
+
+class TimedService(Protocol):
+    """Anything that can say a service's timing (the Docker platform; fakes in unit tests)."""
+
+    def service_timing(self) -> ServiceTiming:
+        """The service's healthcheck, stop grace and proxy throttle."""
+        ...
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    """The health and route deadlines, and how each was derived, the idle one too (its deadline is
+    each replica's own stop grace, which the console shows beside them)."""
+
+    health: float
+    route: float
+    how: tuple[str, ...]
+
+    def line(self) -> str:
+        """'deadlines: health 51s (...), route 12s (...), idle 30s (...)'."""
+        return "deadlines: " + "; ".join(self.how)
+
+
+def with_margin(worst: float) -> float:
+    """A deadline for a worst case: MARGIN_FACTOR x worst + MARGIN_SECONDS."""
+    return MARGIN_FACTOR * worst + MARGIN_SECONDS
+
+
+def derive_deadlines(timing: ServiceTiming) -> Deadlines:
+    """The rollout's default deadlines for a service with this timing."""
+    margin = f"x{MARGIN_FACTOR:g} + {MARGIN_SECONDS:g}s"
+    route = with_margin(timing.flip + timing.throttle)
+    health = with_margin(timing.first_pass)
+    if timing.interval is None:
+        health_how = f"health {health:.0f}s (no healthcheck: running is ready; {margin})"
+        route_how = f"route {route:.0f}s (Traefik throttle {timing.throttle:g}s {margin})"
+    else:
+        health_how = (
+            f"health {health:.0f}s (start_period {timing.start_period:g}s + interval {timing.interval:g}s "
+            f"+ timeout {timing.timeout:g}s, {margin})"
+        )
+        route_how = (
+            f"route {route:.0f}s (retries {timing.retries} x (interval {timing.interval:g}s + timeout "
+            f"{timing.timeout:g}s) + Traefik throttle {timing.throttle:g}s, {margin})"
+        )
+    idle_how = f"idle {timing.stop_grace:.0f}s (stop_grace_period)"
+    return Deadlines(health, route, (health_how, route_how, idle_how))
+
+
+def timing_from_inspect(config: Mapping[str, Any], proxy_args: Iterable[str]) -> ServiceTiming:
+    """A replica's timing from its `docker inspect` Config (healthcheck durations in nanoseconds,
+    0 for unset, which means Docker's default) and Traefik's command-line arguments."""
+    check = config.get("Healthcheck") or {}
+    test = check.get("Test") or []
+
+    def seconds(key: str, default: float) -> float:
+        return float(check.get(key) or 0) / 1e9 or default
+
+    throttle = TRAEFIK_DEFAULT_THROTTLE
+    for arg in proxy_args:
+        if arg.startswith(f"{THROTTLE_FLAG}="):
+            throttle = parse_duration(arg.split("=", 1)[1], TRAEFIK_DEFAULT_THROTTLE)
+    return ServiceTiming(
+        interval=None if not test or test[0] == "NONE" else seconds("Interval", DOCKER_INTERVAL),
+        timeout=seconds("Timeout", DOCKER_TIMEOUT),
+        retries=int(check.get("Retries") or DOCKER_RETRIES),
+        start_period=seconds("StartPeriod", 0.0),
+        stop_grace=float(config.get("StopTimeout") or DOCKER_STOP_GRACE),
+        throttle=throttle,
+    )

@@ -1,0 +1,245 @@
+"""Zero-downtime rolling replacement of a service's replicas, gated on Traefik's own view.
+
+Per batch (one replica by default): start the new replicas beside the old ones; wait until Docker
+calls them healthy and Traefik lists them; check once more that they serve; drain the old ones
+(they fail readiness but serve on) and wait until Traefik no longer lists them. From there the old
+replicas retire in the background (wait until idle, stop with the full grace period, remove) while
+the next batch begins: they receive no traffic, so only their own clients wait for them. At most
+`max_draining` old replicas retire at once; the next batch waits for room.
+
+Every new replica is watched until the rollout ends. If one stops serving, the rollout stops:
+it undoes its current batch, and for any earlier batch whose new replicas no longer all serve, it
+puts the old replicas that have not begun to stop back in rotation first.
+
+The invariant: Traefik never routes fewer ready replicas than when the rollout began. Any failure,
+exception or interrupt runs the same undo, which restores it, and the rollout then says what
+serves now, as Docker and Traefik report it.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+
+from zerodrop.errors import (
+    PlatformUnavailable,
+    ReplicaLost,
+    RolloutFailed,
+    RolloutInputError,
+    RolloutInterrupted,
+    RouteBroken,
+    WaitTimeout,
+    first_line,
+)
+from zerodrop.model import Replica
+from zerodrop.rollout.create import create_batch
+from zerodrop.rollout.membership import Membership
+from zerodrop.rollout.new_replicas import NewReplicas
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.plan import Batch, RolloutOptions, Timeouts, plan_batches
+from zerodrop.rollout.platform import ServicePlatform
+from zerodrop.rollout.replica_waits import ReplicaWaits
+from zerodrop.rollout.result import Interrupt, RolloutResult
+from zerodrop.rollout.retirements import Retirements
+from zerodrop.rollout.undo import Undo, settle_open_batches
+
+HELD_BACK_RETRIES = 3  # an old replica held back by a successor's health flap is retried this often
+
+
+class RolloutEngine:
+    """Carries one rollout out on a platform."""
+
+    def __init__(
+        self,
+        platform: ServicePlatform,
+        options: RolloutOptions,
+        timeouts: Timeouts,
+        log: RolloutLog,
+        interrupt: Interrupt | None = None,
+    ) -> None:
+        self.platform = platform
+        self.options = options
+        self.log = log
+        self.interrupt = interrupt or Interrupt()
+        self.health_timeout = timeouts.health
+        self.route_timeout = timeouts.route
+        self.gates = ReplicaWaits(platform, options.poll_interval, guard=self._guard)
+        self.undo = Undo(platform, ReplicaWaits(platform, options.poll_interval), log, self.route_timeout)
+        self.watched = NewReplicas(platform, self.gates, self.route_timeout)
+        self.membership = Membership()  # compose adds alone; retirements remove side by side
+        self.retiring = Retirements(
+            platform,
+            log,
+            poll=options.poll_interval,
+            call_timeout=self.route_timeout,
+            membership=self.membership,
+        )
+        self.open_batches: list[Batch] = []  # batches whose old replicas are still retiring
+        self.peak_replicas = 0
+        self.draining_cap = options.max_draining or 1
+
+    # --- watching what must keep serving ---------------------------------------------------------
+
+    def _guard(self) -> None:
+        """Before every poll: stop on an interrupt, or on a new replica that no longer serves."""
+        if self.interrupt.signum is not None:
+            raise RolloutInterrupted(self.interrupt.signum)
+        self._raise_retirement_errors()
+        if self.watched.replicas:
+            self.watched.check(tolerate_unavailable=True)
+
+    # --- one batch ----------------------------------------------------------------------------------
+
+    def replace_batch(self, batch: Batch) -> None:
+        """Start, gate and drain, then hand the old replicas to the background retirement."""
+        self._guard()
+        self._wait_for_room(len(batch.old))
+        batch.new = self._create(batch)
+        for replica in batch.new:
+            with self.log.phase("start-to-healthy", f"new {replica.name}", replica.created):
+                self.gates.healthy(replica, self.health_timeout)
+        for replica in batch.new:
+            with self.log.phase("healthy-to-routed", f"new {replica.name}"):
+                self.gates.routed(replica, self.route_timeout)
+        self.watched.replicas += batch.new
+        self.watched.check()  # once more, right before the old ones leave rotation
+        began = self._drain(batch)
+        for old in batch.old:
+            with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
+                self.gates.unrouted(old, self.route_timeout)
+        self.open_batches.append(batch)
+        for old in batch.old:
+            self.retiring.start(old, began[old.id], batch.new)
+
+    def _wait_for_room(self, needed: int) -> None:
+        """Wait until `needed` more old replicas may retire beside those retiring now."""
+
+        def room() -> bool:
+            return self.retiring.active() + needed <= self.draining_cap
+
+        if room():
+            return
+        with self.log.phase("wait-for-room", f"{self.retiring.active()} retiring"):
+            self.gates.until(
+                room,
+                f"room under --max-draining {self.draining_cap}",
+                self.retiring.bound(),
+                self.retiring.ended,
+            )
+
+    def _raise_retirement_errors(self) -> None:
+        if self.retiring.errors:
+            raise RolloutFailed(self.retiring.errors[0])
+
+    def _create(self, batch: Batch) -> list[Replica]:
+        batch.new, running = create_batch(
+            self.platform,
+            self.options.target,
+            batch,
+            log=self.log,
+            membership=self.membership,
+            unguarded=self.undo.gates,
+            call_timeout=self.route_timeout,
+        )
+        self.peak_replicas = max(self.peak_replicas, running)
+        return batch.new
+
+    def _drain(self, batch: Batch) -> dict[str, float]:
+        began: dict[str, float] = {}
+        for old in batch.old:
+            began[old.id] = time.time()
+            batch.drained.append(old)
+            self.gates.call(partial(self.platform.drain, old.id), f"draining {old.name}", self.route_timeout)
+        return began
+
+    # --- the whole rollout --------------------------------------------------------------------------
+
+    def run(self) -> RolloutResult:
+        """Replace every replica. RolloutFailed or RolloutInterrupted after the current batch was
+        undone; the batches before it stay replaced unless their new replicas stopped serving."""
+        started = time.time()
+        old = self.platform.replicas()
+        if not old:
+            raise RolloutInputError("the service has no running replicas to replace")
+        problem = self.platform.route_problem()  # also what later looks compare the rule with
+        if problem is not None:
+            raise RolloutFailed(f"not starting: {problem}", undone=False)
+        self.draining_cap = self.options.max_draining or len(old)
+        replaced: list[tuple[str, str]] = []
+        batches: list[tuple[list[str], list[str]]] = []
+        for planned in plan_batches(old, self.options.max_surge):
+            batch = Batch(planned)
+            try:
+                self.replace_batch(batch)
+            except BaseException as error:
+                self._fail(batch, error)
+            replaced += [(o.name, n.name) for o, n in zip(batch.old, batch.new, strict=True)]
+            batches.append(([o.name for o in batch.old], [n.name for n in batch.new]))
+        try:
+            self._finish_retirements()
+        except BaseException as error:
+            self._fail(Batch([]), error)
+        final = self.platform.replicas()
+        wrong = [r.name for r in final if r.version != self.options.target.version]
+        if len(final) != len(old) or wrong:
+            raise RolloutFailed(
+                f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}",
+                undone=False,
+            )
+        self._answers_through_entrypoint()
+        return RolloutResult(
+            replaced,
+            time.time() - started,
+            list(self.log.records),
+            [*self.retiring.cut, *self.undo.cut],
+            len(old),
+            self.gates.fewest_routed,
+            self.peak_replicas,
+            batches,
+        )
+
+    def _answers_through_entrypoint(self) -> None:
+        """The last word: one real request through Traefik's entrypoint must reach the target."""
+        status, version = self.undo.gates.call(
+            self.platform.entrypoint_answer, "a request through Traefik's entrypoint", self.route_timeout
+        )
+        if status != 200 or (version is not None and version != self.options.target.version):
+            raise RolloutFailed(
+                f"a request through Traefik's entrypoint answered {status} from version "
+                f"{version or 'unknown'}, not 200 from {self.options.target.version}",
+                undone=False,
+            )
+        self.log.note(
+            f"through Traefik's entrypoint: 200 from {version or 'the service (it does not say its version)'}"
+        )
+
+    def _finish_retirements(self) -> None:
+        """Wait, still watching the new replicas, until every old replica has stopped."""
+        self.retiring.wait_all(self.gates, self.watched.check, HELD_BACK_RETRIES)
+        self.open_batches = []
+        self.watched.replicas = []
+
+    def _fail(self, batch: Batch, error: BaseException) -> None:
+        reason = first_line(error, limit=1000)
+        self.log.note(f"stopping: {reason}; undoing this batch")
+        self.watched.replicas = []
+        problems: list[str] = []
+        try:
+            problems += self.undo.run(batch)
+        except Exception as undo_error:  # the undo never raises; if it does, settle all the same
+            problems.append(f"undoing this batch: {type(undo_error).__name__}: {undo_error}")
+        finally:
+            problems += settle_open_batches(
+                self.platform, self.open_batches, self.retiring, self.undo, self.log
+            )
+        for line in problems:
+            self.log.note(f"left behind: {line}")
+        if isinstance(error, RolloutInterrupted):
+            raise RolloutInterrupted(error.signum, problems) from None
+        if self.interrupt.signum is not None:  # a step the interrupt ended (a compose command)
+            raise RolloutInterrupted(self.interrupt.signum, problems) from None
+        if isinstance(error, RolloutFailed | WaitTimeout | ReplicaLost | RouteBroken | PlatformUnavailable):
+            raise RolloutFailed(reason, problems) from error
+        if isinstance(error, Exception):
+            raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error
+        raise error

@@ -1,0 +1,123 @@
+"""Mending what a killed rollout left behind: say each finding, then bring the service back to
+its replica count of ready, routed replicas. The next rollout does it first; `recover` does only
+that, as a command of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
+from zerodrop.model import Release
+from zerodrop.rollout.deadlines import TimedService, derive_deadlines
+from zerodrop.rollout.history import current_release
+from zerodrop.rollout.lock import LockState, lock_state, rollout_lock
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.plan import Timeouts, resolve_timeouts
+from zerodrop.rollout.platform import RolloutPlatform, ServicePlatform
+from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, recover, state_lines
+from zerodrop.rollout.replica_waits import ReplicaWaits
+from zerodrop.rollout.retire import CutWork
+from zerodrop.target import ComposeTarget
+
+
+@dataclass
+class Mended:
+    """What mending found, whether it had to act, and the work it had to cut."""
+
+    found: list[str]
+    acted: bool = False
+    cut: list[CutWork] = field(default_factory=list)
+
+
+@dataclass
+class Recovered(Mended):
+    """A `recover` command's outcome: also what serves afterwards, and what is still wrong."""
+
+    now: list[str] = field(default_factory=list)
+    still: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """What serves now, what is still wrong, or that there was nothing to mend."""
+        done = [*self.now, *(f"still: {line}" for line in self.still)]
+        return done if self.found else [*done, "nothing to mend"]
+
+    def exit_code(self) -> int:
+        """0 whole, 3 work was cut, 1 still wrong (mixed versions alone are left to a rollout)."""
+        if self.cut:
+            return EXIT_CUT
+        return EXIT_FAILED if any(not line.startswith("mixed") for line in self.still) else EXIT_OK
+
+
+def deployed_release(target: ComposeTarget, platform: ServicePlatform) -> Release:
+    """What should run when no rollout is under way: the last completed rollout's target, else the
+    version most running replicas have."""
+    deployed = current_release(target.state_dir, target.project)
+    if deployed is not None:
+        return deployed
+    versions = [r.version for r in platform.replicas()]
+    return Release(max(set(versions), key=versions.count) if versions else "v1")
+
+
+def resolve_deadlines(
+    platform: TimedService, log: RolloutLog, *, health: float | None, route: float | None, derive: bool = True
+) -> Timeouts:
+    """The deadlines, once: each flag given, else derived from the running service's own timing
+    (`derive`; nothing to derive from when no replica runs), printing how each was found."""
+    deadlines = derive_deadlines(platform.service_timing()) if derive else None
+    if deadlines is not None:
+        log.note(deadlines.line())
+    for flag, value in (("--timeout", health), ("--route-timeout", route)):
+        if value is not None:
+            log.note(f"{flag} {value:g}s overrides the derived deadline")
+    return resolve_timeouts(health, route, deadlines)
+
+
+def mend(
+    platform: ServicePlatform,
+    target: ComposeTarget,
+    timeouts: Timeouts,
+    log: RolloutLog,
+    *,
+    lock: LockState,
+    view: ServiceView,
+    always: bool = False,
+) -> Mended:
+    """Say what an earlier rollout left behind, one `found:` line each, and recover when that is
+    needed (`always`: recover in any case, which does nothing to a service that is whole)."""
+    found = findings(view, target.replicas, lock)
+    for line in found:
+        log.note(f"found: {line}")
+    if not always and not needs_recovery(view, target.replicas, lock):
+        return Mended(found)
+    log.note(f"recovering to {target.replicas} ready replica(s) first" if not always else "recovering")
+    cut = recover(
+        platform,
+        ReplicaWaits(platform),
+        log,
+        target.replicas,
+        deployed_release(target, platform),
+        health_timeout=timeouts.health,
+        route_timeout=timeouts.route,
+    )
+    return Mended(found, True, cut)
+
+
+def execute_recover(
+    platform: RolloutPlatform,
+    target: ComposeTarget,
+    *,
+    health: float | None = None,
+    route: float | None = None,
+    out: Callable[[str], None] = print,
+) -> Recovered:
+    """Bring the service back to its replica count of ready, routed replicas after a killed
+    rollout, under the rollout lock; what was found, done, and is still wrong afterwards."""
+    with rollout_lock(target.state_dir, target.project, "recover") as lock:
+        log = RolloutLog(out=out, prefix="recover")
+        view = look(platform)
+        timeouts = resolve_deadlines(platform, log, health=health, route=route, derive=bool(view.running))
+        mended = mend(platform, target, timeouts, log, lock=lock, view=view, always=True)
+        after = look(platform)
+    still = findings(after, target.replicas, lock_state(target.state_dir, target.project))
+    return Recovered(mended.found, mended.acted, mended.cut, state_lines(after), still)

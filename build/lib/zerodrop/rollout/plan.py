@@ -1,0 +1,119 @@
+"""What a rollout is asked to do, checked before anything changes: the target and its options,
+their validation, and the order in which old replicas are replaced (batches)."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from zerodrop.errors import RolloutInputError
+from zerodrop.model import Release, Replica
+from zerodrop.rollout.deadlines import Deadlines
+
+VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# An image reference as Docker writes one: [registry[:port]/]name[/name...][:tag][@sha256:digest].
+IMAGE_PATTERN = re.compile(
+    r"^(?:[a-z0-9][a-z0-9.-]*(?::\d+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+ENV_KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+DEFAULT_MAX_SURGE = 1
+# Used only when no service timing could be read (the unit tests' fake platform, say).
+DEFAULT_HEALTH_TIMEOUT = 120.0
+DEFAULT_ROUTE_TIMEOUT = 30.0
+MAX_TIMEOUT = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class RolloutOptions:
+    """How to roll: to which release, how many at a time, and how long to wait for what."""
+
+    target: Release
+    max_surge: int = DEFAULT_MAX_SURGE
+    # None: derived from the service's healthcheck, grace and Traefik's throttle (zerodrop.rollout.deadlines)
+    health_timeout: float | None = None
+    route_timeout: float | None = None
+    poll_interval: float = 0.25
+    build: bool = True
+    # Old replicas out of rotation but still finishing requests, at most (None: as many as the
+    # service has replicas). They do not count toward max_surge, but they do use memory.
+    max_draining: int | None = None
+    # The target's version is a whole image reference (`zerodrop rollout --image`), not a tag.
+    image_reference: bool = False
+
+
+def validate_options(options: RolloutOptions) -> None:
+    """RolloutInputError for a version, batch size, timeout or variable the rollout cannot use."""
+    if options.image_reference:
+        if not IMAGE_PATTERN.match(options.target.version) or len(options.target.version) > 255:
+            raise RolloutInputError(f"--image {options.target.version!r} is not an image reference")
+    elif not VERSION_PATTERN.match(options.target.version):
+        raise RolloutInputError(f"version {options.target.version!r} is not a valid image tag")
+    if options.max_surge < 1:
+        raise RolloutInputError(f"--max-surge must be at least 1, not {options.max_surge}")
+    if options.max_draining is not None and options.max_draining < options.max_surge:
+        raise RolloutInputError(
+            f"--max-draining must be at least --max-surge ({options.max_surge}), not {options.max_draining}"
+        )
+    for name, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
+        if value is None:
+            continue
+        if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+            raise RolloutInputError(
+                f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
+            )
+    for key in options.target.env:
+        if not ENV_KEY_PATTERN.match(key):
+            raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
+
+
+def check_variables(env: dict[str, str], settable: set[str], elsewhere: set[str]) -> None:
+    """RolloutInputError unless every `--set` variable is one the service's environment alone
+    reads: nothing may change routing labels, ports, the image or compose itself."""
+    for key in sorted(env):
+        if key.startswith(("COMPOSE_", "DOCKER_")):
+            raise RolloutInputError(f"--set {key}: changes compose or Docker itself, not the service")
+        if key in elsewhere:
+            raise RolloutInputError(
+                f"--set {key}: the compose file reads it outside the service's environment "
+                "(routing labels, ports, image or Traefik), which a rollout must not change"
+            )
+        if key not in settable:
+            allowed = ", ".join(sorted(settable)) or "none"
+            raise RolloutInputError(
+                f"--set {key}: the service's environment does not use it (it reads: {allowed})"
+            )
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a rollout waits for a new replica to turn healthy, and for Traefik to add or drop a
+    server. Resolved once, before anything changes; every part of the rollout reads these."""
+
+    health: float
+    route: float
+
+
+def resolve_timeouts(health: float | None, route: float | None, derived: Deadlines | None) -> Timeouts:
+    """Each deadline from its flag if given, else derived from the service's timing, else (no
+    timing could be read: nothing runs) the fallback default."""
+    return Timeouts(
+        health=health if health is not None else derived.health if derived else DEFAULT_HEALTH_TIMEOUT,
+        route=route if route is not None else derived.route if derived else DEFAULT_ROUTE_TIMEOUT,
+    )
+
+
+def plan_batches(old: list[Replica], max_surge: int) -> list[list[Replica]]:
+    """The old replicas in replacement order (oldest first), `max_surge` at a time."""
+    ordered = sorted(old, key=lambda r: r.number)
+    return [ordered[i : i + max_surge] for i in range(0, len(ordered), max_surge)]
+
+
+@dataclass
+class Batch:
+    """One batch in progress: the old replicas it replaces and how far it got."""
+
+    old: list[Replica]
+    new: list[Replica] = field(default_factory=list)
+    drained: list[Replica] = field(default_factory=list)

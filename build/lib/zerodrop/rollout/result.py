@@ -1,0 +1,36 @@
+"""What a rollout hands back: its result when it finished, and the interrupt a signal handler sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from zerodrop.model import PhaseRecord
+from zerodrop.rollout.retire import CutWork
+
+
+@dataclass
+class Interrupt:
+    """Set from a signal handler; the rollout notices it at its next poll or step."""
+
+    signum: int | None = None
+
+    def request(self, signum: int) -> bool:
+        """Record the first signal; whether this one was the first."""
+        first = self.signum is None
+        if first:
+            self.signum = signum
+        return first
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    """What a finished rollout replaced, how long it took, and what it had to cut."""
+
+    replaced: list[tuple[str, str]]
+    seconds: float
+    records: list[PhaseRecord]
+    cut: list[CutWork] = field(default_factory=list)
+    started_with: int = 0
+    fewest_routed: int | None = None
+    peak_replicas: int = 0  # the most running replicas of the service seen at once
+    batches: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (old, new) names

@@ -1,0 +1,79 @@
+"""Retiring a replica Traefik no longer routes: wait until idle, stop with the grace period,
+remove; and the account of any work that had to be cut."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from zerodrop.model import Replica
+from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
+from zerodrop.rollout.phase_log import RolloutLog
+from zerodrop.rollout.platform import ServicePlatform
+from zerodrop.rollout.replica_waits import ReplicaWaits
+
+
+@dataclass(frozen=True)
+class CutWork:
+    """An old replica stopped while it still had work: requests in flight, or an unclean exit."""
+
+    replica: str
+    inflight: int  # at the grace deadline; -1 when it could not be read
+    exit_code: int | None
+
+    def line(self) -> str:
+        """'app-1: 2 request(s) in flight at the grace deadline, exit 137 (SIGKILL)'."""
+        count = "an unknown number of" if self.inflight < 0 else str(self.inflight)
+        parts = [f"{count} request(s) in flight at the grace deadline"] if self.inflight else []
+        if self.exit_code not in (0, None):
+            killed = " (SIGKILL: its shutdown work was cut)" if self.exit_code == 137 else ""
+            parts.append(f"exit {self.exit_code}{killed}")
+        return f"{self.replica}: {', '.join(parts)}"
+
+
+def retire(
+    platform: ServicePlatform,
+    gates: ReplicaWaits,
+    log: RolloutLog,
+    replica: Replica,
+    *,
+    label: str,
+    drain_began: float,
+    call_timeout: float,
+    before_stop: Callable[[], bool] = lambda: True,
+    membership: AbstractContextManager[object] | None = None,
+) -> CutWork | None:
+    """For a replica Traefik no longer routes: wait until idle (at most its grace period), stop it
+    with that grace, remove it. Work still in flight at the deadline, or an unclean exit, is
+    returned (and printed) as cut work.
+
+    `before_stop` may still call the stop off (the replica stays running; None is returned);
+    `membership` is held for the removal."""
+    with log.phase("drain-to-idle", label, drain_began) as record:
+        left = gates.idle(replica, replica.stop_timeout)
+        if left is None:
+            record.detail = "the service does not say what is in flight: stopping with its grace period"
+        elif left:
+            record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
+    if not before_stop():
+        return None
+    with log.phase("stop", label) as record:
+        grace = stop_grace(replica)
+        code = gates.call(
+            lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
+        )
+        record.detail = f"exit {code}"
+    cut = CutWork(replica.name, left or 0, code) if left or code not in (0, None) else None
+    if cut is not None:
+        log.note(f"CUT WORK: {cut.line()}")
+    with membership or contextlib.nullcontext():
+        gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
+    return cut
+
+
+def stop_grace(replica: Replica) -> float:
+    """How long a stop waits for the replica before SIGKILL: its own stop_grace_period, never less
+    than Docker's default (a container created without one reports 0)."""
+    return max(replica.stop_timeout, DOCKER_STOP_GRACE)

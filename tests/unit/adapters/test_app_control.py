@@ -1,0 +1,109 @@
+"""ContractApp, the app side of any service, on a recording stand-in for a docker container: what
+each drain contract sends, what a drain file looks like, and the override file naming an image."""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from docker.errors import NotFound
+from docker.models.containers import Container
+
+from zerodrop.adapters.app_control import ContractApp
+from zerodrop.model import Release
+from zerodrop.rollout.contract import parse_contract
+
+
+@dataclass
+class RecordingContainer:
+    """The few container calls ContractApp makes, recorded; files live in a dict."""
+
+    id: str = "c1"
+    name: str = "shop-web-1"
+    health: str = "healthy"
+    files: dict[str, bytes] = field(default_factory=dict)
+    calls: list[str] = field(default_factory=list)
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return {"Config": {"Image": "shop:v1"}, "State": {"Health": {"Status": self.health}}}
+
+    def kill(self, signal: str) -> None:
+        self.calls.append(f"kill {signal}")
+
+    def put_archive(self, path: str, data: bytes) -> bool:
+        with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+            for member in archive.getmembers():
+                self.files[f"{path.rstrip('/')}/{member.name}"] = b""
+        self.calls.append(f"put {path}")
+        return True
+
+    def get_archive(self, path: str) -> tuple[bytes, dict[str, str]]:
+        if path not in self.files:
+            raise NotFound(path)
+        return b"", {}
+
+    def exec_run(self, command: list[str]) -> SimpleNamespace:
+        self.calls.append(" ".join(command))
+        if command[:2] == ["rm", "-f"]:
+            self.files.pop(command[2], None)
+        return SimpleNamespace(exit_code=0, output=b"")
+
+
+def made(health: str = "healthy") -> tuple[RecordingContainer, Container]:
+    """The recorder, and the same object as the container type ContractApp takes."""
+    recorder = RecordingContainer(health=health)
+    return recorder, cast(Container, recorder)
+
+
+def app(contract: str, tmp_path) -> ContractApp:
+    return ContractApp(None, "web", parse_contract(contract), override_dir=tmp_path)  # type: ignore[arg-type]
+
+
+def test_the_file_contract_drains_with_a_file_put_in_by_docker_and_undrains_by_removing_it(tmp_path):
+    """No program of the image's own is needed to create the file; its presence is the phase."""
+    control, (recorder, container) = app("file:/tmp/drain", tmp_path), made()
+    assert control.phase(container) == "ready"
+    control.drain(container)
+    assert recorder.files == {"/tmp/drain": b""} and recorder.calls == ["put /tmp"]
+    assert control.phase(container) == "draining"
+    control.undrain(container)
+    assert recorder.files == {} and control.phase(container) == "ready"
+    assert control.reclaimable
+
+
+def test_the_signal_contract_sends_its_two_signals(tmp_path):
+    control, (recorder, container) = app("signal:SIGUSR1/SIGHUP", tmp_path), made()
+    control.drain(container)
+    assert control.phase(container) == "draining"
+    control.undrain(container)
+    assert recorder.calls == ["kill SIGUSR1", "kill SIGHUP"]
+    assert control.phase(container) == "ready" and control.reclaimable
+
+
+def test_the_sigterm_contract_cannot_be_taken_back(tmp_path):
+    """An undrain sends nothing, the replica stays draining, and reclaim is off for the engine."""
+    control, (recorder, container) = app("sigterm", tmp_path), made("unhealthy")
+    control.drain(container)
+    control.undrain(container)
+    assert recorder.calls == ["kill SIGTERM"]
+    assert control.phase(container) == "draining" and not control.reclaimable
+
+
+@pytest.mark.parametrize(("health", "phase"), [("healthy", "ready"), ("starting", "starting")])
+def test_an_undrained_replica_is_in_the_phase_its_health_says(tmp_path, health, phase):
+    assert app("sigterm", tmp_path).phase(made(health)[1]) == phase
+
+
+def test_new_replicas_are_created_from_an_override_that_names_the_image_only(tmp_path):
+    """The user's compose files stay as they are: one extra file sets the service's image."""
+    control = app("file:/tmp/drain", tmp_path)
+    env, files = control.compose_for(Release("registry.example/shop:v2"))
+    assert env == {} and len(files) == 1
+    assert json.loads(files[0].read_text()) == {"services": {"web": {"image": "registry.example/shop:v2"}}}
+    assert control.version_of(made()[1]) == "shop:v1"
