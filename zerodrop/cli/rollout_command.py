@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     if args.dry_run:
         return _dry_run(found, options)
     log_path = args.log or found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
-    out = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
+    out: Callable[[str], None] = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
     out(f"rollout: drain contract: {found.contract.line()}")
     interrupt = Interrupt()
     try:
