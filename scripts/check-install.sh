@@ -9,7 +9,9 @@ trap 'rm -rf "$work"' EXIT
 python3 -m venv "$work/pipx-venv"
 "$work/pipx-venv/bin/pip" install --quiet --disable-pip-version-check "pipx==$PIPX_VERSION"
 export PIPX_HOME="$work/pipx" PIPX_BIN_DIR="$work/bin" PIPX_MAN_DIR="$work/man"
-"$work/pipx-venv/bin/pipx" install --quiet . >/dev/null
+# From a copy of what the package is made of: a build leaves build/ and *.egg-info behind.
+mkdir "$work/src" && cp -r pyproject.toml README.md zerodrop "$work/src/"
+"$work/pipx-venv/bin/pipx" install --quiet "$work/src" >/dev/null
 help=$("$work/bin/zerodrop" --help)
 echo "${help%%$'\n'*}"
 "$work/bin/zerodrop" rollout --help >/dev/null

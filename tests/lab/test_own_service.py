@@ -6,6 +6,7 @@ run as a user runs it, under the probe through the shop's Traefik on 127.0.0.1."
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -53,13 +54,13 @@ class Shop:
             str(self.env_file),
         ]
 
-    def zerodrop(self, *args: str, extra_files: tuple[Path, ...] = ()) -> subprocess.CompletedProcess[str]:
-        """Run `zerodrop rollout ...` as a user would."""
-        command = [sys.executable, "-m", "zerodrop", "rollout", "api", *args, *self.flags(*extra_files)]
-        command += ["--traefik-api", f"http://127.0.0.1:{self.api_port}"]
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, check=False
-        )
+    def zerodrop(
+        self, *args: str, extra_files: tuple[Path, ...] = (), command: str = "rollout"
+    ) -> subprocess.CompletedProcess[str]:
+        """Run `zerodrop COMMAND api ...` as a user would."""
+        argv = [sys.executable, "-m", "zerodrop", command, "api", *args, *self.flags(*extra_files)]
+        argv += ["--traefik-api", f"http://127.0.0.1:{self.api_port}"]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, check=False)
         print(done.stdout, done.stderr, sep="\n")
         return done
 
@@ -140,6 +141,26 @@ def test_own_service_rolls_to_a_new_image_under_load_with_zero_failed(docker_cli
     assert images(docker_client, shop) == [f"{IMAGE}:v2"] * REPLICAS
     assert "200 from the service" in measured.value.stdout
     assert "compose files still name" in measured.value.stdout, "the drift is said, with its fix"
+    status = shop.zerodrop(command="status")
+    assert (
+        status.returncode == 1 and f"found: image drift: the compose files name {IMAGE}:v1" in status.stdout
+    )
+    assert status.stdout.count(f"{IMAGE}:v2 ") == REPLICAS and "Traefik routes 3 ready" in status.stdout
+
+
+def test_status_of_a_whole_service_exits_0_and_recover_puts_back_a_replica_left_drained(docker_client, shop):
+    """A rollout killed after draining shop-api-1 leaves its drain file: status finds it, recover
+    removes it, waits until Traefik routes it again, and the service is whole (status exits 0)."""
+    assert shop.zerodrop(command="status").returncode == 0
+    first = sorted(service_containers(docker_client, shop.project, "api"), key=lambda c: c.name or "")[0]
+    assert first.exec_run(["touch", "/tmp/drain"]).exit_code == 0
+    status = shop.zerodrop(command="status")
+    assert status.returncode == 1 and f"found: drained replica still running: {first.name}" in status.stdout
+    done = shop.zerodrop(command="recover")
+    assert done.returncode == 0, done.stdout
+    assert re.search(rf"recover: back-in +kept {first.name} ", done.stdout), done.stdout
+    assert first.exec_run(["test", "-e", "/tmp/drain"]).exit_code == 1
+    assert shop.zerodrop(command="status").returncode == 0
 
 
 def test_no_drain_contract_is_refused_and_nothing_changes(docker_client, shop, tmp_path):

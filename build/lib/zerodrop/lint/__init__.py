@@ -1,1 +1,0 @@
-"""The pre-flight check of a compose file for the traps that make a rollout drop requests."""
