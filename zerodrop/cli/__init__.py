@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 
 from zerodrop import __version__
 from zerodrop.cli.arguments import OneLineParser
+from zerodrop.cli.lint_command import add_lint_command
 from zerodrop.cli.plugin import install_plugin
 from zerodrop.cli.probe_command import add_probe_command
 from zerodrop.cli.rollout_command import add_rollout_command
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     add_rollout_command(commands)
     add_service_commands(commands)
+    add_lint_command(commands)
     add_probe_command(commands)
     plugin = commands.add_parser("install-plugin", help="make `docker zerodrop ...` run this zerodrop")
     plugin.set_defaults(run=cmd_install_plugin)

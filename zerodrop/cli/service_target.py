@@ -9,6 +9,7 @@ import argparse
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker
 import httpx
@@ -18,7 +19,7 @@ from zerodrop.adapters.app_control import ContractApp
 from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusals
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.traefik_routes import Route, confirm_route, entrypoint_port, route_from_labels
-from zerodrop.errors import RolloutInputError
+from zerodrop.errors import ComposeError, RolloutInputError, first_line
 from zerodrop.rollout.contract import (
     CONTRACTS_HELP,
     DRAIN_LABEL,
@@ -78,9 +79,16 @@ def _loopback(url: str, what: str) -> str:
     return url.rstrip("/")
 
 
+def _default_file(directory: Path) -> Path:
+    """The file compose reads when given none: the first of its default names that exists."""
+    names = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+    found = [directory / name for name in names if (directory / name).is_file()]
+    return (found[0] if found else directory / names[0]).resolve()
+
+
 def _flag_target(args: argparse.Namespace, service: str) -> ComposeTarget:
     """A target from the flags alone, enough to ask compose for the merged configuration."""
-    files = tuple(p.resolve() for p in args.files) or (Path("compose.yaml").resolve(),)
+    files = tuple(p.resolve() for p in args.files) or (_default_file(args.project_directory or Path.cwd()),)
     return ComposeTarget(
         project=args.project_name or "",
         compose_files=files,
@@ -97,6 +105,16 @@ def _flag_target(args: argparse.Namespace, service: str) -> ComposeTarget:
         profiles=tuple(args.profiles),
         project_directory=args.project_directory.resolve() if args.project_directory else None,
     )
+
+
+def merged_config(args: argparse.Namespace, service: str = "") -> tuple[ComposeTarget, dict[str, Any]]:
+    """The target the compose flags name, and the merged configuration compose resolves from them;
+    RolloutInputError (exit 2) if compose cannot read them."""
+    flags = _flag_target(args, service)
+    try:
+        return flags, compose.config(flags)
+    except ComposeError as error:
+        raise RolloutInputError(f"docker compose config: {first_line(error)}") from None
 
 
 def _entrypoint_url(client: docker.DockerClient, api_url: str, route: Route) -> str:
@@ -122,8 +140,7 @@ def find_service(
     """Resolve the service SERVICE of the flags' project: its configuration, drain contract, route
     and platform; RolloutInputError (nothing changed) for anything that makes it unsafe to roll,
     unless not `strict` (for a look only): then those are the target's `problems`."""
-    flags = _flag_target(args, args.service)
-    config = compose.config(flags)
+    flags, config = merged_config(args, args.service)
     spec = read_service(config, args.service)
     problems = refusals(spec)
     if problems and strict:

@@ -15,7 +15,6 @@ from typing import Any
 from zerodrop.adapters.compose_file import (
     command,
     environment,
-    flag,
     interpolate,
     is_traefik,
     labels,
@@ -25,12 +24,9 @@ from zerodrop.adapters.compose_file import (
 )
 from zerodrop.durations import parse_duration
 from zerodrop.errors import LintInputError
-from zerodrop.lint.service import TRAEFIK_DEFAULT_IDLE, UVICORN_DEFAULT_KEEPALIVE, Service, healthcheck_off
-from zerodrop.rollout.deadlines import (
-    SLOW_ROLLOUT_SECONDS,
-    THROTTLE_FLAG,
-    TRAEFIK_DEFAULT_THROTTLE,
-)
+from zerodrop.lint.service import Service, healthcheck_off
+from zerodrop.lint.traefik_static import TraefikStatic, from_flags
+from zerodrop.rollout.deadlines import SLOW_ROLLOUT_SECONDS
 
 __all__ = [
     "RULES",
@@ -82,11 +78,14 @@ def when(condition: object, message: str) -> str | None:
     return message if condition else None
 
 
-def rule(code: str, page: str, *, warning: bool = False) -> Callable[[Check], Check]:
-    """Register a check as a rule with its code and workshop page (file name without .md)."""
+def rule(
+    code: str, page: str, *, warning: bool = False, into: list[Rule] = RULES
+) -> Callable[[Check], Check]:
+    """Register a check as a rule with its code and docs page (a workshop page's file name without
+    .md, or a path under docs/ with its anchor)."""
 
     def register(check: Check) -> Check:
-        RULES.append(Rule(code, PAGE.format(page), check, warning))
+        into.append(Rule(code, page if page.startswith("docs/") else PAGE.format(page), check, warning))
         return check
 
     return register
@@ -127,8 +126,7 @@ def graceful_timeout_not_below_grace(s: Service) -> str | None:
 @rule("keepalive", "keep-alive-race")
 def proxy_idle_not_below_keepalive(s: Service) -> str | None:
     """The proxy must close idle connections before the app does."""
-    keepalive = setting(s.args, "--timeout-keep-alive", s.env, "APP_KEEPALIVE_SECONDS")
-    keepalive = UVICORN_DEFAULT_KEEPALIVE if keepalive is None else keepalive
+    keepalive = s.keepalive
     proxy = f"Traefik keeps idle backend connections {s.proxy_idle:g}s"
     why = "it can reuse a connection the app is closing (502)"
     return when(s.proxy_idle >= keepalive, f"{proxy}, not below the app's keep-alive {keepalive:g}s: {why}")
@@ -209,15 +207,14 @@ def shell_is_pid_1(s: Service) -> str | None:
     )
 
 
-def lint_compose(data: dict[str, Any], compose_dir: Path) -> list[Finding]:
-    """Every trap found in the compose data, rule by rule for each routed service."""
+def lint_compose(
+    data: dict[str, Any], compose_dir: Path, static: TraefikStatic | None = None, rules: list[Rule] = RULES
+) -> list[Finding]:
+    """Every trap found in the compose data, rule by rule for each routed service. Traefik's
+    settings come from `static`, else from the flags of a Traefik service in the data."""
     services: dict[str, dict[str, Any]] = data["services"]
-    traefik_args = next((command(s) for s in services.values() if is_traefik(s)), [])
-    proxy_idle = parse_duration(
-        flag(traefik_args, "--serversTransport.forwardingTimeouts.idleConnTimeout"), TRAEFIK_DEFAULT_IDLE
-    )
-    provider_network = flag(traefik_args, "--providers.docker.network")
-    throttle = parse_duration(flag(traefik_args, THROTTLE_FLAG), TRAEFIK_DEFAULT_THROTTLE)
+    if static is None:
+        static = from_flags(next((command(s) for s in services.values() if is_traefik(s)), []))
     findings: list[Finding] = []
     for name, data_of in services.items():
         service_labels = labels(data_of)
@@ -225,9 +222,9 @@ def lint_compose(data: dict[str, Any], compose_dir: Path) -> list[Finding]:
             continue
         service = Service(
             name, data_of, service_labels, environment(data_of), command(data_of),
-            proxy_idle, provider_network, compose_dir, throttle,
+            static.idle, static.network, compose_dir, static.throttle,
         )  # fmt: skip
-        for each in RULES:
+        for each in rules:
             message = each.check(service)
             if message:
                 findings.append(Finding(each.code, name, message, each.page, each.warning))

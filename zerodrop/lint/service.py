@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from zerodrop.adapters.compose_file import number
+from zerodrop.adapters.compose_file import number, setting
 from zerodrop.durations import parse_duration
 from zerodrop.rollout.deadlines import (
     DOCKER_INTERVAL,
@@ -18,14 +18,12 @@ from zerodrop.rollout.deadlines import (
     ServiceTiming,
 )
 
-UVICORN_DEFAULT_KEEPALIVE = 5.0
+UVICORN_DEFAULT_KEEPALIVE = 5.0  # also assumed for an app that does not say its keep-alive
 
-
-TRAEFIK_DEFAULT_IDLE = 90.0
-
-
-# An app that is not this lab's can state its longest request with this label (seconds).
-LONGEST_REQUEST_LABEL = "zerodrop.longest-request-seconds"
+# An app that is not this lab's states its timing with labels (durations: 15s, 500ms, 2m).
+LONGEST_REQUEST_LABEL = "zerodrop.longest-request"
+SHUTDOWN_WORK_LABEL = "zerodrop.shutdown-work"
+KEEPALIVE_LABEL = "zerodrop.keepalive"
 
 
 @dataclass(frozen=True)
@@ -67,10 +65,14 @@ class Service:
         """stop_grace_period in seconds (Docker's 10 s if unset)."""
         return parse_duration(self.data.get("stop_grace_period"), DOCKER_STOP_GRACE)
 
+    def _label(self, name: str) -> float | None:
+        raw = self.labels.get(name)
+        return None if raw is None else parse_duration(raw, 0.0)
+
     @property
     def longest(self) -> float | None:
         """The longest request: the app's SLOW_SECONDS, else the service's label."""
-        return number(self.env, "SLOW_SECONDS") or number(self.labels, LONGEST_REQUEST_LABEL)
+        return number(self.env, "SLOW_SECONDS") or self._label(LONGEST_REQUEST_LABEL)
 
     @property
     def drain(self) -> float:
@@ -79,8 +81,17 @@ class Service:
 
     @property
     def work(self) -> float:
-        """The app's shutdown work (SHUTDOWN_WORK_SECONDS)."""
-        return number(self.env, "SHUTDOWN_WORK_SECONDS") or 0.0
+        """The app's shutdown work (SHUTDOWN_WORK_SECONDS, else the service's label)."""
+        return number(self.env, "SHUTDOWN_WORK_SECONDS") or self._label(SHUTDOWN_WORK_LABEL) or 0.0
+
+    @property
+    def keepalive(self) -> float:
+        """How long the app keeps an idle connection: uvicorn's flag or APP_KEEPALIVE_SECONDS, else
+        the service's label, else uvicorn's default (short, so the check errs on the safe side)."""
+        found = setting(self.args, "--timeout-keep-alive", self.env, "APP_KEEPALIVE_SECONDS")
+        if found is None:
+            found = self._label(KEEPALIVE_LABEL)
+        return UVICORN_DEFAULT_KEEPALIVE if found is None else found
 
 
 def healthcheck_off(data: dict[str, Any]) -> bool:

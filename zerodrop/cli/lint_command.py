@@ -1,0 +1,43 @@
+"""`zerodrop lint`: the pre-flight check of real compose files, merged as compose merges them,
+against Traefik's static configuration; every finding names its docs page."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from zerodrop.cli.arguments import OneLineParser
+from zerodrop.cli.service_target import add_compose_flags, merged_config
+from zerodrop.errors import EXIT_FAILED, EXIT_OK
+from zerodrop.lint.contract_rules import TOOL_RULES
+from zerodrop.lint.rules import lint_compose
+from zerodrop.lint.traefik_static import from_file
+
+
+def add_lint_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    """`zerodrop lint` and its flags."""
+    lint = commands.add_parser(
+        "lint", help="pre-flight check of compose files for what makes a rollout drop or cut work"
+    )
+    add_compose_flags(lint)
+    lint.add_argument(
+        "--traefik-config",
+        type=Path,
+        help="Traefik's static configuration (YAML), if no Traefik service in the files has it as flags",
+    )
+    lint.set_defaults(run=cmd_lint)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    """0 no traps (warnings may be printed), 1 traps found, 2 files that cannot be read."""
+    static = from_file(args.traefik_config) if args.traefik_config else None
+    flags, config = merged_config(args)
+    findings = lint_compose(config, flags.project_directory or flags.compose_file.parent, static, TOOL_RULES)
+    for finding in findings:
+        print(finding.line())
+    traps = [f for f in findings if not f.warning]
+    warnings = len(findings) - len(traps)
+    summary = f"{len(traps)} trap(s)" if traps else "no traps found"
+    names = ", ".join(p.name for p in flags.compose_files)
+    print(f"lint: {names}: {summary}" + f", {warnings} warning(s)" * bool(warnings))
+    return EXIT_FAILED if traps else EXIT_OK

@@ -1,0 +1,65 @@
+"""The rules `zerodrop lint` adds for any service it is to roll: a drain contract declared and
+honoured by the healthcheck, and a grace period that covers drain detection, the longest request
+and the shutdown work. Each names its section of docs/apply.md."""
+
+from __future__ import annotations
+
+import json
+
+from zerodrop.errors import RolloutInputError
+from zerodrop.lint.rules import RULES, Rule, rule, when
+from zerodrop.lint.service import LONGEST_REQUEST_LABEL, Service, healthcheck_off
+from zerodrop.rollout.contract import DRAIN_LABEL, FILE_KIND, parse_contract
+
+CONTRACT_RULES: list[Rule] = []
+APPLY = "docs/apply.md#{}"
+
+
+@rule("drain-contract", APPLY.format("the-drain-contract"), into=CONTRACT_RULES)
+def no_drain_contract(s: Service) -> str | None:
+    """zerodrop cannot take a replica out of rotation without being told how."""
+    declared = s.labels.get(DRAIN_LABEL)
+    if not declared:
+        return (
+            f"no drain contract: zerodrop cannot take a replica out of rotation; label {DRAIN_LABEL}="
+            "signal:DRAIN/UNDRAIN, file:/PATH (the healthcheck fails while it exists) or sigterm"
+        )
+    try:
+        contract = parse_contract(declared)
+    except RolloutInputError as error:
+        return str(error)
+    test = (s.data.get("healthcheck") or {}).get("test")
+    text = json.dumps(test) if isinstance(test, list) else str(test or "")
+    return when(
+        contract.kind == FILE_KIND and not healthcheck_off(s.data) and contract.path not in text,
+        f"drains with {contract.path}, but the healthcheck does not look at it: creating the file "
+        "would not take the replica out of rotation",
+    )
+
+
+@rule("grace-drain", APPLY.format("timing"), into=CONTRACT_RULES)
+def grace_below_drain_and_work(s: Service) -> str | None:
+    """The stop must outlast drain detection, the longest request and the shutdown work."""
+    timing = s.timing
+    if timing.interval is None or s.longest is None:
+        return None
+    detection = timing.flip + timing.throttle
+    needed = detection + s.longest + s.work
+    terms = f"drain detection {detection:g}s + longest request {s.longest:g}s + shutdown work {s.work:g}s"
+    return when(
+        s.grace < needed,
+        f"stop grace period {s.grace:g}s is below {terms} = {needed:g}s: the stop cuts work",
+    )
+
+
+@rule("longest-request", APPLY.format("timing"), warning=True, into=CONTRACT_RULES)
+def longest_request_unknown(s: Service) -> str | None:
+    """Without the longest request, the grace period cannot be checked."""
+    return when(
+        s.longest is None,
+        f"no label {LONGEST_REQUEST_LABEL} (e.g. 15s): the grace period cannot be checked against it",
+    )
+
+
+# grace-drain weighs what grace-request weighs and drain detection too: one finding, not two.
+TOOL_RULES: list[Rule] = [*(r for r in RULES if r.code != "grace-request"), *CONTRACT_RULES]
