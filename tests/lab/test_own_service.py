@@ -195,3 +195,24 @@ def test_dry_run_says_the_plan_and_changes_nothing(docker_client, shop):
     assert "web-public@docker -> service web-backend@docker" in done.stdout and "batch 3:" in done.stdout
     assert "drain by creating /tmp/drain" in done.stdout
     assert ids(docker_client, shop) == before and images(docker_client, shop) == [f"{IMAGE}:v1"] * REPLICAS
+
+
+def lint(*args: str) -> subprocess.CompletedProcess[str]:
+    """`zerodrop lint` in the example's directory, as a user runs it there."""
+    argv = [sys.executable, "-m", "zerodrop", "lint", *args]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=EXAMPLE, check=False)
+    print(done.stdout, done.stderr, sep="\n")
+    return done
+
+
+def test_lint_reads_the_files_as_compose_merges_them():
+    """With compose.prod.yml's grace period it passes; compose.yml alone has Docker's 10 s grace,
+    below drain detection (Traefik's default 2 s throttle there) + the 30 s request."""
+    merged = lint("-f", "compose.yml", "-f", "compose.prod.yml", "--env-file", "shop.env")
+    assert merged.returncode == 0 and "no traps found" in merged.stdout
+    alone = lint("-f", "compose.yml", "--env-file", "shop.env")
+    assert alone.returncode == 1
+    assert "grace period 10s is below drain detection 4s + longest request 30s" in alone.stdout
+    assert "(see docs/apply.md#timing)" in alone.stdout
+    missing = lint("-f", "no-such.yml")
+    assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
