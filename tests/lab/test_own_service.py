@@ -1,115 +1,36 @@
-"""`zerodrop rollout` on a service that is not the lab's (examples/own-service): a stdlib shop in a
+"""`zerodrop` on a service that is not the lab's (examples/own-service): a stdlib shop in a
 compose project of its own, with its own Traefik, two -f files and an --env-file, a drain file
 instead of signals, and a router and load balancer named unlike the service. The real command,
 run as a user runs it, under the probe through the shop's Traefik on 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import docker
 import pytest
 
-from lab.config import REPO_ROOT
+from lab.example_shop import EXAMPLE, IMAGE, REPLICAS, Shop, build_images, images, running_shop
 from lab.under_load import measure_under_load
 from tests.unit.serving import free_port
-from zerodrop.adapters.compose_file import read_env_file
-from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.adapters.docker_sdk import service_containers
-from zerodrop.adapters.traefik_api import routed_ips
-from zerodrop.measure.probe_data import ProbeOptions
-from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab
-
-EXAMPLE = REPO_ROOT / "examples" / "own-service"
-IMAGE = "zerodrop-example/shop"
-REPLICAS = 3  # compose.prod.yml
-
-
-@dataclass(frozen=True)
-class Shop:
-    """The running example project and how to reach it."""
-
-    project: str
-    env_file: Path
-    http_port: int
-    api_port: int
-
-    def flags(self, *extra_files: Path) -> list[str]:
-        """compose's flags for this project, as a user passes them to zerodrop."""
-        files = [EXAMPLE / "compose.yml", EXAMPLE / "compose.prod.yml", *extra_files]
-        return [
-            "-p",
-            self.project,
-            *(a for f in files for a in ("-f", str(f))),
-            "--env-file",
-            str(self.env_file),
-        ]
-
-    def zerodrop(
-        self, *args: str, extra_files: tuple[Path, ...] = (), command: str = "rollout"
-    ) -> subprocess.CompletedProcess[str]:
-        """Run `zerodrop COMMAND api ...` as a user would."""
-        argv = [sys.executable, "-m", "zerodrop", command, "api", *args, *self.flags(*extra_files)]
-        argv += ["--traefik-api", f"http://127.0.0.1:{self.api_port}"]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, check=False)
-        print(done.stdout, done.stderr, sep="\n")
-        return done
-
-
-def compose(shop: Shop, *args: str) -> None:
-    """docker compose on the shop's project."""
-    run_docker("compose", *shop.flags(), *args, env=_env(), timeout=300, cwd=EXAMPLE)
-
-
-def _env() -> dict[str, str]:
-    lab_env = read_env_file(REPO_ROOT / ".env")  # offline images on hosts with no registry
-    return {**os.environ, **{k: v for k, v in lab_env.items() if k == "TRAEFIK_IMAGE"}}
 
 
 @pytest.fixture(scope="module")
 def shop_images() -> None:
-    base = read_env_file(REPO_ROOT / ".env").get("PYTHON_IMAGE", "python:3.12-slim")
-    for version in ("v1", "v2"):
-        run_docker(
-            "build", "-q", "--build-arg", f"BASE_IMAGE={base}", "--build-arg", f"SHOP_VERSION={version}",
-            "-t", f"{IMAGE}:{version}", str(EXAMPLE / "shop"), env=_env(), timeout=600,
-        )  # fmt: skip
+    build_images()
 
 
 @pytest.fixture
 def shop(shop_images: None, tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Shop]:
-    http_port, api_port = free_port(), free_port()
-    env_file = tmp_path / "shop.env"
-    env_file.write_text(f"SHOP_HTTP_PORT={http_port}\nSHOP_API_PORT={api_port}\n", encoding="utf-8")
-    running = Shop(f"zdown-{uuid.uuid4().hex[:6]}", env_file, http_port, api_port)
-    try:
-        compose(running, "up", "-d")
-        wait_for(
-            lambda: len(routed_ips(f"http://127.0.0.1:{api_port}", "web-backend@docker")) == REPLICAS,
-            what="Traefik to route the shop's replicas",
-            timeout=120,
-            interval=0.5,
-            transient=(Exception,),
-        )
+    with running_shop(docker_client, tmp_path, free_port(), free_port()) as running:
         yield running
-    finally:
-        compose(running, "down", "--volumes", "--remove-orphans", "--timeout", "45")
-        left = service_containers(docker_client, running.project, all=True)
-        assert not left, f"the shop left containers behind: {[c.name for c in left]}"
-
-
-def images(client: docker.DockerClient, shop: Shop) -> list[str]:
-    """The image each running replica of the shop's api was created from."""
-    return sorted(c.attrs["Config"]["Image"] for c in service_containers(client, shop.project, "api"))
 
 
 def ids(client: docker.DockerClient, shop: Shop) -> set[str]:
@@ -118,19 +39,7 @@ def ids(client: docker.DockerClient, shop: Shop) -> set[str]:
 
 
 def test_own_service_rolls_to_a_new_image_under_load_with_zero_failed(docker_client, shop):
-    options = ProbeOptions(
-        base_url=f"http://127.0.0.1:{shop.http_port}",
-        host="shop.localhost",
-        long_concurrency=4,
-        short_rate=20.0,
-        write_rate=10.0,
-        duration=600,
-        long_seconds=10.0,
-        long_path="/slow",
-        short_path="/",
-        write_path="/orders",
-        app_checks=False,
-    )
+    options = shop.probe_options()
     measured = measure_under_load(
         lambda: shop.zerodrop("--image", f"{IMAGE}:v2"), options, out=lambda _: None
     )
