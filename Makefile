@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-smoke lint images-offline provision \
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-smoke lint images-offline provision \
 	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
@@ -115,6 +115,9 @@ bench-head-to-head: $(STAMP) ## drain + sleep 10 against --max-surge N at 1 s / 
 
 bench-rollout-calls: $(STAMP) ## one --max-surge N rollout at 1,000 GET/s with every Docker, Traefik and CLI call timed (~1 min)
 	PYTHONPATH=. $(PY) bench/rollout_calls.py
+
+bench-own-service: $(STAMP) ## the example shop v1 -> v2 under load: zerodrop, docker compose up -d, and docker-rollout's drain-file recipe if DOCKER_ROLLOUT names its script (~4 min)
+	PYTHONPATH=. $(PY) bench/own_service.py
 
 bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
 	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import docker
 
+from lab.compose_lab import free_loopback_port
 from lab.config import REPO_ROOT
 from zerodrop.adapters.compose_file import read_env_file
 from zerodrop.adapters.docker_cli import run_docker
@@ -106,11 +107,10 @@ def images(client: docker.DockerClient, shop: Shop) -> list[str]:
 
 
 @contextmanager
-def running_shop(
-    client: docker.DockerClient, directory: Path, http_port: int, api_port: int
-) -> Iterator[Shop]:
-    """A fresh zdown-* project of the shop, every replica routed; removed on the way out, with an
-    AssertionError if it left a container behind."""
+def running_shop(client: docker.DockerClient, directory: Path) -> Iterator[Shop]:
+    """A fresh zdown-* project of the shop on two free loopback ports, every replica routed;
+    removed on the way out, with an AssertionError if it left a container behind."""
+    http_port, api_port = free_loopback_port(), free_loopback_port()
     env_file = directory / "shop.env"
     env_file.write_text(f"SHOP_HTTP_PORT={http_port}\nSHOP_API_PORT={api_port}\n", encoding="utf-8")
     shop = Shop(f"zdown-{uuid.uuid4().hex[:6]}", env_file, http_port, api_port)

@@ -16,7 +16,6 @@ import pytest
 
 from lab.example_shop import EXAMPLE, IMAGE, REPLICAS, Shop, build_images, images, running_shop
 from lab.under_load import measure_under_load
-from tests.unit.serving import free_port
 from zerodrop.adapters.docker_sdk import service_containers
 
 pytestmark = pytest.mark.lab
@@ -29,7 +28,7 @@ def shop_images() -> None:
 
 @pytest.fixture
 def shop(shop_images: None, tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Shop]:
-    with running_shop(docker_client, tmp_path, free_port(), free_port()) as running:
+    with running_shop(docker_client, tmp_path) as running:
         yield running
 
 
