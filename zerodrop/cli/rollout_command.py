@@ -110,6 +110,11 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     )
     validate_options(options)  # before Docker is asked
     found = find_service(connect(), args)
+    if not found.platform.replicas():
+        raise RolloutInputError(
+            f"no running replica of {found.spec.name!r} in project {found.target.project!r}: a rollout "
+            "replaces running replicas (is -p or --project-directory what `docker compose` was given?)"
+        )
     _ensure_image(found, args.image)
     if args.dry_run:
         return _dry_run(found, options)
