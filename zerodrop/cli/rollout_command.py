@@ -52,8 +52,14 @@ def add_rollout_command(commands: argparse._SubParsersAction[OneLineParser]) -> 
     rollout.set_defaults(run=cmd_rollout)
 
 
-def _ensure_image(found: ServiceTarget, image: str) -> None:
-    """The image is local, or one bounded pull brings it; RolloutInputError otherwise."""
+def _ensure_rollable(found: ServiceTarget, image: str) -> None:
+    """Replicas run, and the image is local or one bounded pull brings it; RolloutInputError
+    otherwise."""
+    if not found.platform.replicas():
+        raise RolloutInputError(
+            f"no running replica of {found.spec.name!r} in project {found.target.project!r}: a rollout "
+            "replaces running replicas (is -p or --project-directory what `docker compose` was given?)"
+        )
     client = found.platform.client
     if docker_sdk.image_exists(client, image):
         return
@@ -110,12 +116,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     )
     validate_options(options)  # before Docker is asked
     found = find_service(connect(), args)
-    if not found.platform.replicas():
-        raise RolloutInputError(
-            f"no running replica of {found.spec.name!r} in project {found.target.project!r}: a rollout "
-            "replaces running replicas (is -p or --project-directory what `docker compose` was given?)"
-        )
-    _ensure_image(found, args.image)
+    _ensure_rollable(found, args.image)
     if args.dry_run:
         return _dry_run(found, options)
     log_path = args.log or found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
