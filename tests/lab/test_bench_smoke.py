@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from bench.own_service import COMPOSE_UP, actions, run_one
 from bench.strategies import DRAIN_SLEEP, RECIPE_SLEEP, SURGE, run_plan, smoke_plan
 from lab.config import load_config
+from lab.example_shop import build_images
 
 pytestmark = pytest.mark.lab
 
@@ -29,3 +31,13 @@ def test_the_smoke_cell_gives_a_table_a_plot_and_a_rollout_that_drops_nothing(tm
     table = (tmp_path / "strategies.md").read_text(encoding="utf-8")
     assert DRAIN_SLEEP in table and SURGE in table
     assert (tmp_path / "strategies.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_own_service_bench_runs_a_strategy_and_counts_its_drops():
+    """`make bench-own-service`'s smoke: one row, `docker compose up -d` on the example shop, which
+    recreates every replica at once and must drop requests (the baseline the tool is judged by)."""
+    build_images()
+    row = run_one(COMPOSE_UP, actions(None)[COMPOSE_UP], {"long": 2, "short": 20.0, "write": 10.0})
+    print(" | ".join(row.cells(None)))
+    assert row.exit_code == 0 and row.requests > 50
+    assert row.failed > 0 and any(kind.endswith("http-404") for kind in row.kinds), row.kinds
