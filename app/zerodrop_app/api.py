@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .settings import AppSettings
 from .state import Phase, ReplicaState, persist_events
+from .streams import add_stream_routes
 
 log = logging.getLogger("zerodrop.app")
 
@@ -43,6 +44,13 @@ class ReplicaMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, counting it and tagging its response."""
+        if scope["type"] == "websocket":  # a stream: in-flight work until it ends
+            self.state.inflight += 1
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                self.state.inflight -= 1
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -99,6 +107,26 @@ async def shutdown_work(state: ReplicaState, settings: AppSettings) -> None:
         log.error("shutdown work FAILED, %d events not persisted: %s", len(state.buffered), error)
         return
     log.info("shutdown work done: %d buffered events persisted", written)
+
+
+def add_stats_route(app: FastAPI, identity: Callable[[], dict[str, Any]], state: ReplicaState) -> None:
+    """`GET /stats`: what the rollout asks from inside a replica."""
+
+    @app.get("/stats")
+    async def stats(
+        idle_within: float = Query(0.0, ge=0.0, le=IDLE_WAIT_MAX_SECONDS),
+        streams_within: float = Query(0.0, ge=0.0, le=IDLE_WAIT_MAX_SECONDS),
+    ) -> dict[str, Any]:
+        """The replica's state: phase, in-flight work requests (streams included), streams,
+        buffered and persisted events. With `idle_within` (or `streams_within`), answered as soon
+        as no work request (no stream) is in flight, or after that many seconds: a rollout
+        waiting for a drained replica learns it at once."""
+        deadline = time.monotonic() + max(idle_within, streams_within)
+        while time.monotonic() < deadline and (
+            (idle_within and state.inflight) or (streams_within and state.streams_open)
+        ):
+            await asyncio.sleep(IDLE_WAIT_STEP_SECONDS)
+        return {**identity(), **state.snapshot()}
 
 
 def create_app(settings: AppSettings, state: ReplicaState | None = None) -> FastAPI:
@@ -184,15 +212,7 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         """Ids of the events buffered in memory, not yet persisted (for the lost-write check)."""
         return {**identity(), "buffered": [item["id"] for item in state.buffered]}
 
-    @app.get("/stats")
-    async def stats(idle_within: float = Query(0.0, ge=0.0, le=IDLE_WAIT_MAX_SECONDS)) -> dict[str, Any]:
-        """The replica's state: phase, in-flight work requests, buffered and persisted events.
-        With `idle_within`, answered as soon as no work request is in flight, or after that many
-        seconds: a rollout waiting for a drained replica to go idle learns it at once."""
-        deadline = time.monotonic() + idle_within
-        while state.inflight and time.monotonic() < deadline:
-            await asyncio.sleep(IDLE_WAIT_STEP_SECONDS)
-        return {**identity(), **state.snapshot()}
-
+    add_stats_route(app, identity, state)
+    add_stream_routes(app, settings, state)
     app.add_middleware(ReplicaMiddleware, settings=settings, state=state)
     return app

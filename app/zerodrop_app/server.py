@@ -9,6 +9,8 @@ Signals (main thread only, as for any Python signal handler):
                    replica out when Docker marks it unhealthy). A later SIGTERM counts the drain
                    window from this moment, so a replica drained long enough stops at once.
   SIGUSR2          undrain: readiness passes again (used when a rollout is rolled back).
+  SIGHUP           end streams: every SSE and WebSocket stream says goodbye so its client
+                   reconnects elsewhere (a rollout sends it once Traefik has dropped the replica).
 """
 
 from __future__ import annotations
@@ -70,9 +72,16 @@ class LameDuckServer(uvicorn.Server):
             self.state.stop_draining()
             log.info("undrain requested: back in rotation")
 
+    def request_end_streams(self) -> None:
+        """What SIGHUP does: every open stream says goodbye."""
+        self.state.end_streams = True
+        log.info("end of streams requested: %d open stream(s) say goodbye", self.state.streams_open)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         """Signal handler (replaces uvicorn's, which exits at once and re-raises the signal)."""
-        if sig == signal.SIGUSR1:
+        if sig == signal.SIGHUP:
+            self.request_end_streams()
+        elif sig == signal.SIGUSR1:
             self.request_drain()
         elif sig == signal.SIGUSR2:
             self.request_undrain()
@@ -92,7 +101,7 @@ class LameDuckServer(uvicorn.Server):
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        handled = (*STOP_SIGNALS, signal.SIGUSR1, signal.SIGUSR2)
+        handled = (*STOP_SIGNALS, signal.SIGUSR1, signal.SIGUSR2, signal.SIGHUP)
         original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
         try:
             yield

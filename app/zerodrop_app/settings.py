@@ -53,6 +53,7 @@ class AppSettings:
     graceful_timeout: float = 20.0
     shutdown_work_seconds: float = 0.5
     keepalive_seconds: float = 30.0
+    stream_linger: float = 2.0  # how long a stream told goodbye may stay open before the app cuts it
     data_dir: Path = Path("/data")
 
     @property
@@ -75,5 +76,6 @@ class AppSettings:
             graceful_timeout=_float("GRACEFUL_TIMEOUT", cls.graceful_timeout),
             shutdown_work_seconds=_float("SHUTDOWN_WORK_SECONDS", cls.shutdown_work_seconds),
             keepalive_seconds=_float("APP_KEEPALIVE_SECONDS", cls.keepalive_seconds),
+            stream_linger=_float("STREAM_LINGER_SECONDS", cls.stream_linger),
             data_dir=Path(os.environ.get("DATA_DIR", str(cls.data_dir))),
         )

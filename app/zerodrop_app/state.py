@@ -34,6 +34,10 @@ class ReplicaState:
     buffered: list[dict[str, Any]] = field(default_factory=list)
     persisted: int = 0
     shutdown_failed: bool = False  # the shutdown work could not persist the buffer: exit 1
+    streams_open: int = 0  # SSE and WebSocket streams open now
+    streams_ended: int = 0  # streams that said goodbye after end_streams
+    streams_cut: int = 0  # SSE streams whose client ignored the goodbye, closed by the app
+    end_streams: bool = False  # SIGHUP: every stream says goodbye (an undrain clears it)
     # Per process: a restarted container keeps its hostname and counts from 1 again, so without
     # it a lost write could match an older one on disk and the lost-write verdict would pass.
     incarnation: str = field(default_factory=lambda: secrets.token_hex(4))
@@ -55,6 +59,7 @@ class ReplicaState:
         if self.phase is Phase.DRAINING:
             self.phase = Phase.READY
             self.drain_started = None
+            self.end_streams = False
 
     def drained_for(self) -> float:
         """Seconds since draining began; 0 when not draining."""
@@ -82,6 +87,9 @@ class ReplicaState:
             "slow_started": self.slow_started,
             "buffered": len(self.buffered),
             "persisted": self.persisted,
+            "streams": self.streams_open,
+            "streams_ended": self.streams_ended,
+            "streams_cut": self.streams_cut,
         }
 
 
