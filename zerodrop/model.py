@@ -54,6 +54,22 @@ class Release:
     env: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class StreamsEnded:
+    """A replica's streams after it was told to end them: how many said goodbye, how many the app
+    cut because their client ignored it, how many are still open (-1: the service does not say)."""
+
+    ended: int
+    cut: int = 0
+    left: int = 0
+
+    def line(self) -> str:
+        """'3 stream(s) said goodbye, 0 cut, 0 left' (or that the service does not count them)."""
+        if self.ended < 0:
+            return "told to end its streams (the service does not count them)"
+        return f"{self.ended} stream(s) said goodbye, {self.cut} cut after ignoring it, {self.left} left"
+
+
 @dataclass
 class PhaseRecord:
     """One timed step of a rollout, for progress lines, summaries, reports and plots."""

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from zerodrop.errors import PlatformUnavailable
-from zerodrop.model import Release, Replica
+from zerodrop.model import Release, Replica, StreamsEnded
 from zerodrop.rollout.deadlines import ServiceTiming
 
 
@@ -40,6 +40,8 @@ class FakeReplica:
     polls_to_healthy: int = 2
     polls_to_unrouted: int = 2
     inflight: int = 1
+    streams: int = 0  # open streams: end_streams says goodbye to them
+    ignoring: int = 0  # of them, clients that ignore the goodbye (the app cuts them)
     drained: bool = False
     crashed: bool = False
     never_healthy: bool = False
@@ -70,6 +72,7 @@ class FakePlatform:
     scale_up_fails_after_create: bool = False  # compose creates the containers, then errors
     says_inflight: bool = True  # False: a service with no in-flight endpoint (inflight is None)
     says_version: bool = True  # False: a service whose answers do not name their version
+    has_streams: bool = False  # True: end_streams answers (the lab's app), else None
     reclaimable: bool = True  # False: the sigterm contract (an undrain would be a bug)
     triggers: list[tuple[str, Callable[[FakePlatform], object]]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
@@ -269,6 +272,18 @@ class FakePlatform:
         if not fake.never_idle:
             fake.inflight = max(0, fake.inflight - 1)
         return fake.inflight
+
+    @locked
+    def end_streams(self, replica_id: str, wait: float) -> StreamsEnded | None:
+        fake = self.replicas_by_id[replica_id]
+        self._call(f"end_streams {fake.replica.name}")
+        if not self.has_streams:
+            return None
+        assert not self._is_routed(fake), "streams ended while Traefik still routes the replica"
+        ended = StreamsEnded(fake.streams, fake.ignoring, 0)
+        self.events.append(f"end_streams {fake.replica.name}")
+        fake.streams = fake.ignoring = 0
+        return ended
 
     @locked
     def stop(self, replica_id: str, timeout: float) -> int | None:

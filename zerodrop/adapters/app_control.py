@@ -19,7 +19,7 @@ from docker.models.containers import Container
 from zerodrop.adapters import docker_sdk, in_container
 from zerodrop.adapters.traefik_api import get_through_traefik
 from zerodrop.errors import ReplicaUnreachable
-from zerodrop.model import Release
+from zerodrop.model import Release, StreamsEnded
 from zerodrop.rollout.contract import FILE_KIND, SIGNAL_KINDS, DrainContract, InflightEndpoint
 from zerodrop.target import ComposeTarget
 
@@ -60,6 +60,10 @@ class AppControl(Protocol):
         """Work in flight (None: the app cannot say), held up to `wait` for it to reach 0."""
         ...
 
+    def end_streams(self, container: Container, wait: float) -> StreamsEnded | None:
+        """Tell the replica to end its streams, and wait up to `wait` for them to close."""
+        ...
+
     def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
         """One request through Traefik's entrypoint: its status and the version that answered."""
         ...
@@ -95,6 +99,12 @@ class LabApp:
         """From the app's /stats?idle_within=."""
         return int(in_container.replica_stats(container, idle_within=wait)["inflight"])
 
+    def end_streams(self, container: Container, wait: float) -> StreamsEnded | None:
+        """SIGHUP, then the app's /stats?streams_within=: its goodbyes, cuts and open streams."""
+        docker_sdk.send_signal(container, "SIGHUP")
+        stats = in_container.replica_stats(container, streams_within=wait)
+        return StreamsEnded(int(stats["streams_ended"]), int(stats["streams_cut"]), int(stats["streams"]))
+
     def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
         """GET /health; the version from X-App-Version."""
         response = get_through_traefik(cfg, "/health", timeout=5)
@@ -117,6 +127,7 @@ class ContractApp:
         endpoint: InflightEndpoint | None = None,
         helper_image: str = "python:3.12-slim",
         answer_path: str = "/",
+        streams_signal: str = "",
     ) -> None:
         self.client = client
         self.service = service
@@ -125,6 +136,7 @@ class ContractApp:
         self.endpoint = endpoint
         self.helper_image = helper_image
         self.answer_path = answer_path
+        self.streams_signal = streams_signal
         self.drained: set[str] = set()
 
     @property
@@ -202,6 +214,14 @@ class ContractApp:
             return self.endpoint.read(json.loads(output))
         except ValueError:
             raise ReplicaUnreachable(f"{container.name}'s in-flight endpoint answered no JSON") from None
+
+    def end_streams(self, container: Container, wait: float) -> StreamsEnded | None:
+        """The service's streams signal (label zerodrop.streams=signal:NAME), if it declares one;
+        it does not say how many streams there were (its in-flight endpoint counts them)."""
+        if not self.streams_signal:
+            return None
+        docker_sdk.send_signal(container, self.streams_signal)
+        return StreamsEnded(-1)
 
     def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
         """GET the answer path; the service does not say its version."""

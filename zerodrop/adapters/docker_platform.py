@@ -20,7 +20,7 @@ from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.app_control import AppControl, LabApp
 from zerodrop.adapters.traefik_api import routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable, first_line
-from zerodrop.model import Release, Replica
+from zerodrop.model import Release, Replica, StreamsEnded
 from zerodrop.parallel import each
 from zerodrop.rollout.deadlines import ServiceTiming
 from zerodrop.target import ComposeTarget
@@ -174,6 +174,14 @@ class DockerPlatform:
             return 0  # nothing is in flight in a container that does not run
         with transient(f"asking {container.name} for its in-flight count"):
             return self.control.inflight(container, wait)
+
+    def end_streams(self, replica_id: str, wait: float) -> StreamsEnded | None:
+        """As the app's control says (None: no streams to end)."""
+        container = self._container(replica_id)
+        if container is None or container.status != "running":
+            return StreamsEnded(0)
+        with transient(f"ending the streams of {container.name}"):
+            return self.control.end_streams(container, wait)
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
         """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and

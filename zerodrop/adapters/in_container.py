@@ -55,12 +55,18 @@ def app_get_json(container: Container, path: str, hold: float = 0.0) -> dict[str
     return answer
 
 
-def replica_stats(container: Container, idle_within: float = 0.0) -> dict[str, Any]:
-    """The app's /stats: phase, in-flight work requests, buffered and persisted events; with
-    `idle_within`, the app answers once nothing is in flight, or after that many seconds (an app
-    without that parameter answers at once: the caller just polls again)."""
-    path = f"/stats?idle_within={idle_within:g}" if idle_within else "/stats"
-    return app_get_json(container, path, hold=idle_within)
+def replica_stats(
+    container: Container, idle_within: float = 0.0, streams_within: float = 0.0
+) -> dict[str, Any]:
+    """The app's /stats: phase, in-flight work requests, streams, buffered and persisted events;
+    with `idle_within` (`streams_within`), the app answers once nothing is in flight (no stream is
+    open), or after that many seconds (an app without that parameter answers at once: the caller
+    just polls again)."""
+    if idle_within:
+        return app_get_json(container, f"/stats?idle_within={idle_within:g}", hold=idle_within)
+    if streams_within:
+        return app_get_json(container, f"/stats?streams_within={streams_within:g}", hold=streams_within)
+    return app_get_json(container, "/stats")
 
 
 def read_directory(container: Container, path: str) -> dict[str, bytes]:

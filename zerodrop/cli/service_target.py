@@ -25,10 +25,12 @@ from zerodrop.rollout.contract import (
     DRAIN_LABEL,
     INFLIGHT_LABEL,
     SIGTERM_KIND,
+    STREAMS_LABEL,
     TRAEFIK_API_LABEL,
     DrainContract,
     parse_contract,
     parse_inflight,
+    parse_streams,
 )
 from zerodrop.target import ComposeTarget
 
@@ -180,6 +182,7 @@ def find_service(
         override_dir=state_dir() / "overrides" / spec.project,
         endpoint=endpoint,
         helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
+        streams_signal=parse_streams(spec.labels[STREAMS_LABEL]) if STREAMS_LABEL in spec.labels else "",
     )
     platform = DockerPlatform(client, target, control)
     return ServiceTarget(target, platform, spec, contract, route, tuple(problems))

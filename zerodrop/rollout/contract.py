@@ -21,6 +21,7 @@ from zerodrop.errors import RolloutInputError
 DRAIN_LABEL = "zerodrop.drain"
 INFLIGHT_LABEL = "zerodrop.inflight"
 TRAEFIK_API_LABEL = "zerodrop.traefik-api"
+STREAMS_LABEL = "zerodrop.streams"  # signal:NAME: what tells a replica to end its long-lived streams
 CONTRACTS_HELP = (
     "declare how to drain it: label zerodrop.drain (or --drain) = signal:SIGUSR1/SIGUSR2, "
     "file:/PATH (the healthcheck fails while it exists) or sigterm; see docs/apply.md"
@@ -80,6 +81,14 @@ def parse_contract(text: str) -> DrainContract:
     if kind == SIGTERM_KIND and not rest:
         return DrainContract(SIGTERM_KIND)
     raise RolloutInputError(f"drain contract {text!r} is not one of signal:..., file:... or sigterm")
+
+
+def parse_streams(text: str) -> str:
+    """The signal a `zerodrop.streams=signal:NAME` label declares; RolloutInputError otherwise."""
+    kind, _, name = text.strip().partition(":")
+    if kind != SIGNAL_KINDS or not name:
+        raise RolloutInputError(f"{STREAMS_LABEL}={text!r}: write signal:NAME, e.g. signal:SIGHUP")
+    return _signal_name(name)
 
 
 @dataclass(frozen=True)

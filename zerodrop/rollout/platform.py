@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from zerodrop.model import Release, Replica
+from zerodrop.model import Release, Replica, StreamsEnded
 from zerodrop.rollout.deadlines import TimedService
 
 
@@ -71,6 +71,12 @@ class ServicePlatform(Protocol):
         """Work requests the replica is serving now; with `wait`, answered as soon as there are
         none, or after `wait` seconds. None: the service has no way to say (it is then stopped
         with its grace period as soon as Traefik has dropped it)."""
+        ...
+
+    def end_streams(self, replica_id: str, wait: float) -> StreamsEnded | None:
+        """Tell a replica Traefik no longer routes to end its long-lived streams (each says goodbye
+        and its client reconnects elsewhere), and wait up to `wait` for them to close; None when
+        the service has no streams to end."""
         ...
 
     def stop(self, replica_id: str, timeout: float) -> int | None:

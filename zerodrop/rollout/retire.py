@@ -4,6 +4,7 @@ remove; and the account of any work that had to be cut."""
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
 
+STREAMS_WAIT = 5.0  # seconds a replica's streams have to close after their goodbye
+
 
 @dataclass(frozen=True)
 class CutWork:
@@ -22,11 +25,14 @@ class CutWork:
     replica: str
     inflight: int  # at the grace deadline; -1 when it could not be read
     exit_code: int | None
+    streams_cut: int = 0  # streams whose client ignored the goodbye, closed by the app
 
     def line(self) -> str:
         """'app-1: 2 request(s) in flight at the grace deadline, exit 137 (SIGKILL)'."""
         count = "an unknown number of" if self.inflight < 0 else str(self.inflight)
         parts = [f"{count} request(s) in flight at the grace deadline"] if self.inflight else []
+        if self.streams_cut:
+            parts.append(f"{self.streams_cut} stream(s) ignored the goodbye and were cut")
         if self.exit_code not in (0, None):
             killed = " (SIGKILL: its shutdown work was cut)" if self.exit_code == 137 else ""
             parts.append(f"exit {self.exit_code}{killed}")
@@ -51,6 +57,15 @@ def retire(
 
     `before_stop` may still call the stop off (the replica stays running; None is returned);
     `membership` is held for the removal."""
+    began = time.time()
+    ended = gates.call(
+        lambda: platform.end_streams(replica.id, STREAMS_WAIT),
+        f"ending the streams of {replica.name}",
+        STREAMS_WAIT + call_timeout,
+    )
+    if ended is not None:
+        with log.phase("streams-closed", label, began) as record:
+            record.detail = ended.line()
     with log.phase("drain-to-idle", label, drain_began) as record:
         left = gates.idle(replica, replica.stop_timeout)
         if left is None:
@@ -65,7 +80,12 @@ def retire(
             lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
         )
         record.detail = f"exit {code}"
-    cut = CutWork(replica.name, left or 0, code) if left or code not in (0, None) else None
+    streams_cut = ended.cut if ended is not None else 0
+    cut = (
+        CutWork(replica.name, left or 0, code, streams_cut)
+        if left or streams_cut or code not in (0, None)
+        else None
+    )
     if cut is not None:
         log.note(f"CUT WORK: {cut.line()}")
     with membership or contextlib.nullcontext():

@@ -53,7 +53,8 @@ def sse_events(lines: Iterator[str], count: int) -> list[dict[str, object]]:
 
 
 def stats(app: RunningApp) -> dict[str, int]:
-    return httpx.get(f"{app.url}/stats", timeout=5).json()
+    answer: dict[str, int] = httpx.get(f"{app.url}/stats", timeout=5).json()
+    return answer
 
 
 def test_sse_ids_are_consecutive_and_a_resume_continues_after_the_last_id(app):

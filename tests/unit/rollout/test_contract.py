@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from zerodrop.errors import RolloutInputError
-from zerodrop.rollout.contract import DrainContract, InflightEndpoint, parse_contract, parse_inflight
+from zerodrop.rollout.contract import (
+    DrainContract,
+    InflightEndpoint,
+    parse_contract,
+    parse_inflight,
+    parse_streams,
+)
 
 
 @pytest.mark.parametrize(
@@ -53,3 +59,10 @@ def test_the_inflight_endpoint_is_a_field_of_a_get_on_the_replicas_loopback():
 def test_an_endpoint_off_the_replicas_loopback_or_without_a_field_is_refused(text):
     with pytest.raises(RolloutInputError):
         parse_inflight(text)
+
+
+def test_the_streams_label_names_a_signal():
+    assert parse_streams("signal:SIGHUP") == "SIGHUP" and parse_streams("signal:hup") == "SIGHUP"
+    for bad in ("SIGHUP", "signal:", "signal:SIGNOPE", "file:/tmp/x"):
+        with pytest.raises(RolloutInputError):
+            parse_streams(bad)

@@ -215,3 +215,33 @@ def test_a_service_that_cannot_say_its_inflight_work_is_stopped_once_out_with_it
     assert [(c.replica, c.inflight, c.exit_code) for c in result.cut] == [("app-2", 0, 137)]
     assert any("does not say what is in flight" in line for line in lines), lines
     assert any("200 from the service (it does not say its version)" in line for line in lines), lines
+
+
+def test_streams_are_ended_once_traefik_has_dropped_the_replica_and_before_it_stops():
+    """The lab's app holds streams: each old replica is told to end them after drain-to-out (the
+    fake fails if Traefik still routes it), the phase log counts them, and the stop comes after."""
+    platform = FakePlatform(has_streams=True)
+    platform.by_name("app-1").streams = 3
+    roll, lines = roller(platform)
+    result = roll.run()
+    assert result.cut == []
+    assert_order(platform.events, "end_streams app-1", "stop app-1")
+    assert_order(platform.events, "end_streams app-2", "stop app-2")
+    closed = [line for line in lines if "streams-closed" in line]
+    assert len(closed) == 2 and "3 stream(s) said goodbye, 0 cut after ignoring it, 0 left" in closed[0]
+
+
+def test_a_stream_whose_client_ignores_the_goodbye_is_cut_work():
+    platform = FakePlatform(has_streams=True)
+    platform.by_name("app-2").streams = platform.by_name("app-2").ignoring = 1
+    roll, _ = roller(platform)
+    result = roll.run()
+    assert [(c.replica, c.streams_cut) for c in result.cut] == [("app-2", 1)]
+    assert "1 stream(s) ignored the goodbye and were cut" in result.cut[0].line()
+    assert {r.version for r in platform.serving()} == {"v2"}
+
+
+def test_a_service_without_streams_has_no_streams_phase():
+    roll, lines = roller(FakePlatform())
+    roll.run()
+    assert not any("streams-closed" in line for line in lines)
