@@ -1,29 +1,19 @@
 """How zerodrop reaches the app inside a service's replicas: which version a replica runs, how compose
 creates replicas of a release, how to drain and undrain one, its phase, its in-flight work, and
 what answers through Traefik's entrypoint. The lab's app has its own conventions (`LabApp`); any
-other service declares a drain contract (`ContractApp`)."""
+other service declares a drain contract (`contract_app.ContractApp`)."""
 
 from __future__ import annotations
 
-import io
-import json
-import tarfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Protocol
 
-import docker
-import httpx
-from docker.errors import APIError, ContainerError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters import docker_sdk, in_container
 from zerodrop.adapters.traefik_api import get_through_traefik
-from zerodrop.errors import ReplicaUnreachable
 from zerodrop.model import Release, StreamsEnded
-from zerodrop.rollout.contract import FILE_KIND, SIGNAL_KINDS, DrainContract, InflightEndpoint
 from zerodrop.target import ComposeTarget
-
-HELPER_TIMEOUT = 3.0  # seconds the in-flight endpoint may take to answer, beyond the hold asked
 
 
 class AppControl(Protocol):
@@ -109,143 +99,3 @@ class LabApp:
         """GET /health; the version from X-App-Version."""
         response = get_through_traefik(cfg, "/health", timeout=5)
         return response.status_code, response.headers.get("x-app-version", "")
-
-
-class ContractApp:
-    """Any service: its image is its version, compose creates new replicas from an override file
-    that names the new image, and it drains as its contract says."""
-
-    stop_signals = 1
-
-    def __init__(
-        self,
-        client: docker.DockerClient,
-        service: str,
-        contract: DrainContract,
-        *,
-        override_dir: Path,
-        endpoint: InflightEndpoint | None = None,
-        helper_image: str = "python:3.12-slim",
-        answer_path: str = "/",
-        streams_signal: str = "",
-    ) -> None:
-        self.client = client
-        self.service = service
-        self.contract = contract
-        self.override_dir = override_dir
-        self.endpoint = endpoint
-        self.helper_image = helper_image
-        self.answer_path = answer_path
-        self.streams_signal = streams_signal
-        self.drained: set[str] = set()
-
-    @property
-    def reclaimable(self) -> bool:
-        """Not under the sigterm contract."""
-        return self.contract.reclaimable
-
-    def version_of(self, container: Container) -> str:
-        """The image reference the replica was created from."""
-        return str(container.attrs.get("Config", {}).get("Image", "?"))
-
-    def compose_for(self, release: Release) -> tuple[dict[str, str], list[Path]]:
-        """An override file naming the release's image for the service (the user's files stay
-        as they are)."""
-        self.override_dir.mkdir(parents=True, exist_ok=True)
-        path = self.override_dir / f"zerodrop-{self.service}-image.json"
-        path.write_text(
-            json.dumps({"services": {self.service: {"image": release.version}}}), encoding="utf-8"
-        )
-        return dict(release.env), [path]
-
-    def drain(self, container: Container) -> None:
-        """The contract's drain: its signal, its file, or SIGTERM."""
-        self.drained.add(container.id or "")
-        if self.contract.kind == SIGNAL_KINDS:
-            docker_sdk.send_signal(container, self.contract.drain_signal)
-        elif self.contract.kind == FILE_KIND:
-            _put_empty_file(container, self.contract.path)
-        else:
-            docker_sdk.send_signal(container, "SIGTERM")
-
-    def undrain(self, container: Container) -> None:
-        """The contract's undrain (nothing can take a SIGTERM back: such a replica stays out)."""
-        if self.contract.kind == SIGNAL_KINDS:
-            docker_sdk.send_signal(container, self.contract.undrain_signal)
-        elif self.contract.kind == FILE_KIND:
-            result = container.exec_run(["rm", "-f", self.contract.path])
-            if result.exit_code != 0:
-                raise ReplicaUnreachable(f"removing {self.contract.path} in {container.name} failed")
-        if self.contract.reclaimable:
-            self.drained.discard(container.id or "")
-
-    def phase(self, container: Container) -> str:
-        """draining once drained (or its drain file is there), else its health: ready or starting."""
-        draining = (container.id or "") in self.drained
-        if self.contract.kind == FILE_KIND:
-            draining = _exists(container, self.contract.path)
-        if draining:
-            return "draining"
-        health = ((container.attrs.get("State") or {}).get("Health") or {}).get("Status", "none")
-        return "ready" if health in {"healthy", "none"} else "starting"
-
-    def inflight(self, container: Container, wait: float) -> int | None:
-        """From the declared endpoint, asked by a short-lived helper container in the replica's
-        own network namespace (the image itself may have no HTTP client); None without one."""
-        if self.endpoint is None:
-            return None
-        timeout = f"{HELPER_TIMEOUT + wait:g}"
-        command = [
-            "python",
-            "-S",
-            "-c",
-            in_container.IN_CONTAINER_GET,
-            str(self.endpoint.port),
-            self.endpoint.path,
-            timeout,
-        ]
-        try:
-            output = self.client.containers.run(
-                self.helper_image, command, network_mode=f"container:{container.id}", remove=True, stdout=True
-            )
-        except (ContainerError, ImageNotFound, APIError) as error:
-            raise ReplicaUnreachable(f"asking {container.name} for its in-flight work: {error}") from None
-        try:
-            return self.endpoint.read(json.loads(output))
-        except ValueError:
-            raise ReplicaUnreachable(f"{container.name}'s in-flight endpoint answered no JSON") from None
-
-    def end_streams(self, container: Container, wait: float) -> StreamsEnded | None:
-        """The service's streams signal (label zerodrop.streams=signal:NAME), if it declares one;
-        it does not say how many streams there were (its in-flight endpoint counts them)."""
-        if not self.streams_signal:
-            return None
-        docker_sdk.send_signal(container, self.streams_signal)
-        return StreamsEnded(-1)
-
-    def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
-        """GET the answer path; the service does not say its version."""
-        try:
-            response = get_through_traefik(cfg, self.answer_path, timeout=5)
-        except httpx.HTTPError as error:
-            raise ReplicaUnreachable(f"a request through Traefik's entrypoint failed: {error}") from None
-        return response.status_code, None
-
-
-def _put_empty_file(container: Container, path: str) -> None:
-    """Create an empty file in a container without any program of its own (a tar upload)."""
-    target = PurePosixPath(path)
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w") as archive:
-        archive.addfile(tarfile.TarInfo(target.name), io.BytesIO(b""))
-    if not container.put_archive(str(target.parent), data.getvalue()):
-        raise ReplicaUnreachable(f"creating {path} in {container.name} failed")
-
-
-def _exists(container: Container, path: str) -> bool:
-    """Whether a path exists in a container (read through Docker, no program of its own)."""
-    try:
-        container.get_archive(path)
-    except NotFound:
-        return False
-    return True

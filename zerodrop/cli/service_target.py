@@ -15,8 +15,8 @@ import docker
 import httpx
 
 from zerodrop.adapters import compose, docker_sdk
-from zerodrop.adapters.app_control import ContractApp
 from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusals
+from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.traefik_routes import Route, confirm_route, entrypoint_port, route_from_labels
 from zerodrop.errors import ComposeError, RolloutInputError, first_line

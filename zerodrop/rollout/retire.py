@@ -9,7 +9,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from zerodrop.model import Replica
+from zerodrop.model import Replica, StreamsEnded
 from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
@@ -57,15 +57,7 @@ def retire(
 
     `before_stop` may still call the stop off (the replica stays running; None is returned);
     `membership` is held for the removal."""
-    began = time.time()
-    ended = gates.call(
-        lambda: platform.end_streams(replica.id, STREAMS_WAIT),
-        f"ending the streams of {replica.name}",
-        STREAMS_WAIT + call_timeout,
-    )
-    if ended is not None:
-        with log.phase("streams-closed", label, began) as record:
-            record.detail = ended.line()
+    ended = end_streams(platform, gates, log, replica, label=label, call_timeout=call_timeout)
     with log.phase("drain-to-idle", label, drain_began) as record:
         left = gates.idle(replica, replica.stop_timeout)
         if left is None:
@@ -91,6 +83,29 @@ def retire(
     with membership or contextlib.nullcontext():
         gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
     return cut
+
+
+def end_streams(
+    platform: ServicePlatform,
+    gates: ReplicaWaits,
+    log: RolloutLog,
+    replica: Replica,
+    *,
+    label: str,
+    call_timeout: float,
+) -> StreamsEnded | None:
+    """Tell a replica Traefik no longer routes to end its streams, and log what it said (None:
+    the service has no streams to end)."""
+    began = time.time()
+    ended = gates.call(
+        lambda: platform.end_streams(replica.id, STREAMS_WAIT),
+        f"ending the streams of {replica.name}",
+        STREAMS_WAIT + call_timeout,
+    )
+    if ended is not None:
+        with log.phase("streams-closed", label, began) as record:
+            record.detail = ended.line()
+    return ended
 
 
 def stop_grace(replica: Replica) -> float:

@@ -47,8 +47,10 @@ def test_new_replica_lost_after_it_was_routed_is_caught_before_any_drain():
 def test_all_new_replicas_killed_while_old_ones_drain_puts_the_old_ones_back_first():
     """--max-surge equal to the replica count: 1. app-3 and app-4 are routed, app-1 and app-2
     have left Traefik 2. both new ones are SIGKILLed while app-1 waits to be idle 3. both old
-    replicas are undrained before anything else happens, and serve; the dead ones are removed."""
+    replicas are undrained before anything else happens, and serve; the dead ones are removed.
+    app-2 stays busy, so its retirement cannot reach its stop before the kill (the threads race)."""
     platform = FakePlatform(count=2)
+    platform.by_name("app-2").never_idle = True
     platform.on("inflight app-1", lambda p: p.kill("app-3", "app-4"))
     with pytest.raises(RolloutFailed, match="new replica app-3"):
         engine(platform, max_surge=2).run()

@@ -14,7 +14,7 @@ import pytest
 from docker.errors import NotFound
 from docker.models.containers import Container
 
-from zerodrop.adapters.app_control import ContractApp
+from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.model import Release
 from zerodrop.rollout.contract import parse_contract
 
