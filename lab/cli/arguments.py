@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from zerodrop.cli.arguments import finite_rate, finite_seconds, long_seconds, writable_file
+from zerodrop.cli.arguments import (
+    add_stream_options,
+    finite_rate,
+    finite_seconds,
+    long_seconds,
+    stream_options,
+    writable_file,
+)
 from zerodrop.errors import RolloutInputError
 from zerodrop.measure.probe_data import MAX_DURATION, ProbeOptions
 from zerodrop.rollout.plan import DEFAULT_MAX_SURGE
@@ -34,6 +41,7 @@ def probe_options_from(cfg: ComposeTarget, args: argparse.Namespace) -> ProbeOpt
         duration=duration,
         long_seconds=args.long_seconds,
         new_connections=args.new_connections,
+        **stream_options(args),
     )
 
 
@@ -54,6 +62,7 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="open a new connection per request (default: keep-alive pool, as real clients do)",
     )
+    add_stream_options(parser, paths=False)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
     group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")

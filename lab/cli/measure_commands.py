@@ -34,7 +34,8 @@ def cmd_probe(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         extra = {} if writes is None else {"writes": writes.to_json()}
         result.write(args.report, **extra)
         print(f"probe: report {args.report}")
-    failed = bool(result.failures) or bool(writes and writes.missing)
+    streams = result.streams_report()
+    failed = bool(result.failures) or bool(writes and writes.missing) or bool(streams and streams.drops)
     refused = [r for r in result.failures if r.status is not None and r.status in CLIENT_ERRORS]
     if refused:  # the app refused what the probe asked (422: a --long-seconds above its cap)
         print(f"probe: the app refused {len(refused)} request(s) with 4xx: check the probe's options")

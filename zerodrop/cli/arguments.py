@@ -1,12 +1,12 @@
-"""Argument types both command lines share: one-line usage errors, finite numbers only, files
-checked before any work."""
+"""Argument types and options both command lines share: one-line usage errors, finite numbers
+only, files checked before any work, the probe's stream options."""
 
 from __future__ import annotations
 
 import argparse
 import math
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from zerodrop.errors import EXIT_BAD_INPUT
 from zerodrop.measure.probe_data import MAX_LONG_SECONDS
@@ -68,3 +68,30 @@ def writable_file(raw: str) -> Path:
     except OSError as error:
         raise argparse.ArgumentTypeError(f"{raw!r} cannot be written: {error.strerror or error}") from None
     return path
+
+
+def add_stream_options(parser: argparse.ArgumentParser, *, paths: bool) -> None:
+    """--streams, --websockets and --ignore-goodbye (and, for any service, their paths)."""
+    parser.add_argument("--streams", type=count, default=0, help="SSE streams held open (default 0)")
+    parser.add_argument("--websockets", type=count, default=0, help="WebSockets held open (default 0)")
+    parser.add_argument(
+        "--ignore-goodbye",
+        type=count,
+        default=0,
+        help="of the SSE streams, how many ignore the server's goodbye (a misbehaving client)",
+    )
+    if paths:
+        parser.add_argument("--stream-path", default="/stream", help="the SSE path (default /stream)")
+        parser.add_argument("--ws-path", default="/ws", help="the WebSocket path (default /ws)")
+
+
+def stream_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The ProbeOptions fields the stream options set."""
+    fields: dict[str, Any] = {
+        "streams": args.streams,
+        "websockets": args.websockets,
+        "ignoring_goodbye": args.ignore_goodbye,
+    }
+    if hasattr(args, "stream_path"):
+        fields |= {"stream_path": args.stream_path, "ws_path": args.ws_path}
+    return fields

@@ -7,10 +7,12 @@ import argparse
 
 from zerodrop.cli.arguments import (
     OneLineParser,
+    add_stream_options,
     count,
     finite_rate,
     finite_seconds,
     long_seconds,
+    stream_options,
     writable_file,
 )
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
@@ -32,6 +34,7 @@ def add_probe_command(commands: argparse._SubParsersAction[OneLineParser]) -> No
     probe.add_argument("--write-rate", type=finite_rate, default=10.0, help="POSTs a second (default 10)")
     probe.add_argument("--long-seconds", type=long_seconds, help="sent as ?seconds= on the slow GET")
     probe.add_argument("--lab-app", action="store_true", help="check the lab app's bodies too")
+    add_stream_options(probe, paths=True)
     group = probe.add_mutually_exclusive_group()
     group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
     group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
@@ -40,7 +43,7 @@ def add_probe_command(commands: argparse._SubParsersAction[OneLineParser]) -> No
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    """Probe; exit 1 if any request failed, 0 if none did."""
+    """Probe; exit 1 if any request failed or any stream dropped, 0 if none did."""
     options = ProbeOptions(
         base_url=args.url.rstrip("/"),
         host=args.host,
@@ -53,9 +56,11 @@ def cmd_probe(args: argparse.Namespace) -> int:
         short_path=args.short_path,
         write_path=args.write_path,
         app_checks=args.lab_app,
+        **stream_options(args),
     )
     result = probe_until_signal(options, lambda line: print(line, flush=True))
     print(summarize(result))
     if args.report:
         print(f"probe: report {result.write(args.report)}")
-    return EXIT_FAILED if result.failures else EXIT_OK
+    streams = result.streams_report()
+    return EXIT_FAILED if result.failures or (streams and streams.drops) else EXIT_OK

@@ -13,7 +13,8 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import aiohttp
 
@@ -27,6 +28,7 @@ from zerodrop.measure.records import (
     take_status,
     tally_line,
 )
+from zerodrop.measure.streams import SSE, WEBSOCKET, StreamSegment, stream_lane
 
 MAX_REQUESTS = 500_000  # nor sends more than this many requests
 LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long
@@ -41,6 +43,7 @@ class Probe:
         self.options = options
         self.out = out
         self.records: list[RequestRecord] = []
+        self.streams: list[StreamSegment] = []
         self.behind = 0
         self._stop_requested = threading.Event()
         self.long_timeout = aiohttp.ClientTimeout(total=options.long_timeout, sock_connect=5.0)
@@ -132,6 +135,28 @@ class Probe:
             await asyncio.sleep(self.options.tally_every)
             self.out(f"probe: {time.monotonic() - started:5.1f}s {tally_line(self.records)}")
 
+    def _lanes(self, session: aiohttp.ClientSession, deadline: float) -> list[Coroutine[Any, Any, None]]:
+        """The stream lanes: SSE first (the first `ignoring_goodbye` of them ignore goodbyes)."""
+        o = self.options
+
+        def stop() -> bool:
+            return self._stopping(deadline)
+
+        kinds = [(SSE, o.stream_path, i) for i in range(o.streams)]
+        kinds += [(WEBSOCKET, o.ws_path, i) for i in range(o.websockets)]
+        return [
+            stream_lane(
+                session,
+                f"{kind}-{i + 1}",
+                kind=kind,
+                path=path,
+                segments=self.streams,
+                stop=stop,
+                ignores_goodbye=kind == SSE and i < o.ignoring_goodbye,
+            )
+            for kind, path, i in kinds
+        ]
+
     async def run(self) -> ProbeResult:
         """Send the load until the duration is over or stop() is called, then let in-flight
         requests finish, and return every record."""
@@ -139,7 +164,11 @@ class Probe:
         duration = min(self.options.duration, MAX_DURATION)
         deadline = time.monotonic() + duration
         connector = aiohttp.TCPConnector(
-            limit=MAX_PENDING + self.options.long_concurrency + 10,
+            limit=MAX_PENDING
+            + self.options.long_concurrency
+            + self.options.streams
+            + self.options.websockets
+            + 10,
             force_close=self.options.new_connections,
         )
         async with aiohttp.ClientSession(
@@ -155,12 +184,18 @@ class Probe:
                 self._paced(
                     session, WRITE, self.options.write_rate if self.options.write_path else 0, deadline
                 ),
+                *self._lanes(session, deadline),
             )
             tally.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tally
-        result = ProbeResult(self.options, started, time.time(), list(self.records), self.behind)
+        result = ProbeResult(
+            self.options, started, time.time(), list(self.records), self.behind, list(self.streams)
+        )
         self.out(f"probe: done {tally_line(result.records)}")
+        streams = result.streams_report()
+        if streams is not None:
+            self.out(f"probe: {streams.line()}")
         return result
 
 

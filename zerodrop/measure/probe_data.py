@@ -16,11 +16,13 @@ from zerodrop.measure.records import (
     WRITE,
     RequestRecord,
 )
+from zerodrop.measure.streams import StreamSegment, StreamsReport, classify
 
 MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
 
 
 MAX_LONG_SECONDS = 120.0  # the most ?seconds= the app can ever allow (its default cap is 25 s)
+MAX_LANES = 200  # streams (SSE plus WebSocket) one probe holds at most
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,11 @@ class ProbeOptions:
     short_path: str = "/health"  # a fast GET
     write_path: str | None = "/events"  # a POST that must not be lost; None: no writes
     app_checks: bool = True  # the lab's app: check its bodies (a write's id, a long request's end)
+    streams: int = 0  # SSE streams held open for the whole run, each resuming after a reconnect
+    websockets: int = 0  # WebSocket streams, the same
+    stream_path: str = "/stream"
+    ws_path: str = "/ws"
+    ignoring_goodbye: int = 0  # of the SSE streams, how many ignore the server's goodbye
 
     def check(self) -> None:
         """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
@@ -52,7 +59,11 @@ class ProbeOptions:
             raise ProbeInputError("rates, durations and timeouts must be finite numbers")
         if min(self.long_concurrency, self.short_rate, self.write_rate) < 0 or self.duration <= 0:
             raise ProbeInputError("rates, concurrency and duration must not be negative")
-        paths = (self.long_path, self.short_path, self.write_path or "/")
+        if not 0 <= self.streams + self.websockets <= MAX_LANES or min(self.streams, self.websockets) < 0:
+            raise ProbeInputError(f"streams and websockets are 0 or more, at most {MAX_LANES} together")
+        if not 0 <= self.ignoring_goodbye <= self.streams:
+            raise ProbeInputError("the streams that ignore the goodbye are some of --streams")
+        paths = (self.long_path, self.short_path, self.write_path or "/", self.stream_path, self.ws_path)
         if not all(path.startswith("/") for path in paths):
             raise ProbeInputError(f"paths begin with /, not {[p for p in paths if not p.startswith('/')]}")
         if self.long_seconds is not None and not 0 < self.long_seconds <= MAX_LONG_SECONDS:
@@ -68,6 +79,11 @@ class ProbeResult:
     ended: float
     records: list[RequestRecord] = field(default_factory=list)
     behind: int = 0  # scheduled requests that could not be sent on time (probe saturated)
+    streams: list[StreamSegment] = field(default_factory=list)  # every connection of every stream
+
+    def streams_report(self) -> StreamsReport | None:
+        """Every stream ending classified; None when the probe held no streams."""
+        return classify(self.streams) if self.streams else None
 
     @property
     def failures(self) -> list[RequestRecord]:
@@ -102,6 +118,7 @@ class ProbeResult:
             "ended": self.ended,
             "behind": self.behind,
             "records": [asdict(r) for r in self.records],
+            "streams": [asdict(s) for s in self.streams],
         }
 
     @classmethod
@@ -113,4 +130,5 @@ class ProbeResult:
             ended=data["ended"],
             records=[RequestRecord(**r) for r in data["records"]],
             behind=data.get("behind", 0),
+            streams=[StreamSegment(**s) for s in data.get("streams", [])],
         )

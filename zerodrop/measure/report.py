@@ -159,6 +159,9 @@ def summarize(
             f"-{max(r.seconds for r in longs):.2f}s"
         )
     lines.append(f"writes: {latency_line([r for r in records if r.kind == WRITE])}")
+    streams = result.streams_report()
+    if streams is not None:
+        lines.append(streams.line())
     if result.behind:
         lines.append(f"probe behind schedule {result.behind} time(s): it was the bottleneck")
     if writes is not None:

@@ -1,5 +1,6 @@
 """The timeline plot of a probe run: long requests as bars, short requests and writes as latency
-dots coloured by the version that answered, failures as red crosses on top in every lane, the
+dots coloured by the version that answered, held streams as lanes (when the probe held any),
+failures as red crosses on top in every lane, the
 rollout's phases as bands, and what happened when (compose up, each signal, Traefik adding or
 dropping a server as its API showed it, each exit) as marked lines across every panel."""
 
@@ -12,7 +13,8 @@ from typing import Any
 from matplotlib.ticker import FuncFormatter
 
 from zerodrop.measure.probe_data import ProbeResult
-from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord
+from zerodrop.measure.records import SHORT, WRITE, RequestRecord
+from zerodrop.measure.timeline_lanes import FAILED, draw_long_lanes, draw_stream_lanes
 from zerodrop.model import PhaseRecord
 
 PHASE_COLOURS = {
@@ -24,7 +26,6 @@ PHASE_COLOURS = {
     "stop": "#e6550d",
     "back-in": "#756bb1",
 }
-FAILED = "red"
 # What happened, read from the phase log: (phase, at its start or end, label). The ends of
 # healthy-to-routed and drain-to-out are the moments the rollout saw Traefik's API add or drop a
 # server; the start of drain-to-out is the drain signal; the end of stop is the exit.
@@ -147,23 +148,6 @@ def _draw_marks(
     return marked
 
 
-def _draw_long(ax: Any, records: list[RequestRecord], colour: dict[str, Any], t0: float) -> None:
-    lane_free: list[float] = []
-    for r in sorted((r for r in records if r.kind == LONG), key=lambda r: r.start):
-        lane = next((i for i, free in enumerate(lane_free) if free <= r.start), len(lane_free))
-        if lane == len(lane_free):
-            lane_free.append(0.0)
-        lane_free[lane] = r.end
-        fill = colour.get(r.version or "", "grey") if r.ok else FAILED
-        ax.barh(
-            lane, max(r.end - r.start, 0.05), left=r.start - t0, color=fill, height=0.6, edgecolor="white"
-        )
-        if not r.ok:  # a failed request may last no time at all: a cross that is always seen
-            ax.scatter([r.end - t0], [lane], marker="x", color=FAILED, s=40, zorder=5)
-    ax.set_ylabel("long GET /\n(lane)")
-    ax.invert_yaxis()
-
-
 def _draw_latency(
     ax: Any, records: list[RequestRecord], kind: str, *, label: str, colour: dict[str, Any], t0: float
 ) -> None:
@@ -220,27 +204,30 @@ def plot_timeline(
 
     t0 = result.started
     records = [r for r in result.records if r.end]
-    versions = sorted({r.version for r in records if r.ok and r.version})
+    versions = {r.version for r in records if r.ok and r.version} | {s.version for s in result.streams}
     palette = plt.get_cmap("tab10")
-    colour = {v: palette(i % 10) for i, v in enumerate(versions)}
+    colour = {v: palette(i % 10) for i, v in enumerate(sorted(versions - {""}))}
     shown_marks = events([p for p in phases if p.phase in PHASE_COLOURS]) if marks is None else marks
     banded = bool(spans) or bool(shown_marks) or any(p.phase in PHASE_COLOURS for p in phases)
-    if banded:  # no band panel when nothing happened that it could show
-        fig, axes = plt.subplots(4, 1, figsize=(12, 9.5), sharex=True, height_ratios=[1.4, 2, 2, 2])
-        band_ax, long_ax, short_ax, write_ax = axes
-    else:
-        fig, axes = plt.subplots(3, 1, figsize=(12, 7.5), sharex=True, height_ratios=[2, 2, 2])
-        long_ax, short_ax, write_ax = axes
-        band_ax = long_ax
+    # No band panel when nothing happened that it could show; no stream panel without streams.
+    rows = ["band"] * banded + ["long", "short", "write"] + ["streams"] * bool(result.streams)
+    ratios = {"band": 1.4, "long": 2.0, "short": 2.0, "write": 2.0, "streams": 2.0}
+    fig, axes = plt.subplots(
+        len(rows), 1, figsize=(12, 2.4 * len(rows)), sharex=True, height_ratios=[ratios[r] for r in rows]
+    )
+    ax = dict(zip(rows, axes, strict=True))
+    others = [ax[r] for r in rows if r != "band"]
     fig.suptitle(title or "requests through Traefik during the rollout", fontsize=11)
     if spans and not phases:
-        _draw_spans(band_ax, [long_ax, short_ax, write_ax], spans, t0)
+        _draw_spans(ax["band"], others, spans, t0)
     elif banded:
-        _draw_phases(band_ax, [long_ax, short_ax, write_ax], phases, shown_marks, t0)
-    _draw_long(long_ax, records, colour, t0)
-    _draw_latency(short_ax, records, SHORT, label="GET /health\nlatency ms", colour=colour, t0=t0)
-    _draw_latency(write_ax, records, WRITE, label="POST /events\nlatency ms", colour=colour, t0=t0)
-    write_ax.set_xlabel("seconds since the probe started")
+        _draw_phases(ax["band"], others, phases, shown_marks, t0)
+    draw_long_lanes(ax["long"], records, colour, t0)
+    _draw_latency(ax["short"], records, SHORT, label="GET /health\nlatency ms", colour=colour, t0=t0)
+    _draw_latency(ax["write"], records, WRITE, label="POST /events\nlatency ms", colour=colour, t0=t0)
+    if result.streams:
+        draw_stream_lanes(ax["streams"], result.streams, colour, t0)
+    axes[-1].set_xlabel("seconds since the probe started")
     fig.tight_layout(rect=(0, 0, 0.97, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
