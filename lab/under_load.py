@@ -40,8 +40,15 @@ class MeasuredRollout:
     writes: WriteCheck
 
 
-def default_probe_options(cfg: TraefikEndpoints, duration: float = 600.0) -> ProbeOptions:
-    """The load the demo and tests use: 4 long requests, 20 short/s, 10 writes/s."""
+STREAMS, WEBSOCKETS = 4, 2  # held by the default load when it holds streams
+
+
+def default_probe_options(
+    cfg: TraefikEndpoints, duration: float = 600.0, *, streams: bool = False
+) -> ProbeOptions:
+    """The load the demo and tests use: 4 long requests, 20 short/s, 10 writes/s; with `streams`,
+    4 SSE streams and 2 WebSockets held open throughout too (the demo, the core rollout tests,
+    the long-lived connections page)."""
     return ProbeOptions(
         base_url=cfg.http_url,
         host=cfg.app_host,
@@ -49,6 +56,8 @@ def default_probe_options(cfg: TraefikEndpoints, duration: float = 600.0) -> Pro
         short_rate=20.0,
         write_rate=10.0,
         duration=duration,
+        streams=STREAMS if streams else 0,
+        websockets=WEBSOCKETS if streams else 0,
     )
 
 

@@ -13,7 +13,7 @@ from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
 from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_status, cmd_swarm_up
 from lab.config import load_config
-from lab.workshop import BROKEN, FIXED
+from lab.workshop import BROKEN, FIXED, RECIPE
 from zerodrop.cli.arguments import OneLineParser, count
 from zerodrop.errors import ZerodropError
 from zerodrop.rollout.execute import PREVIOUS
@@ -84,7 +84,7 @@ def _add_measure_commands(commands: argparse._SubParsersAction[OneLineParser]) -
     workshop.add_argument(
         "scenario", help="page number 1-6 (docs/workshop/NN-*.md), or keepalive-race (the measurement)"
     )
-    workshop.add_argument("--variant", choices=(BROKEN, FIXED), help="only this variant")
+    workshop.add_argument("--variant", choices=(BROKEN, RECIPE, FIXED), help="only this variant")
     workshop.add_argument("--no-plot", action="store_true", help="skip the timeline PNGs")
     workshop.set_defaults(run=cmd_workshop)
     soak_parser = commands.add_parser("soak", help="roll v1 -> v2 -> v1 ... N times under the probe")

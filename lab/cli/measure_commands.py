@@ -9,7 +9,7 @@ from lab.cli.arguments import (
     probe_options_from,
 )
 from lab.compose_lab import ensure_images
-from lab.workshop import BROKEN, FIXED, SCENARIOS, run_scenario
+from lab.workshop import SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.lint.rules import lint_file
@@ -66,7 +66,7 @@ def cmd_workshop(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     ensure_images(client, cfg)
     title = SCENARIOS[args.scenario].title
     print(f"workshop {args.scenario}: {title} (each variant on a fresh stack of its own)", flush=True)
-    variants = (args.variant,) if args.variant else (BROKEN, FIXED)
+    variants = (args.variant,) if args.variant else SCENARIOS[args.scenario].variants
     plots = None if args.no_plot else cfg.out_dir / "workshop"
     run_scenario(client, cfg, args.scenario, variants, plots)
     return 0

@@ -75,7 +75,7 @@ def cmd_demo(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         client,
         cfg,
         RolloutOptions(target=target),
-        default_probe_options(cfg),
+        default_probe_options(cfg, streams=True),
         log_path=log_path,
         out=lambda line: print(line, flush=True),
     )
@@ -83,16 +83,21 @@ def cmd_demo(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         print(summary_table(measured.rollout))
     report = save_report(measured, cfg.out_dir / "demo-probe.json", log_path)
     print(summarize(measured.probe, measured.phases, measured.writes))
+    streams = measured.probe.streams_report()
     plot = plot_timeline(
         measured.probe,
         measured.phases,
         cfg.out_dir / "demo-timeline.png",
-        title=f"rollout to {target.version} under load: {len(measured.probe.failures)} failed",
+        title=f"rollout to {target.version} under load: {len(measured.probe.failures)} failed, "
+        f"{sum(streams.drops.values()) if streams else 0} stream(s) dropped",
     )
     print(f"demo: report {report}\ndemo: timeline {plot}")
     if measured.failure:
         print(f"demo: rollout failed: {measured.failure}")
-    clean = not measured.failure and not measured.probe.failures and not measured.writes.missing
+    dropped = bool(streams and streams.drops)
+    clean = (
+        not measured.failure and not measured.probe.failures and not measured.writes.missing and not dropped
+    )
     return 0 if clean else EXIT_FAILED
 
 

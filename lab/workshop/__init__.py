@@ -19,12 +19,13 @@ from lab.workshop import (
     p04_slow_start,
     p05_short_stop_timeout,
     p06_slow_shutdown_work,
+    p09_long_lived,
 )
-from lab.workshop.harness import BROKEN, FIXED, Outcome, Page
+from lab.workshop.harness import BROKEN, FIXED, RECIPE, Outcome, Page
 from zerodrop.measure.timeline import plot_timeline
 from zerodrop.target import ComposeTarget
 
-__all__ = ["BROKEN", "FIXED", "SCENARIOS", "Outcome", "Page", "run_scenario"]
+__all__ = ["BROKEN", "FIXED", "RECIPE", "SCENARIOS", "Outcome", "Page", "run_scenario"]
 
 SCENARIOS: dict[str, Page] = {
     page.key: page
@@ -35,6 +36,7 @@ SCENARIOS: dict[str, Page] = {
         p04_slow_start.PAGE,
         p05_short_stop_timeout.PAGE,
         p06_slow_shutdown_work.PAGE,
+        p09_long_lived.PAGE,
         keepalive_race.PAGE,
     )
 }

@@ -34,7 +34,7 @@ from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
-BROKEN, FIXED = "broken", "fixed"
+BROKEN, FIXED, RECIPE = "broken", "fixed", "recipe"  # recipe: a third variant, the recipe in use
 OVERRIDES = REPO_ROOT / "docs" / "workshop" / "overrides"  # per-scenario compose override files
 
 
@@ -79,7 +79,9 @@ class Outcome:
         parts.append(f"writes lost {self.lost_writes}/{self.acked_writes},")
         parts.append(f"exit codes {self.exit_codes}")
         figures = ", ".join(f"{k} {v:g}" for k, v in self.figures.items())
-        notes = [*self.notes, figures] if figures else self.notes
+        notes = [*self.notes, figures] if figures else list(self.notes)
+        if self.probe is not None and (streams := self.probe.streams_report()) is not None:
+            notes.append(streams.line())
         return " ".join(p for p in parts if p) + "".join(f"\n    {n}" for n in notes)
 
 
@@ -129,9 +131,10 @@ def scenario_project(
         yield cfg
 
 
-def probe_options(cfg: ComposeTarget) -> ProbeOptions:
-    """The workshop's load: the demo's with 50 short requests a second, never over ten minutes."""
-    return replace(default_probe_options(cfg, duration=600), short_rate=50.0)
+def probe_options(cfg: ComposeTarget, *, streams: bool = False) -> ProbeOptions:
+    """The workshop's load: the demo's with 50 short requests a second, never over ten minutes;
+    streams held open too on the pages about them."""
+    return replace(default_probe_options(cfg, duration=600, streams=streams), short_rate=50.0)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,8 @@ class Page:
     after: Callable[[Scene, ProbeResult], None] | None = None
     final_writes: Callable[[str], bool] = lambda _: True
     slug: str = ""
+    variants: tuple[str, ...] = (BROKEN, FIXED)  # what `make workshop-N` runs, in order
+    streams: bool = False  # the probe holds SSE streams and WebSockets too
 
     @property
     def key(self) -> str:
@@ -177,7 +182,9 @@ class Page:
                 action = self.action
                 assert action is not None, f"page {self.number} has neither an action nor a measure"
                 with watching(client, cfg) as watch:
-                    probe = measure_under_load(lambda: action(scene), probe_options(cfg), out=quiet).probe
+                    probe = measure_under_load(
+                        lambda: action(scene), probe_options(cfg, streams=self.streams), out=quiet
+                    ).probe
                 outcome.marks += watch.marks
                 if scene.victim is not None:
                     outcome.victim_name = short_name(scene.victim.name, cfg.project)

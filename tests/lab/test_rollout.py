@@ -2,17 +2,22 @@
 
 The tests run in file order on the session's stack: v1 -> v2 under load, a failed rollout to a
 version that never becomes healthy (v2 keeps serving), a rollback to v1 under load, then v1 -> v2
-again with both replicas replaced in one batch (`--max-surge 2`)."""
+again with both replicas replaced in one batch (`--max-surge 2`), and last back to v1 with a
+client that ignores the streams' goodbye."""
 
 from __future__ import annotations
+
+import re
+from dataclasses import replace
 
 import pytest
 
 from lab.cli import main
-from lab.under_load import default_probe_options, probe_during_rollout
+from lab.under_load import STREAMS, WEBSOCKETS, default_probe_options, probe_during_rollout
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.adapters.traefik_api import get_through_traefik
+from zerodrop.errors import EXIT_CUT
 from zerodrop.measure.records import LONG, SHORT, WRITE
 from zerodrop.measure.report import summarize, summary_table
 from zerodrop.model import Release
@@ -57,24 +62,31 @@ def assert_nothing_dropped(measured, ledger: set[str]) -> None:
     assert all(r.status == 200 and r.seconds >= 15 for r in kinds[LONG]), "a long request was cut"
     assert measured.writes.missing == [], f"acknowledged writes found nowhere: {measured.writes.missing[:10]}"
     assert measured.writes.acked == len(kinds[WRITE])
+    streams = probe.streams_report()
+    assert streams is not None and streams.lanes == STREAMS + WEBSOCKETS
+    assert dict(streams.drops) == {}, f"streams dropped: {dict(streams.drops)}"
+    assert streams.handovers >= streams.lanes, "every stream began on an old replica: each moved"
     if measured.rollout is not None:
+        assert "streams-closed" in {p.phase for p in measured.phases}
         assert measured.rollout.cut == [], "an old replica was stopped with work in flight"
         assert measured.rollout.fewest_routed is not None
         assert measured.rollout.fewest_routed >= measured.rollout.started_with, "Traefik routed fewer than N"
 
 
 def test_rollout_under_load_drops_nothing(docker_client, lab_cfg, write_ledger):
-    """1. two v1 replicas, the probe keeps 4 long requests in flight plus 20 GET/s and 10 POST/s
-    2. roll to v2 3. not one request failed, every long request got its full 15 s answer, every
-    acknowledged write is on the volume or in a running replica 4. only v2 answers, exactly two
-    replicas exist, and compose agrees with them (a plain `up -d` recreates nothing)."""
+    """1. two v1 replicas, the probe keeps 4 long requests in flight plus 20 GET/s and 10 POST/s,
+    and holds 4 SSE streams and 2 WebSockets 2. roll to v2 3. not one request failed, every long
+    request got its full 15 s answer, every acknowledged write is on the volume or in a running
+    replica, every stream was handed over to a new replica with no gap and no duplicate 4. only
+    v2 answers, exactly two replicas exist, and compose agrees with them (a plain `up -d`
+    recreates nothing)."""
     assert versions_answering(lab_cfg) == {"v1"}
     log_path = lab_cfg.out_dir / f"{lab_cfg.project}-rollout-v2.jsonl"
     measured = probe_during_rollout(
         docker_client,
         lab_cfg,
         RolloutOptions(target=Release("v2")),
-        default_probe_options(lab_cfg),
+        default_probe_options(lab_cfg, streams=True),
         log_path=log_path,
     )
     assert measured.failure is None and measured.rollout is not None
@@ -152,7 +164,7 @@ def test_rollback_under_load_drops_nothing(docker_client, lab_cfg, write_ledger)
         docker_client,
         lab_cfg,
         RolloutOptions(target=target, build=False),
-        default_probe_options(lab_cfg),
+        default_probe_options(lab_cfg, streams=True),
         log_path=lab_cfg.out_dir / f"{lab_cfg.project}-rollback.jsonl",
     )
     assert measured.failure is None
@@ -169,7 +181,7 @@ def test_rollout_in_one_batch_of_two_drops_nothing(docker_client, lab_cfg, write
         docker_client,
         lab_cfg,
         RolloutOptions(target=Release("v2"), max_surge=2),
-        default_probe_options(lab_cfg),
+        default_probe_options(lab_cfg, streams=True),
         log_path=lab_cfg.out_dir / f"{lab_cfg.project}-surge-2.jsonl",
     )
     assert measured.failure is None and measured.rollout is not None
@@ -178,3 +190,33 @@ def test_rollout_in_one_batch_of_two_drops_nothing(docker_client, lab_cfg, write
     assert len(created) == 1, f"expected one batch, the rollout made {len(created)}"
     assert versions_answering(lab_cfg) == {"v2"}
     assert all_versions(docker_client, lab_cfg) == ["v2", "v2"]
+
+
+def test_a_client_that_ignores_the_goodbye_is_cut_work_and_nothing_else_drops(
+    docker_client, cli_env, write_ledger, capsys
+):
+    """1. the stack runs v2 after the one-batch rollout; the probe's load, 3 SSE streams (one of
+    them ignores goodbyes) and a WebSocket 2. roll to v1 3. exit 3: the app cut the stream that
+    ignored its goodbye after its linger, and the rollout says so as cut work, one per cut;
+    no request failed and every other stream was handed over."""
+    from zerodrop.measure.probe_thread import ProbeThread
+
+    cfg = cli_env
+    options = replace(default_probe_options(cfg, duration=300), streams=3, websockets=1, ignoring_goodbye=1)
+    probe = ProbeThread(options).start()
+    try:
+        code = main(["rollout", "--to", "v1", "--no-build"])
+    finally:
+        result = probe.finish(timeout=60)
+    write_ledger.update(result.acked_event_ids())
+    out = capsys.readouterr().out
+    print(out)
+    streams = result.streams_report()
+    print(streams.line() if streams else "no streams")
+    assert code == EXIT_CUT
+    cut = [int(n) for n in re.findall(r"CUT WORK: .*?(\d+) stream\(s\) ignored the goodbye", out)]
+    assert cut and all(n == 1 for n in cut), out
+    assert [(r.kind, r.error) for r in result.failures] == []
+    assert streams is not None and dict(streams.drops) == {"ignored-goodbye": len(cut)}
+    assert streams.handovers >= 3, "the three well-behaved streams were handed over"
+    assert versions_answering(cfg) == {"v1"}

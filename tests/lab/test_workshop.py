@@ -7,7 +7,7 @@ import pytest
 
 from lab.compose_lab import ensure_images
 from lab.config import load_config
-from lab.workshop import BROKEN, FIXED, SCENARIOS, Outcome
+from lab.workshop import BROKEN, FIXED, RECIPE, SCENARIOS, Outcome
 
 pytestmark = pytest.mark.lab
 
@@ -106,3 +106,24 @@ def test_keep_alive_race_measurement_fixed_setting_has_no_502(docker_client, bas
     fixed = run(docker_client, base, "keepalive-race", FIXED)
     assert fixed.figures["app keep-alive s"] == 30
     assert_clean(fixed)
+
+
+def dropped_streams(outcome: Outcome) -> dict[str, int]:
+    report = outcome.probe.streams_report() if outcome.probe else None
+    assert report is not None and report.lanes == 6, "the page holds 4 SSE streams and 2 WebSockets"
+    return dict(report.drops)
+
+
+def test_09_long_lived_connections_survive_only_the_rollout(docker_client, base):
+    """Every variant replaces both replicas under the load plus 6 held streams. docker stop and
+    the drain + sleep 10 recipe both leave the streams on the old replicas until the stop cuts
+    them (counted, by kind); the rollout ends them with a goodbye once Traefik has dropped the
+    replica, and every stream resumes on a new one with no gap."""
+    broken = run(docker_client, base, 9, BROKEN)
+    assert sum(dropped_streams(broken).values()) > 0, "docker stop cut no stream"
+    recipe = run(docker_client, base, 9, RECIPE)
+    assert sum(dropped_streams(recipe).values()) > 0, "the recipe's sleep let the streams finish?"
+    fixed = run(docker_client, base, 9, FIXED)
+    assert_clean(fixed)
+    assert dropped_streams(fixed) == {}
+    assert fixed.figures["streams handed over"] >= 6

@@ -1,0 +1,66 @@
+"""Page 09, long-lived connections. Every variant replaces both replicas by v2 while the probe
+holds 4 SSE streams and 2 WebSockets (clients that reconnect and resume as the protocols allow),
+on an app that stops accepting at SIGTERM (DRAIN_SECONDS=0) and cuts what is still open when its
+graceful shutdown times out (GRACEFUL_TIMEOUT). Broken: scale up, `docker stop` the old replicas.
+Recipe: scale up, drain them (SIGUSR1), `sleep 10`, `docker stop`: Traefik keeps a removed
+server's open connections, so their streams are still there at the stop. Fixed: the rollout tool,
+which tells a replica to end its streams (SIGHUP: a goodbye, then the clients resume elsewhere)
+once Traefik's API shows it out."""
+
+from __future__ import annotations
+
+import time
+
+from lab.compose_lab import wait_all_routed
+from lab.workshop.harness import BROKEN, FIXED, RECIPE, Page, Scene, rollout, stop_all
+from zerodrop.adapters import compose, docker_sdk
+from zerodrop.adapters.docker_sdk import get_container, replicas
+from zerodrop.measure.probe_data import ProbeResult
+
+PLAIN_UVICORN = {"DRAIN_SECONDS": "0"}
+RECIPE_SLEEP = 10  # seconds: the recipe's `sleep 10` between drain and stop
+
+
+def action(scene: Scene) -> None:
+    """Replace both replicas by v2, the variant's way."""
+    if scene.variant == FIXED:
+        rollout(scene, "v2")
+        return
+    client, cfg = scene.client, scene.cfg
+    old = replicas(client, cfg.project, cfg.service)
+    scene.mark("compose up --scale 4")
+    compose.scale(cfg, 4, extra_env={"APP_VERSION": "v2"})
+    wait_all_routed(client, cfg, 4, timeout=120)
+    containers = [c for r in old if (c := get_container(client, r.id)) is not None]
+    if scene.variant == RECIPE:
+        scene.mark("SIGUSR1, sleep 10")
+        for container in containers:
+            docker_sdk.send_signal(container, "SIGUSR1")
+        time.sleep(RECIPE_SLEEP)  # the recipe under test is a fixed sleep: this is what it does
+    scene.mark("docker stop -t 30")
+    scene.outcome.exit_codes = stop_all(containers, timeout=30)
+    scene.mark("rm, compose up --scale 2")
+    for container in containers:
+        container.remove()
+    compose.scale(cfg, 2, extra_env={"APP_VERSION": "v2"})
+
+
+def after(scene: Scene, probe: ProbeResult) -> None:
+    """The streams' figures: handed over, dropped, the longest reconnect gap."""
+    report = probe.streams_report()
+    if report is None:
+        return
+    scene.outcome.figures["streams handed over"] = report.handovers
+    scene.outcome.figures["streams dropped"] = sum(report.drops.values())
+    scene.outcome.figures["longest reconnect gap s"] = round(report.longest_gap, 2)
+
+
+PAGE = Page(
+    9,
+    "long-lived connections",
+    action,
+    variables={v: PLAIN_UVICORN for v in (BROKEN, RECIPE, FIXED)},
+    after=after,
+    variants=(BROKEN, RECIPE, FIXED),
+    streams=True,
+)
