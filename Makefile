@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-smoke lint images-offline provision \
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-streams bench-smoke lint images-offline provision \
 	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
@@ -76,7 +76,7 @@ workshop-7: $(STAMP) ## workshop page 07: the pre-flight lint on the lab's file,
 	$(PY) -m lab lint
 	$(PY) -m lab lint -f tests/unit/fixtures/lint/grace-request.yml && exit 1 || echo "workshop 7: the trap was found (lint exit 1), as it should be"
 
-workshop-%: $(STAMP) ## workshop page N (1-6; 7 is the lint; 8 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
+workshop-%: $(STAMP) ## workshop page N (1-6 and 9; 7 is the lint; 8 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
 	$(PY) -m lab workshop $*
 
 keepalive-race: $(STAMP) ## the keep-alive race measurement (outside the numbered pages): 1,620 writes per variant
@@ -118,6 +118,9 @@ bench-rollout-calls: $(STAMP) ## one --max-surge N rollout at 1,000 GET/s with e
 
 bench-own-service: $(STAMP) ## the example shop v1 -> v2 under load: zerodrop, docker compose up -d, and docker-rollout's drain-file recipe if DOCKER_ROLLOUT names its script (~4 min)
 	PYTHONPATH=. $(PY) bench/own_service.py
+
+bench-streams: $(STAMP) ## every strategy once while the probe holds 4 SSE streams and 2 WebSockets: held, handed over, dropped by kind (~8 min)
+	PYTHONPATH=. $(PY) bench/streams.py --out out/bench-streams
 
 bench-smoke: $(STAMP) ## one cell of bench-strategies (the documented recipe and --max-surge N), ~2 min
 	PYTHONPATH=. $(PY) bench/strategies.py --smoke --out out/bench-smoke

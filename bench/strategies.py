@@ -64,6 +64,7 @@ RECREATE, RECIPE, DRAIN_SLEEP, ONE, SURGE = (
     "lab rollout, --max-surge N",
 )
 DEFAULT_LOAD, HIGH_LOAD = "20 GET/s", "1000 GET/s"
+STREAMS_LOAD = "20 GET/s + streams"  # the default load holding 4 SSE streams and 2 WebSockets too
 
 
 @dataclass
@@ -95,6 +96,10 @@ class Row:
     peak: int = 0
     error: str | None = None
     project: str = ""  # the stack's compose project: its rollout log is out/<project>.rollout.jsonl
+    streams: int = 0  # streams the probe held (0 unless the load holds streams)
+    handed_over: int = 0  # stream endings that were clean handovers
+    streams_dropped: dict[str, int] = field(default_factory=dict)  # the others, by kind
+    longest_gap: float = 0.0  # the longest reconnect gap a stream saw, seconds
 
     def cells(self) -> list[str]:
         """The row's Markdown cells."""
@@ -242,9 +247,9 @@ class PeakSampler:
 
 
 def probe_options(cfg: ComposeTarget, load: str) -> ProbeOptions:
-    """The probe's default load, or 1,000 GET/s + 100 POST/s."""
-    options = default_probe_options(cfg, duration=1800.0)
-    return options if load == DEFAULT_LOAD else replace(options, short_rate=1000.0, write_rate=100.0)
+    """The probe's default load (holding streams with STREAMS_LOAD), or 1,000 GET/s + 100 POST/s."""
+    options = default_probe_options(cfg, duration=1800.0, streams=load == STREAMS_LOAD)
+    return options if load != HIGH_LOAD else replace(options, short_rate=1000.0, write_rate=100.0)
 
 
 def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row:
@@ -278,6 +283,10 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
     row.failures = probe.failure_kinds()
     row.writes_acked, row.writes_lost = writes.acked, len(writes.missing)
     row.floor, row.peak = run.floor, sampler.peak
+    streams = probe.streams_report()
+    if streams is not None:
+        row.streams, row.handed_over = streams.lanes, streams.handovers
+        row.streams_dropped, row.longest_gap = dict(streams.drops), streams.longest_gap
     return row
 
 
@@ -451,8 +460,9 @@ def run_plan(
     *,
     base: ComposeTarget | None = None,
     echo: Callable[[str], None] = print,
+    draw: bool = True,
 ) -> list[Row]:
-    """Run every cell in turn, writing the table, the rows and the plot as they come."""
+    """Run every cell in turn, writing the table, the rows and (with `draw`) the plot as they come."""
     client = connect()
     base = base or load_config()
     ensure_images(client, base)
@@ -465,7 +475,8 @@ def run_plan(
         echo(f"bench [{number}/{len(cells)}] {' | '.join(row.cells())}  ({time.monotonic() - started:.0f}s)")
         (out_dir / "strategies.json").write_text(json.dumps([asdict(r) for r in rows], indent=1))
         (out_dir / "strategies.md").write_text(table(rows) + "\n")
-    plot(rows, out_dir / "strategies.png")
+    if draw:
+        plot(rows, out_dir / "strategies.png")
     return rows
 
 

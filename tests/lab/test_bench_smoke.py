@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bench.own_service import COMPOSE_UP, actions, run_one
-from bench.strategies import DRAIN_SLEEP, RECIPE_SLEEP, SURGE, run_plan, smoke_plan
+from bench.strategies import DRAIN_SLEEP, ONE, RECIPE_SLEEP, SURGE, run_plan, smoke_plan
+from bench.streams import streams_plan, streams_table
 from lab.config import load_config
 from lab.example_shop import build_images
 
@@ -41,3 +42,14 @@ def test_the_own_service_bench_runs_a_strategy_and_counts_its_drops():
     print(" | ".join(row.cells(None)))
     assert row.exit_code == 0 and row.requests > 50
     assert row.failed > 0 and any(kind.endswith("http-404") for kind in row.kinds), row.kinds
+
+
+def test_the_streams_bench_counts_held_streams_for_a_strategy(tmp_path):
+    """`make bench-streams`'s smoke: its one-at-a-time rollout row, under the default load plus 4 SSE
+    streams and 2 WebSockets: every stream handed over, none dropped, and the row in the table."""
+    cell = next(c for c in streams_plan() if c.strategy == ONE)
+    (row,) = run_plan([cell], tmp_path, base=load_config().with_overrides(out_dir=tmp_path), draw=False)
+    print(streams_table([row]))
+    assert row.error is None and row.failed == 0 and row.streams == 6
+    assert row.streams_dropped == {} and row.handed_over >= 6
+    assert f"| {ONE} | 6 | {row.handed_over} | 0 |" in streams_table([row])

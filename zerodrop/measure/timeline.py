@@ -50,6 +50,7 @@ EVENT_MARKS = {
     "SIGUSR1": ("|", "#e6550d"),
     "Traefik drops": ("v", "#e6550d"),
     "end streams": ("*", "#993404"),
+    "SIGHUP": ("*", "#993404"),  # the lab app's end of streams, as the engine reports it
     "SIGTERM": ("D", "#a63603"),
     "SIGKILL": ("X", "#67000d"),
     "exit": ("s", "#636363"),

@@ -24,7 +24,7 @@ Mark = tuple[float, str, str]
 
 POLL_SECONDS = 0.1  # Traefik's API is asked ten times a second: its own changes are 1 s apart at best
 MAX_WATCH_SECONDS = 1800.0  # a watch that nobody stops ends by itself
-SIGNALS = {"15": "SIGTERM", "9": "SIGKILL", "10": "SIGUSR1", "12": "SIGUSR2"}
+SIGNALS = {"15": "SIGTERM", "9": "SIGKILL", "10": "SIGUSR1", "12": "SIGUSR2", "1": "SIGHUP"}
 
 
 @dataclass
