@@ -9,9 +9,9 @@ from lab.swarm_lab import remove_leftover_stacks
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
+from zerodrop.cli.service_commands import recover_and_say
 from zerodrop.errors import EXIT_FAILED
 from zerodrop.rollout.lock import lock_state
-from zerodrop.rollout.mend import execute_recover
 from zerodrop.rollout.recovery import findings, look, needs_recovery, replica_table, state_lines
 from zerodrop.target import ComposeTarget
 
@@ -91,14 +91,4 @@ def cmd_clean(cfg: ComposeTarget, _: argparse.Namespace) -> int:
 
 def cmd_recover(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Bring the service back to APP_REPLICAS ready, routed replicas after a killed rollout."""
-    platform = DockerPlatform(connect(), cfg)
-    done = execute_recover(
-        platform,
-        cfg,
-        health=args.timeout,
-        route=args.route_timeout,
-        out=lambda line: print(line, flush=True),
-    )
-    for line in done.lines():
-        print(f"recover: {line}")
-    return done.exit_code()
+    return recover_and_say(DockerPlatform(connect(), cfg), cfg, args)

@@ -4,6 +4,10 @@ replicas, remove them, scale back. Fixed: the rollout tool on the same app (it d
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from docker.models.containers import Container
+
 from lab.compose_lab import wait_all_routed
 from lab.workshop.harness import BROKEN, FIXED, Page, Scene, right_after_a_healthcheck, rollout, stop_all
 from zerodrop.adapters import compose
@@ -17,13 +21,19 @@ def action(scene: Scene) -> None:
     if scene.variant == FIXED:
         rollout(scene, "v2")
         return
+    replace_by_hand(scene, before_stop=lambda old: right_after_a_healthcheck(old[0]))
+
+
+def replace_by_hand(scene: Scene, *, before_stop: Callable[[list[Container]], None]) -> None:
+    """The manual recipe: scale up with the new version, wait until the new replicas are routed,
+    `before_stop(the old replicas)`, `docker stop -t 30` the old ones, remove them, scale back."""
     client, cfg = scene.client, scene.cfg
     old = replicas(client, cfg.project, cfg.service)
     scene.mark("compose up --scale 4")
     compose.scale(cfg, 4, extra_env={"APP_VERSION": "v2"})
     wait_all_routed(client, cfg, 4, timeout=120)  # fair to the recipe: the new ones are routed
     containers = [c for r in old if (c := get_container(client, r.id)) is not None]
-    right_after_a_healthcheck(containers[0])
+    before_stop(containers)
     scene.mark("docker stop -t 30")
     scene.outcome.exit_codes = stop_all(containers, timeout=30)
     scene.mark("rm, compose up --scale 2")

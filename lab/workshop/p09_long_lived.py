@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import time
 
-from lab.compose_lab import wait_all_routed
-from lab.workshop.harness import BROKEN, FIXED, RECIPE, Page, Scene, rollout, stop_all
-from zerodrop.adapters import compose, docker_sdk
-from zerodrop.adapters.docker_sdk import get_container, replicas
+from docker.models.containers import Container
+
+from lab.workshop.harness import BROKEN, FIXED, RECIPE, Page, Scene, rollout
+from lab.workshop.p02_manual_recipe import replace_by_hand
+from zerodrop.adapters import docker_sdk
 from zerodrop.measure.probe_data import ProbeResult
 
 PLAIN_UVICORN = {"DRAIN_SECONDS": "0"}
@@ -25,24 +26,18 @@ def action(scene: Scene) -> None:
     """Replace both replicas by v2, the variant's way."""
     if scene.variant == FIXED:
         rollout(scene, "v2")
-        return
-    client, cfg = scene.client, scene.cfg
-    old = replicas(client, cfg.project, cfg.service)
-    scene.mark("compose up --scale 4")
-    compose.scale(cfg, 4, extra_env={"APP_VERSION": "v2"})
-    wait_all_routed(client, cfg, 4, timeout=120)
-    containers = [c for r in old if (c := get_container(client, r.id)) is not None]
-    if scene.variant == RECIPE:
-        scene.mark("SIGUSR1, sleep 10")
-        for container in containers:
-            docker_sdk.send_signal(container, "SIGUSR1")
-        time.sleep(RECIPE_SLEEP)  # the recipe under test is a fixed sleep: this is what it does
-    scene.mark("docker stop -t 30")
-    scene.outcome.exit_codes = stop_all(containers, timeout=30)
-    scene.mark("rm, compose up --scale 2")
-    for container in containers:
-        container.remove()
-    compose.scale(cfg, 2, extra_env={"APP_VERSION": "v2"})
+    elif scene.variant == RECIPE:
+        replace_by_hand(scene, before_stop=lambda old: drain_and_sleep(scene, old))
+    else:
+        replace_by_hand(scene, before_stop=lambda _: None)
+
+
+def drain_and_sleep(scene: Scene, old: list[Container]) -> None:
+    """The recipe's drain: SIGUSR1 to every old replica, then its fixed `sleep 10`."""
+    scene.mark("SIGUSR1, sleep 10")
+    for container in old:
+        docker_sdk.send_signal(container, "SIGUSR1")
+    time.sleep(RECIPE_SLEEP)  # the recipe under test is a fixed sleep: this is what it does
 
 
 def after(scene: Scene, probe: ProbeResult) -> None:

@@ -12,7 +12,9 @@ from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_s
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
 from zerodrop.rollout.lock import lock_state
 from zerodrop.rollout.mend import execute_recover
+from zerodrop.rollout.platform import RolloutPlatform
 from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, replica_table, state_lines
+from zerodrop.target import ComposeTarget
 
 TRAEFIK_API_HELP = "Traefik's API on 127.0.0.1 (default: label zerodrop.traefik-api, else :8080)"
 
@@ -93,9 +95,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     """Mend what a killed rollout left; 0 whole, 1 still wrong, 2 bad input, 3 work was cut."""
     found = find_service(connect(), args)
+    return recover_and_say(found.platform, found.target, args)
+
+
+def recover_and_say(platform: RolloutPlatform, target: ComposeTarget, args: argparse.Namespace) -> int:
+    """Recover with the command line's deadlines, print what was done, and its exit status."""
     done = execute_recover(
-        found.platform,
-        found.target,
+        platform,
+        target,
         health=args.timeout,
         route=args.route_timeout,
         out=lambda line: print(line, flush=True),
