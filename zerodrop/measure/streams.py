@@ -65,19 +65,20 @@ class StreamsReport:
 def _verdict(segment: StreamSegment, after: StreamSegment | None) -> tuple[str | None, float]:
     """How a connected segment's ending turned out, given its lane's next connection attempt:
     'handover', a drop kind, or None (the probe stopped before anything could follow); and the
-    reconnect gap it cost."""
-    if segment.ending == GOODBYE and segment.ignores_goodbye:
+    reconnect gap it cost. An ending without a goodbye is named for that, whatever followed."""
+    goodbye = segment.ending == GOODBYE
+    if goodbye and segment.ignores_goodbye:
         return "ignored-goodbye", 0.0  # the client's doing: the app cut it after its linger
     if after is None:
-        return (None if segment.ending == GOODBYE else f"{segment.ending}-without-goodbye"), 0.0
-    if after.first_id is None or after.first_at is None:
-        return "reconnect-failed", after.end - segment.end
-    gap = after.first_at - segment.end
+        return (None if goodbye else f"{segment.ending}-without-goodbye"), 0.0
+    gap = (after.end if after.first_at is None else after.first_at) - segment.end
+    if not goodbye:
+        return f"{segment.ending}-without-goodbye", gap
+    if after.first_id is None:
+        return "reconnect-failed", gap
     expected = segment.last_id + 1 if segment.last_id is not None else after.first_id
     if after.first_id != expected:
         return ("gap" if after.first_id > expected else "duplicate"), gap
-    if segment.ending != GOODBYE:
-        return f"{segment.ending}-without-goodbye", gap
     return ("handover" if gap <= RECONNECT_BOUND else "slow-reconnect"), gap
 
 

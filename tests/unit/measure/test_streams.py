@@ -41,6 +41,7 @@ def test_a_goodbye_then_a_resume_with_the_next_id_soon_enough_is_a_clean_handove
         ("eof", 11, 1.1, "eof-without-goodbye"),
         ("reset", 11, 1.1, "reset-without-goodbye"),
         (GOODBYE, None, 1.1, "reconnect-failed"),
+        ("reset", None, 1.1, "reset-without-goodbye"),  # named for the ending, whatever followed
     ],
 )
 def test_every_other_ending_is_a_drop_of_its_kind(ending, next_first, next_start, kind):
