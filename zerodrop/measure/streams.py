@@ -51,7 +51,7 @@ class StreamsReport:
     segments: int
     handovers: int = 0
     drops: Counter[str] = field(default_factory=Counter)
-    longest_gap: float = 0.0  # from a segment's end to the next segment's first event
+    longest_gap: float = 0.0  # from a connection's end to the lane's next event, failed tries included
 
     def line(self) -> str:
         """'streams: 6 lanes, 14 connections; 8 clean handovers; dropped: none; ...'."""
@@ -97,13 +97,23 @@ def classify(segments: list[StreamSegment]) -> StreamsReport:
                 report.drops["connect-failed"] += 1  # the lane's first try (later ones: the verdict)
             if segment.first_id is None or segment.ending == STOPPED:
                 continue
-            verdict, gap = _verdict(segment, lane[i + 1] if i + 1 < len(lane) else None)
-            report.longest_gap = max(report.longest_gap, gap)
+            verdict, _ = _verdict(segment, lane[i + 1] if i + 1 < len(lane) else None)
+            report.longest_gap = max(report.longest_gap, _gap_seen(segment, lane[i + 1 :]))
             if verdict == "handover":
                 report.handovers += 1
             elif verdict is not None:
                 report.drops[verdict] += 1
     return report
+
+
+def _gap_seen(segment: StreamSegment, later: list[StreamSegment]) -> float:
+    """How long the lane's client went without an event after this segment ended: until the
+    first event of the next connection that got one, across failed attempts (until the last
+    attempt's end if none got one before the probe stopped; 0 if nothing followed)."""
+    resumed = next((s.first_at for s in later if s.first_at is not None), None)
+    if resumed is not None:
+        return resumed - segment.end
+    return max(later[-1].end - segment.end, 0.0) if later else 0.0
 
 
 def _take_event(segment: StreamSegment, data: str, at: float) -> None:

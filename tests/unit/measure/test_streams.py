@@ -58,6 +58,13 @@ def test_the_probes_own_stop_is_no_drop_but_a_lane_that_never_connected_and_inne
     assert dict(holes.drops) == {"gap-within-stream": 2}
 
 
+def test_the_gap_a_client_saw_runs_across_failed_reconnects_until_its_next_event():
+    failed = StreamSegment("sse-1", "sse", 1.2, 1.3, ending="http-404")
+    report = classify([seg(0, 1, 10, GOODBYE), failed, seg(5.0, 11, 20, STOPPED)])
+    assert dict(report.drops) == {"reconnect-failed": 1}
+    assert report.longest_gap == pytest.approx(5.05 - 1.0)
+
+
 def test_a_client_that_ignored_the_goodbye_is_counted_as_such_whatever_follows():
     report = classify([seg(0, 1, 10, GOODBYE, ignores_goodbye=True), seg(1.1, 11, 12, STOPPED)])
     assert dict(report.drops) == {"ignored-goodbye": 1}
