@@ -91,7 +91,7 @@ def summary_table(result: RolloutResult) -> str:
             f"(started with {result.started_with})"
         )
     if result.cut:
-        lines.append(f"CUT WORK on {len(result.cut)} replica(s), stopped at the grace deadline:")
+        lines.append(f"CUT WORK on {len(result.cut)} replica(s):")
         lines += [f"  {cut.line()}" for cut in result.cut]
     else:
         lines.append("cut work: none (every old replica was idle before it stopped, and exited 0)")
