@@ -1,6 +1,7 @@
 """The rules `zerodrop lint` adds for any service it is to roll: a drain contract declared and
-honoured by the healthcheck, and a grace period that covers drain detection, the longest request
-and the shutdown work. Each names its section of docs/apply.md."""
+honoured by the healthcheck, a grace period that covers drain detection, the longest request
+and the shutdown work, and a streams signal the rollout can act on and see the end of. Each
+names its section of docs/apply.md."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ import json
 from zerodrop.errors import RolloutInputError
 from zerodrop.lint.rules import RULES, Rule, rule, when
 from zerodrop.lint.service import LONGEST_REQUEST_LABEL, Service, healthcheck_off
-from zerodrop.rollout.contract import DRAIN_LABEL, FILE_KIND, parse_contract
+from zerodrop.rollout.contract import (
+    DRAIN_LABEL,
+    FILE_KIND,
+    INFLIGHT_LABEL,
+    STREAMS_LABEL,
+    parse_contract,
+    parse_streams,
+)
 
 CONTRACT_RULES: list[Rule] = []
 APPLY = "docs/apply.md#{}"
@@ -58,6 +66,29 @@ def longest_request_unknown(s: Service) -> str | None:
     return when(
         s.longest is None,
         f"no label {LONGEST_REQUEST_LABEL} (e.g. 15s): the grace period cannot be checked against it",
+    )
+
+
+@rule("streams", APPLY.format("long-lived-streams-optional"), into=CONTRACT_RULES)
+def unreadable_streams_signal(s: Service) -> str | None:
+    """A streams label the rollout could not act on."""
+    declared = s.labels.get(STREAMS_LABEL)
+    if declared is None:
+        return None
+    try:
+        parse_streams(declared)
+    except RolloutInputError as error:
+        return str(error)
+    return None
+
+
+@rule("streams-idle", APPLY.format("long-lived-streams-optional"), warning=True, into=CONTRACT_RULES)
+def streams_without_inflight(s: Service) -> str | None:
+    """Streams ended with no in-flight endpoint: nothing says when the last one has closed."""
+    return when(
+        STREAMS_LABEL in s.labels and INFLIGHT_LABEL not in s.labels,
+        f"{STREAMS_LABEL} without {INFLIGHT_LABEL}: zerodrop cannot see when the streams have "
+        "closed, so a slow one is cut at the stop; count open streams in an in-flight endpoint",
     )
 
 

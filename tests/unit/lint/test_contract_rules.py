@@ -50,6 +50,16 @@ def test_no_drain_contract_is_a_trap_naming_the_three_and_its_page():
     assert found["drain-contract"].page == "docs/apply.md#the-drain-contract"
 
 
+def test_a_streams_signal_must_be_readable_and_wants_an_inflight_endpoint():
+    inflight = {"zerodrop.inflight": "http://127.0.0.1:8000/stats#inflight"}
+    assert lint(shop({"zerodrop.streams": "signal:SIGHUP", **inflight})) == {}
+    bad = lint(shop({"zerodrop.streams": "sighup", **inflight}))
+    assert set(bad) == {"streams"} and "write signal:NAME" in bad["streams"].message
+    blind = lint(shop({"zerodrop.streams": "signal:SIGHUP"}))
+    assert set(blind) == {"streams-idle"} and blind["streams-idle"].warning
+    assert blind["streams-idle"].page == "docs/apply.md#long-lived-streams-optional"
+
+
 def test_a_drain_file_the_healthcheck_never_looks_at_is_a_trap():
     found = lint(shop({"zerodrop.drain": "file:/run/cord"}))
     assert set(found) == {"drain-contract"} and "does not look at it" in found["drain-contract"].message
