@@ -12,7 +12,7 @@ SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-streams bench-smoke lint images-offline provision \
-	swarm-up swarm-rollout swarm-status swarm-down test-swarm bench-swarm workshop-7 workshop-8 keepalive-race
+	swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -86,6 +86,7 @@ test: $(DEV_STAMP) ## unit tests, `pipx install .` checked, then lab tests on th
 	$(PY) -m pytest tests/unit -q
 	bash scripts/check-install.sh
 	$(SETUP)
+	bash scripts/build-cluster-node-image.sh
 	$(PY) -m pytest tests/lab -m lab -v -s
 
 test-unit: $(DEV_STAMP) ## the tests that need no Docker
@@ -145,6 +146,28 @@ check-install: ## `pipx install .` in a throwaway place: the installed zerodrop 
 
 bench-swarm: $(STAMP) ## Swarm's rolling update under the probe: broken, fixed, fast poll, rollback (~5 min)
 	PYTHONPATH=. $(PY) bench/swarm_variants.py
+
+cluster-image: ## the Swarm node image (Debian trixie's Engine 26), built once by a script, cached
+	$(SETUP)
+	bash scripts/build-cluster-node-image.sh
+
+cluster-up: $(STAMP) cluster-image ## 3-node Swarm (Engine-26 nodes in containers), stack deployed, Traefik at 127.0.0.1:8108
+	$(PY) -m lab cluster up
+
+cluster-rollout: $(STAMP) ## the cluster: roll to VERSION (default v2) with Swarm's own rolling update
+	$(PY) -m lab cluster rollout --to $(VERSION)
+
+cluster-status: $(STAMP) ## the cluster: each node's state, its app tasks, what Traefik routes
+	$(PY) -m lab cluster status
+
+cluster-down: $(STAMP) ## the cluster: remove its nodes (and everything in them) and its network
+	$(PY) -m lab cluster down
+
+test-cluster: $(DEV_STAMP) cluster-image ## the cluster's lab tests: fixed update drops none, broken drops, a killed worker
+	$(PY) -m pytest tests/lab/test_cluster.py -m lab -v -s
+
+bench-cluster: $(STAMP) cluster-image ## the cluster under the probe: updates and node faults, with windows (~6 min)
+	PYTHONPATH=. $(PY) bench/cluster_faults.py
 
 workshop-8: bench-swarm ## workshop page 08 (Swarm's rolling update, broken then fixed): runs bench-swarm
 

@@ -15,7 +15,18 @@ from docker.errors import APIError, NotFound
 from zerodrop.adapters.docker_sdk import PROJECT_LABEL
 
 # zdswarm-: private Swarm stacks (removed by lab.swarm_lab.remove_leftover_stacks, not by compose labels).
-LEFTOVER_PREFIXES = ("zdtest-", "zdws-", "zdfault-", "zdsoak-", "zdbench-", "zdswarm-", "zdown-")
+# zdcluster-: the tests' three-node clusters (lab.cluster_nodes.remove_leftover_clusters; the
+# default cluster, zdcluster, is `make cluster-down`'s to remove).
+LEFTOVER_PREFIXES = (
+    "zdtest-",
+    "zdws-",
+    "zdfault-",
+    "zdsoak-",
+    "zdbench-",
+    "zdswarm-",
+    "zdown-",
+    "zdcluster-",
+)
 
 
 @dataclass

@@ -42,6 +42,19 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     ),
     "SWARM_STOP_GRACE_PERIOD": ("auto", "Swarm's stop grace; auto: lame duck + 20 s requests + 6 s"),
     "SWARM_ADVERTISE_ADDR": ("auto", "`docker swarm init --advertise-addr`; auto: the default route's IPv4"),
+    # The three-node Swarm (`make cluster-up`): Engine-26 nodes in containers, on 127.0.0.1 only.
+    "CLUSTER_NAME": ("zdcluster", "prefix of the cluster's node containers, network and stack"),
+    "CLUSTER_NODE_IMAGE": (
+        "zerodrop/swarm-node:26.1",
+        "the node image (scripts/build-cluster-node-image.sh)",
+    ),
+    "CLUSTER_HTTP_PORT": ("8108", "the cluster's Traefik entrypoint on 127.0.0.1"),
+    "CLUSTER_API_PORT": ("8109", "the cluster's Traefik API on 127.0.0.1"),
+    "CLUSTER_DOCKER_PORT": (
+        "8107",
+        "the manager node's Docker API on 127.0.0.1 (unencrypted: loopback only)",
+    ),
+    "CLUSTER_REFRESH_SECONDS": ("2", "the cluster's Traefik swarm-provider poll"),
 }
 
 

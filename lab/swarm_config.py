@@ -49,6 +49,13 @@ class SwarmConfig(TraefikEndpoints):
     out_dir: Path
     # TRAEFIK_IMAGE and the like, passed to `docker stack deploy` (which does not read .env).
     passthrough: Mapping[str, str] = field(default_factory=dict)
+    # The engine the stack runs on, for the `docker` CLI ("" is the default one; the three-node
+    # cluster's manager is tcp://127.0.0.1:CLUSTER_DOCKER_PORT).
+    docker_host: str = ""
+
+    def docker_env(self) -> dict[str, str]:
+        """DOCKER_HOST for the `docker` CLI when the stack lives on another engine, else nothing."""
+        return {"DOCKER_HOST": self.docker_host} if self.docker_host else {}
 
     @property
     def app_service(self) -> str:

@@ -95,8 +95,10 @@ def stack_deploy(cfg: SwarmConfig, version: str, extra_env: dict[str, str] | Non
     Local images only: no registry is asked for a digest."""
     if not cfg.stack_file.is_file():
         raise SwarmInputError(f"stack file not found: {cfg.stack_file}")
-    detach = ["--detach=true"] if "--detach" in _stack_command("deploy", "--help") else []
-    env = {**cfg.stack_env(version), **(extra_env or {})}
+    detach = (
+        ["--detach=true"] if "--detach" in _stack_command("deploy", "--help", env=cfg.docker_env()) else []
+    )
+    env = {**cfg.stack_env(version), **(extra_env or {}), **cfg.docker_env()}
     _stack_command(
         "deploy", "--resolve-image", "never", *detach, "-c", str(cfg.stack_file), cfg.stack, env=env
     )
@@ -105,7 +107,7 @@ def stack_deploy(cfg: SwarmConfig, version: str, extra_env: dict[str, str] | Non
 def stack_remove(client: docker.DockerClient, cfg: SwarmConfig, timeout: float) -> None:
     """`docker stack rm`, then wait (bounded) until its containers and networks are gone."""
     if docker_swarm.swarm_active(client) and cfg.stack in docker_swarm.swarm_stacks(client):
-        _stack_command("rm", cfg.stack)
+        _stack_command("rm", cfg.stack, env=cfg.docker_env())
     wait_for(
         lambda: (
             not docker_swarm.stack_containers(client, cfg.stack)

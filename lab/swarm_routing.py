@@ -25,6 +25,7 @@ class TaskView:
     state: str
     desired: str
     ip: str | None
+    node_id: str = ""
 
     @property
     def serving(self) -> bool:
@@ -47,6 +48,7 @@ def _task_view(task: dict[str, Any], network: str) -> TaskView:
         state=str((task.get("Status") or {}).get("State", "?")),
         desired=str(task.get("DesiredState", "?")),
         ip=ip,
+        node_id=str(task.get("NodeID", "")),
     )
 
 
@@ -59,7 +61,8 @@ def tasks(client: docker.DockerClient, cfg: SwarmConfig) -> list[TaskView]:
 
 @dataclass(frozen=True)
 class SwarmRouting:
-    """Serving tasks, what Traefik routes, and app containers still running (old ones finishing)."""
+    """Serving tasks, what Traefik routes, and app tasks whose container still runs (old ones
+    finishing), on whichever node."""
 
     serving: list[TaskView]
     routed: set[str]
@@ -86,11 +89,11 @@ class SwarmRouting:
 
 
 def routing_now(client: docker.DockerClient, cfg: SwarmConfig) -> SwarmRouting:
-    """The app's serving tasks, Traefik's servers for it (from its API), and its running containers."""
-    serving = [t for t in tasks(client, cfg) if t.serving]
-    running = [
-        c for c in docker_swarm.stack_containers(client, cfg.stack, cfg.app_service) if c.status == "running"
-    ]
+    """The app's serving tasks, Traefik's servers for it (from its API), and how many of its
+    tasks still run (read from Swarm, so tasks on other nodes count too)."""
+    every = tasks(client, cfg)
+    serving = [t for t in every if t.serving]
+    running = [t for t in every if t.state == "running"]
     return SwarmRouting(serving, routed_ips(cfg.api_url, "app@swarm"), len(running))
 
 

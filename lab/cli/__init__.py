@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lab.cli.arguments import add_deadline_options, add_probe_options, add_rollout_options
+from lab.cli.cluster_commands import cmd_cluster_down, cmd_cluster_rollout, cmd_cluster_status, cmd_cluster_up
 from lab.cli.measure_commands import cmd_lint, cmd_probe, cmd_report, cmd_workshop
 from lab.cli.rollout_commands import cmd_demo, cmd_rollout, cmd_soak
 from lab.cli.stack_commands import cmd_clean, cmd_down, cmd_logs, cmd_recover, cmd_status, cmd_up
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_rollout_commands(commands)
     _add_measure_commands(commands)
     _add_swarm_commands(commands)
+    _add_cluster_commands(commands)
     return parser
 
 
@@ -127,3 +129,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lab: {error.line()}", file=sys.stderr)
         status: int = error.exit_code
         return status
+
+
+def _add_cluster_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    """`python -m lab cluster up|rollout|status|down`."""
+    cluster = commands.add_parser("cluster", help="the Swarm lab on three Engine-26 nodes")
+    cluster_commands = cluster.add_subparsers(dest="cluster_command", required=True)
+    cluster_commands.add_parser(
+        "up", help="start the nodes, form the Swarm, deploy, wait until routed"
+    ).set_defaults(run=cmd_cluster_up)
+    rollout = cluster_commands.add_parser("rollout", help="Swarm's own rolling update to a version")
+    rollout.add_argument("--to", required=True, metavar="VERSION", help="version to roll to")
+    rollout.set_defaults(run=cmd_cluster_rollout)
+    cluster_commands.add_parser("status", help="nodes, tasks, what Traefik routes").set_defaults(
+        run=cmd_cluster_status
+    )
+    cluster_commands.add_parser("down", help="remove the nodes and their network").set_defaults(
+        run=cmd_cluster_down
+    )

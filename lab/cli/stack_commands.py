@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lab import cleanup, compose_lab
+from lab.cluster_nodes import remove_leftover_clusters
 from lab.swarm_lab import remove_leftover_stacks
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
@@ -78,12 +79,14 @@ def cmd_logs(cfg: ComposeTarget, args: argparse.Namespace) -> int:
 
 def cmd_clean(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     """Remove the stacks killed test runs left behind (zdtest-*, zdws-*, zdfault-*, zdsoak-*, zdbench-*,
-    and Swarm stacks zdswarm-*)."""
+    Swarm stacks zdswarm-*, three-node clusters zdcluster-*)."""
     client = connect()
     done = cleanup.remove_leftovers(client, keep={cfg.project})
     print(done.line())
     stacks = remove_leftover_stacks(client, cleanup.LEFTOVER_PREFIXES)
     print(f"clean-lab: {len(stacks)} leftover Swarm stack(s) {stacks} removed")
+    clusters = remove_leftover_clusters(client, cleanup.LEFTOVER_PREFIXES)
+    print(f"clean-lab: {len(clusters)} leftover cluster(s) {clusters} removed")
     for line in done.skipped:
         print(f"clean-lab: kept {line}")
     return 0
