@@ -12,6 +12,9 @@ for mountpoint in /sys/fs/cgroup /sys/fs/cgroup/*; do
       || echo "node: could not make $mountpoint writable" >&2
   fi
 done
+# A node killed and started again keeps its disk: its old runtime state (pid files, containerd's
+# sockets) names processes that are gone, and dockerd would refuse to start.
+rm -rf /var/run/docker.pid /var/run/docker /run/containerd
 # Never ask a registry for an image's digest: every image is loaded into the node (no registry here).
 export DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1
 # The socket for `docker exec NODE docker ...`, and the API on the node's port 2375, which

@@ -8,11 +8,11 @@ import tempfile
 from pathlib import Path
 
 import docker
-from docker.errors import NotFound
+from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from lab.cluster_config import CLUSTER_LABEL, NODE_DOCKER_PORT, ClusterConfig
-from zerodrop.errors import StackError, SwarmInputError
+from zerodrop.errors import OperationFailed, StackError, SwarmInputError
 from zerodrop.parallel import each
 from zerodrop.waits import wait_for
 
@@ -31,6 +31,13 @@ NODE_RUN_OPTIONS = (
 )
 
 
+# How often a node reports to the manager (Swarm's default 5 s). A node that misses about two
+# beats is marked down and its tasks are started elsewhere: 2 s brings that from ~10 s to ~4 s.
+# Shorter would mark a merely busy node down. Traefik's health check, not this, bounds the
+# window of failed requests (docker-stack.yml).
+DISPATCHER_HEARTBEAT = "2s"
+
+
 def node_container(client: docker.DockerClient, name: str) -> Container | None:
     """A node's container on the host's engine, or None."""
     try:
@@ -44,7 +51,10 @@ def node_exec(client: docker.DockerClient, node: str, *command: str) -> str:
     container = node_container(client, node)
     if container is None:
         raise StackError(f"node {node} does not exist: run `make cluster-up`")
-    code, output = container.exec_run(list(command))
+    try:
+        code, output = container.exec_run(list(command))
+    except APIError as error:  # not running (yet, or any more)
+        raise StackError(f"`{' '.join(command)}` on {node}: {error.explanation}") from None
     text = output.decode(errors="replace").strip() if isinstance(output, bytes) else ""
     if code != 0:
         raise StackError(f"`{' '.join(command)}` on {node} failed (exit {code}): {text[-400:]}")
@@ -95,11 +105,19 @@ def _run_options(cfg: ClusterConfig, node: str) -> list[str]:
 
 
 def wait_engines(client: docker.DockerClient, cfg: ClusterConfig, timeout: float) -> None:
-    """Wait until every node's Docker engine answers."""
+    """Wait until every node's Docker engine answers; StackError at once for a node whose
+    container exited (with its last log line)."""
+
+    def answer(node: str) -> str | None:
+        container = node_container(client, node)
+        if container is None or container.status == "exited":
+            last = container.logs(tail=1).decode(errors="replace").strip() if container else "removed"
+            raise NodeExited(f"node {node} exited: {last}")
+        return node_exec(client, node, "docker", "version", "--format", "{{.Server.Version}}")
 
     def answers(node: str) -> str:
         return wait_for(
-            lambda: node_exec(client, node, "docker", "version", "--format", "{{.Server.Version}}"),
+            lambda: answer(node),
             what=f"the Docker engine in {node}",
             timeout=timeout,
             interval=0.5,
@@ -107,6 +125,10 @@ def wait_engines(client: docker.DockerClient, cfg: ClusterConfig, timeout: float
         )
 
     each(answers, cfg.nodes)
+
+
+class NodeExited(OperationFailed):
+    """A node's container exited: its engine will not answer (its log says why)."""
 
 
 def node_address(client: docker.DockerClient, cfg: ClusterConfig, node: str) -> str:
@@ -124,7 +146,10 @@ def form_swarm(client: docker.DockerClient, cfg: ClusterConfig) -> None:
     state = "{{.Swarm.LocalNodeState}}"
     manager_ip = node_address(client, cfg, cfg.manager)
     if node_exec(client, cfg.manager, "docker", "info", "--format", state) != "active":
-        node_exec(client, cfg.manager, "docker", "swarm", "init", "--advertise-addr", manager_ip)
+        node_exec(
+            client, cfg.manager, "docker", "swarm", "init", "--advertise-addr", manager_ip,
+            "--dispatcher-heartbeat", DISPATCHER_HEARTBEAT,
+        )  # fmt: skip
     token = node_exec(client, cfg.manager, "docker", "swarm", "join-token", "-q", "worker")
     for worker in cfg.workers:
         if node_exec(client, worker, "docker", "info", "--format", state) != "active":

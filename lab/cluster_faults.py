@@ -1,0 +1,177 @@
+"""Node faults on the three-node cluster, as the host can cause them: a worker node's container
+killed (its engine, tasks and network gone at once), or cut off (every packet on its cluster
+interface dropped inside the node) and healed. Each is timed: when Swarm marked the node down, when
+a replacement task served and Traefik routed exactly the serving tasks, when the node was back."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import docker
+
+from lab.cluster_config import ClusterConfig
+from lab.cluster_lab import manager_client
+from lab.cluster_nodes import node_exec, wait_engines
+from lab.swarm_routing import routing_now, tasks, wait_settled
+from zerodrop.errors import TraefikUnavailable
+from zerodrop.waits import wait_for
+
+KILL, PARTITION = "kill", "partition"
+NODE_DOWN_SECONDS = 60  # Swarm marks a silent node down after a few heartbeats (about 10 s by default)
+REPLACED_SECONDS = 90  # a replacement task: scheduled at the node's down, healthy within its start
+BACK_SECONDS = 120  # a restarted node's engine and its rejoin
+# The node's rules that cut it off: every packet in or out on its interface on the cluster network.
+CUT_RULES = (("INPUT", "-i"), ("OUTPUT", "-o"))
+CLUSTER_INTERFACE = "eth0"
+
+
+@dataclass
+class NodeFault:
+    """One fault on one node, with the wall-clock time (time.time, as the probe's records) of each
+    step; 0 for a step not reached."""
+
+    kind: str
+    node: str
+    at: float = 0.0  # the fault
+    node_down: float = 0.0  # Swarm reports the node down
+    replaced: float = 0.0  # every replica serves on a live node and Traefik routes exactly those
+    healed: float = 0.0  # node restarted or reconnected
+    back: float = 0.0  # the node is ready again and the service settled
+    notes: list[str] = field(default_factory=list)
+
+    def seconds(self, step: float) -> float | None:
+        """Seconds from the fault to a step, or None if it was not reached."""
+        return round(step - self.at, 2) if step else None
+
+    def line(self) -> str:
+        """'kill NODE: down after 11.0s, replaced after 19.8s, back after 41.2s (healed at 30.0s)'."""
+        parts = [
+            f"node marked down after {self.seconds(self.node_down)}s",
+            f"replacement serving and routed after {self.seconds(self.replaced)}s",
+            f"healed at {self.seconds(self.healed)}s",
+            f"node ready and service settled after {self.seconds(self.back)}s",
+        ]
+        return f"{self.kind} {self.node}: " + ", ".join(parts) + "".join(f"; {n}" for n in self.notes)
+
+
+def node_state(manager: docker.DockerClient, hostname: str) -> str:
+    """A node's state as the manager reports it: ready, down, unknown, disconnected."""
+    for node in manager.nodes.list():  # type: ignore[no-untyped-call]
+        if node.attrs["Description"]["Hostname"] == hostname:
+            return str(node.attrs["Status"]["State"])
+    return "missing"
+
+
+def fault_target(cfg: ClusterConfig) -> str:
+    """The worker a fault should hit: one that runs app tasks (Swarm does not move tasks back to a
+    node that returns, so after a fault a worker may run none), the fewest if several do."""
+    manager = manager_client(cfg)
+    names = {str(n.id): n.attrs["Description"]["Hostname"] for n in manager.nodes.list()}  # type: ignore[no-untyped-call]
+    counts = {worker: 0 for worker in cfg.workers}
+    for task in tasks(manager, cfg.swarm):
+        if task.serving and names.get(task.node_id) in counts:
+            counts[names[task.node_id]] += 1
+    running = [w for w in cfg.workers if counts[w]]
+    if not running:
+        raise RuntimeError(f"no worker runs an app task: {counts}")
+    return min(running, key=lambda w: counts[w])
+
+
+def cause(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault) -> None:
+    """Kill the node's container, or cut its cluster interface off inside it."""
+    fault.at = time.time()
+    if fault.kind == KILL:
+        host.containers.get(fault.node).kill()
+    else:
+        for chain, direction in CUT_RULES:
+            node_exec(
+                host, fault.node, "iptables", "-I", chain, "1", direction, CLUSTER_INTERFACE, "-j", "DROP"
+            )
+
+
+def heal(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault) -> None:
+    """Start the killed node again (its engine rejoins the Swarm with its state), or delete the
+    rules that cut it off."""
+    fault.healed = time.time()
+    if fault.kind == KILL:
+        host.containers.get(fault.node).start()
+        wait_engines(host, cfg, BACK_SECONDS)
+    else:
+        for chain, direction in CUT_RULES:
+            rule = (chain, direction, CLUSTER_INTERFACE, "-j", "DROP")
+            node_exec(host, fault.node, "iptables", "-D", *rule)
+
+
+def wait_node_down(cfg: ClusterConfig, fault: NodeFault) -> None:
+    """Wait until the manager reports the node down; note when."""
+    manager = manager_client(cfg)
+    wait_for(
+        lambda: node_state(manager, fault.node) == "down",
+        what=f"Swarm to mark {fault.node} down",
+        timeout=NODE_DOWN_SECONDS,
+        interval=0.25,
+        last_seen=lambda: node_state(manager, fault.node),
+    )
+    fault.node_down = time.time()
+
+
+def wait_replaced(cfg: ClusterConfig, fault: NodeFault, version: str | None = None) -> None:
+    """Wait until every replica serves on a node other than the faulty one (of `version`, if
+    given) and Traefik routes exactly those tasks; note when."""
+    manager = manager_client(cfg)
+    down_ids = {str(n.id) for n in manager.nodes.list() if n.attrs["Description"]["Hostname"] == fault.node}  # type: ignore[no-untyped-call]
+
+    def replaced() -> bool:
+        serving = [t for t in tasks(manager, cfg.swarm) if t.serving and t.node_id not in down_ids]
+        routing = routing_now(manager, cfg.swarm)
+        return (
+            len(serving) == cfg.swarm.replicas
+            and (version is None or all(t.version == version for t in serving))
+            and {t.ip for t in serving} == routing.routed
+        )
+
+    wait_for(
+        replaced,
+        what=f"{cfg.swarm.replicas} tasks serving off {fault.node}, routed by Traefik",
+        timeout=REPLACED_SECONDS,
+        interval=0.25,
+        last_seen=lambda: routing_now(manager, cfg.swarm).line(),
+        transient=(TraefikUnavailable,),
+    )
+    fault.replaced = time.time()
+
+
+def wait_back(cfg: ClusterConfig, fault: NodeFault, version: str) -> None:
+    """Wait until the node is ready again and the service has settled: every replica of `version`
+    serving, routed, and no other task running; note when."""
+    manager = manager_client(cfg)
+    wait_for(
+        lambda: node_state(manager, fault.node) == "ready",
+        what=f"{fault.node} to be ready again",
+        timeout=BACK_SECONDS,
+        interval=0.5,
+        last_seen=lambda: node_state(manager, fault.node),
+    )
+    wait_settled(manager, cfg.swarm, version, BACK_SECONDS)
+    fault.back = time.time()
+
+
+def fault_at_rest(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault, hold: float) -> NodeFault:
+    """The fault on a service at rest: cause it, time the node's down and the replacement, heal
+    it `hold` seconds after the fault, and wait until the node and the service are back."""
+    version = _serving_version(cfg)
+    cause(host, cfg, fault)
+    wait_node_down(cfg, fault)
+    wait_replaced(cfg, fault)
+    time.sleep(max(0.0, fault.at + hold - time.time()))  # the fault lasts `hold` seconds, as asked
+    heal(host, cfg, fault)
+    wait_back(cfg, fault, version)
+    return fault
+
+
+def _serving_version(cfg: ClusterConfig) -> str:
+    serving = {t.version for t in tasks(manager_client(cfg), cfg.swarm) if t.serving}
+    if len(serving) != 1:
+        raise RuntimeError(f"the cluster's service is not at rest: serving {sorted(serving)}")
+    return serving.pop()
