@@ -15,7 +15,7 @@ import docker
 from lab.cluster_config import ClusterConfig
 from lab.cluster_faults import NodeFault, cause, heal, wait_back, wait_node_down, wait_replaced
 from lab.cluster_lab import manager_client
-from lab.swarm_lab import stack_deploy, stack_remove, swarm_up
+from lab.swarm_lab import stack_deploy
 from lab.swarm_routing import current_version, tasks
 from lab.swarm_update import UPDATE_DONE, SwarmUpdate, swarm_update
 from lab.under_load import default_probe_options, measure_under_load
@@ -29,6 +29,7 @@ from zerodrop.waits import wait_for
 # (interval 2 s + timeout 1 s) takes the lost task out, plus its 0.5 s throttle and margin. A
 # request in flight on the node at the fault fails too (at the client's timeout), whenever it began.
 FAULT_WINDOW_SECONDS = 5.0
+BROKEN_REFRESH_SECONDS = 15  # Traefik's default poll: the broken variant is what users start with
 LONG_TIMEOUT_SECONDS = 30.0  # the probe's long requests take 15 s; one on a lost node fails at this
 
 
@@ -115,14 +116,31 @@ class ClusterMeasurement:
         }
 
 
-def reset_stack(cfg: ClusterConfig, drain_seconds: float | None = None) -> ClusterConfig:
-    """The cluster's stack removed and deployed again at v1, with the given lame duck (None: the
-    one derived from the poll; 0: the broken variant); the config it runs with."""
+def with_lame_duck(cfg: ClusterConfig, drain_seconds: float | None) -> ClusterConfig:
+    """The cluster's stack at v1 with the given lame duck (None: derived from the poll; 0: the
+    broken variant), by a rolling update if it runs anything else; the config it runs with."""
     variant = dataclasses.replace(cfg, swarm=cfg.swarm.with_refresh(cfg.swarm.refresh_seconds, drain_seconds))
     manager = manager_client(variant)
-    stack_remove(manager, variant.swarm, timeout=variant.swarm.stop_grace_seconds + 60)
-    swarm_up(manager, variant.swarm, "v1")
+    service = docker_swarm.swarm_service(manager, variant.swarm.app_service) or {}
+    spec = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
+    wanted = {"APP_VERSION=v1", f"DRAIN_SECONDS={variant.swarm.drain_seconds:g}"}
+    if not wanted <= set(spec.get("Env") or []):
+        drain = {"SWARM_DRAIN_SECONDS": f"{variant.swarm.drain_seconds:g}"}
+        swarm_update(manager, variant.swarm, "v1", extra_env=drain)
     return variant
+
+
+def measure_broken_and_fixed(
+    cfg: ClusterConfig, out: Callable[[str], None] = print
+) -> list[ClusterMeasurement]:
+    """v1 -> v2 across the nodes twice: broken (Traefik's default 15 s poll, the app draining only
+    on SIGTERM), then fixed (the cluster's poll, the lame duck derived from it)."""
+    slow = dataclasses.replace(cfg, swarm=cfg.swarm.with_refresh(BROKEN_REFRESH_SECONDS))
+    broken = measure_update(with_lame_duck(slow, 0), "broken: 15 s poll, no lame duck", out)
+    fixed = measure_update(
+        with_lame_duck(cfg, None), f"fixed: {cfg.swarm.refresh_seconds} s poll, lame duck", out
+    )
+    return [broken, fixed]
 
 
 def measure_update(cfg: ClusterConfig, label: str, out: Callable[[str], None] = print) -> ClusterMeasurement:
@@ -158,10 +176,12 @@ def measure_fault(
         cause(host, cfg, fault)
         wait_node_down(cfg, fault)
         wait_replaced(cfg, fault)
+        time.sleep(max(0.0, fault.at + hold - time.time()))  # the fault lasts `hold` seconds
+        if mid_update:
+            fault.notes.append(f"Swarm's update when the node was healed: {_update_state(cfg)}")
+        heal(host, cfg, fault)
         if mid_update:
             state.append(_wait_update_end(cfg))
-        time.sleep(max(0.0, fault.at + hold - time.time()))  # the fault lasts `hold` seconds
-        heal(host, cfg, fault)
         wait_back(cfg, fault, current_version(manager_client(cfg), cfg.swarm) or "?")
         return fault
 
@@ -183,13 +203,17 @@ def _start_update(cfg: ClusterConfig) -> None:
     )
 
 
+def _update_state(cfg: ClusterConfig) -> str:
+    """The state of the app service's last update (updating, completed, rollback_completed...)."""
+    service = docker_swarm.swarm_service(manager_client(cfg), cfg.swarm.app_service) or {}
+    return str((service.get("UpdateStatus") or {}).get("State", ""))
+
+
 def _wait_update_end(cfg: ClusterConfig) -> str:
     """Wait until Swarm's update ends (completed, rolled back or paused); its state."""
-    manager = manager_client(cfg)
-
-    def ended() -> str | None:
-        service = docker_swarm.swarm_service(manager, cfg.swarm.app_service) or {}
-        status = str((service.get("UpdateStatus") or {}).get("State", ""))
-        return status if status in UPDATE_DONE else None
-
-    return wait_for(ended, what="Swarm's update to end", timeout=180, interval=0.5)
+    return wait_for(
+        lambda: state if (state := _update_state(cfg)) in UPDATE_DONE else None,
+        what="Swarm's update to end",
+        timeout=180,
+        interval=0.5,
+    )
