@@ -112,7 +112,7 @@ def wait_engines(client: docker.DockerClient, cfg: ClusterConfig, timeout: float
         container = node_container(client, node)
         if container is None or container.status == "exited":
             last = container.logs(tail=1).decode(errors="replace").strip() if container else "removed"
-            raise NodeExited(f"node {node} exited: {last}")
+            raise OperationFailed(f"node {node} exited: {last}")  # not transient: fail at once
         return node_exec(client, node, "docker", "version", "--format", "{{.Server.Version}}")
 
     def answers(node: str) -> str:
@@ -125,10 +125,6 @@ def wait_engines(client: docker.DockerClient, cfg: ClusterConfig, timeout: float
         )
 
     each(answers, cfg.nodes)
-
-
-class NodeExited(OperationFailed):
-    """A node's container exited: its engine will not answer (its log says why)."""
 
 
 def node_address(client: docker.DockerClient, cfg: ClusterConfig, node: str) -> str:

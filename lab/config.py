@@ -20,7 +20,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # name -> (default, meaning); the README's variables table mirrors this.
 DEFAULTS: dict[str, tuple[str, str]] = {
     "LAB_PROJECT": ("zerodrop", "compose project name of the lab"),
-    "LAB_COMPOSE_FILE": ("docker-compose.yml", "compose file, relative to the repo root"),
+    "LAB_COMPOSE_FILE": ("docker-compose.yml", "compose file(s), relative to the repo root, `:` between"),
     "LAB_SERVICE": ("app", "the service that is routed, rolled and probed"),
     "LAB_HTTP_PORT": ("8088", "Traefik's web entrypoint on 127.0.0.1"),
     "LAB_API_PORT": ("8080", "Traefik's API and dashboard on 127.0.0.1"),
@@ -127,7 +127,7 @@ def load_config(environ: dict[str, str] | None = None, root: Path = REPO_ROOT) -
         project=matching(
             "LAB_PROJECT", get("LAB_PROJECT"), PROJECT_NAME, "a compose project name (a-z, 0-9, _, -)"
         ),
-        compose_files=(root / get("LAB_COMPOSE_FILE"),),
+        compose_files=tuple(root / name for name in get("LAB_COMPOSE_FILE").split(":") if name),
         service=get("LAB_SERVICE"),
         http_port=port_number("LAB_HTTP_PORT", get("LAB_HTTP_PORT")),
         api_port=port_number("LAB_API_PORT", get("LAB_API_PORT")),

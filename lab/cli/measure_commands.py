@@ -12,7 +12,8 @@ from lab.compose_lab import ensure_images
 from lab.workshop import SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
-from zerodrop.lint.rules import lint_file
+from zerodrop.lint.engine_rules import engine_rules
+from zerodrop.lint.rules import RULES, lint_file
 from zerodrop.measure.probe import probe_until_signal
 from zerodrop.measure.report import load_result, summarize
 from zerodrop.measure.timeline import plot_timeline
@@ -75,7 +76,7 @@ def cmd_workshop(cfg: ComposeTarget, args: argparse.Namespace) -> int:
 def cmd_lint(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Check a compose file for the workshop's traps; exit 1 if any is found."""
     path = args.file or cfg.compose_file
-    findings = lint_file(path)
+    findings = lint_file(path, rules=[*RULES, *engine_rules()])
     for finding in findings:
         print(finding.line())
     traps = [f for f in findings if not f.warning]

@@ -44,6 +44,7 @@ class ServiceSpec:
             timeout=parse_duration(check.get("timeout"), DOCKER_TIMEOUT),
             retries=int(check.get("retries") or DOCKER_RETRIES),
             start_period=parse_duration(check.get("start_period"), 0.0),
+            start_interval=parse_duration(check.get("start_interval"), 0.0) or None,
             stop_grace=self.stop_grace,
             throttle=throttle,
         )

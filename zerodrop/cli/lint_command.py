@@ -10,6 +10,7 @@ from zerodrop.cli.arguments import OneLineParser
 from zerodrop.cli.service_target import add_compose_flags, merged_config
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
 from zerodrop.lint.contract_rules import TOOL_RULES
+from zerodrop.lint.engine_rules import engine_rules
 from zerodrop.lint.rules import lint_compose
 from zerodrop.lint.traefik_static import from_file
 
@@ -32,7 +33,8 @@ def cmd_lint(args: argparse.Namespace) -> int:
     """0 no traps (warnings may be printed), 1 traps found, 2 files that cannot be read."""
     static = from_file(args.traefik_config) if args.traefik_config else None
     flags, config = merged_config(args)
-    findings = lint_compose(config, flags.project_directory or flags.compose_file.parent, static, TOOL_RULES)
+    rules = [*TOOL_RULES, *engine_rules()]
+    findings = lint_compose(config, flags.project_directory or flags.compose_file.parent, static, rules)
     for finding in findings:
         print(finding.line())
     traps = [f for f in findings if not f.warning]

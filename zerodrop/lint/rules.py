@@ -231,6 +231,8 @@ def lint_compose(
     return findings
 
 
-def lint_file(path: Path, environ: Mapping[str, str] | None = None) -> list[Finding]:
+def lint_file(
+    path: Path, environ: Mapping[str, str] | None = None, rules: list[Rule] = RULES
+) -> list[Finding]:
     """Findings for a compose file."""
-    return lint_compose(load_compose(path, environ), path.parent)
+    return lint_compose(load_compose(path, environ), path.parent, rules=rules)

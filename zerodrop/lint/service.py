@@ -51,6 +51,7 @@ class Service:
             timeout=parse_duration(check.get("timeout"), DOCKER_TIMEOUT),
             retries=int(number(check, "retries") or DOCKER_RETRIES),
             start_period=parse_duration(check.get("start_period"), 0.0),
+            start_interval=parse_duration(check.get("start_interval"), 0.0) or None,
             stop_grace=self.grace,
             throttle=self.throttle,
         )

@@ -7,7 +7,8 @@ interval with one retry and far too long for a 1 s one. What Docker and Traefik 
   worst case of `retries` consecutive checks that each run to their timeout;
 - Traefik applies the health event within its provider throttle;
 - a new replica passes its first check after booting (budgeted by `start_period`) plus one
-  `interval + timeout`;
+  `interval + timeout`, or one `start_interval + timeout` where it is set (Docker >= 25 checks
+  that often during `start_period`);
 - a drained replica's requests end within its stop grace period (what `docker stop` allows).
 Each deadline is that worst case times MARGIN_FACTOR plus MARGIN_SECONDS.
 """
@@ -42,6 +43,16 @@ class ServiceTiming:
     start_period: float
     stop_grace: float
     throttle: float
+    start_interval: float | None = None  # Docker >= 25: the check's period during start_period
+
+    @property
+    def first_interval(self) -> float:
+        """How often a booting replica is checked: start_interval where it applies (set, shorter
+        than interval, and a start_period for it to run in), else interval."""
+        interval = self.interval or 0.0
+        if self.start_interval and self.start_period > 0:
+            return min(self.start_interval, interval)
+        return interval
 
     @property
     def flip(self) -> float:
@@ -55,15 +66,15 @@ class ServiceTiming:
         """Worst case for a booted replica's first passing check: start_period + interval + timeout."""
         if self.interval is None:
             return 0.0
-        return self.start_period + self.interval + self.timeout
+        return self.start_period + self.first_interval + self.timeout
 
     def batch_seconds(self) -> float:
         """What detection typically costs one batch (checks that answer at once, not at their
-        timeout): one interval for the new replica's first pass, `retries` intervals for the old
-        one's health to flip, and Traefik's throttle twice (add, then remove)."""
+        timeout): one (start) interval for the new replica's first pass, `retries` intervals for
+        the old one's health to flip, and Traefik's throttle twice (add, then remove)."""
         if self.interval is None:
             return 2 * self.throttle
-        return self.interval * (1 + self.retries) + 2 * self.throttle
+        return self.first_interval + self.interval * self.retries + 2 * self.throttle
 
 
 class TimedService(Protocol):
@@ -102,9 +113,10 @@ def derive_deadlines(timing: ServiceTiming) -> Deadlines:
         health_how = f"health {health:.0f}s (no healthcheck: running is ready; {margin})"
         route_how = f"route {route:.0f}s (Traefik throttle {timing.throttle:g}s {margin})"
     else:
+        every = "start_interval" if timing.first_interval != timing.interval else "interval"
         health_how = (
-            f"health {health:.0f}s (start_period {timing.start_period:g}s + interval {timing.interval:g}s "
-            f"+ timeout {timing.timeout:g}s, {margin})"
+            f"health {health:.0f}s (start_period {timing.start_period:g}s + {every} "
+            f"{timing.first_interval:g}s + timeout {timing.timeout:g}s, {margin})"
         )
         route_how = (
             f"route {route:.0f}s (retries {timing.retries} x (interval {timing.interval:g}s + timeout "
@@ -134,4 +146,5 @@ def timing_from_inspect(config: Mapping[str, Any], proxy_args: Iterable[str]) ->
         start_period=seconds("StartPeriod", 0.0),
         stop_grace=float(config.get("StopTimeout") or DOCKER_STOP_GRACE),
         throttle=throttle,
+        start_interval=seconds("StartInterval", 0.0) or None,  # absent before Docker 25
     )

@@ -92,3 +92,34 @@ def test_slow_detection_and_a_slow_provider_throttle_are_warnings_not_traps(tmp_
     assert set(found) == {"slow-detection", "provider-throttle"}
     assert all(f.warning and f.line().startswith("warning: ") for f in found.values())
     assert "4 replica(s) one at a time takes at least" in found["slow-detection"].message
+
+
+def test_start_interval_is_recommended_only_for_a_slow_interval_on_an_engine_that_has_it(monkeypatch):
+    """Engine 25+ (API 1.44): a 30 s interval without start_interval is a warning, and the lab's
+    file with the start-interval override (or its 1 s interval) is not. Engine 20.10 (API 1.41)
+    or no engine: never recommended, since compose would refuse the key."""
+    from zerodrop.lint import engine_rules
+    from zerodrop.lint.engine_rules import START_INTERVAL_RULES, supports_start_interval
+
+    slow = lint_file(
+        REPO / "docker-compose.yml", environ={"APP_HEALTH_INTERVAL": "30s"}, rules=START_INTERVAL_RULES
+    )
+    assert [f.code for f in slow] == ["start-interval"] and "start_interval: 1s" in slow[0].message
+    assert slow[0].warning
+    assert lint_file(REPO / "docker-compose.yml", environ={}, rules=START_INTERVAL_RULES) == []
+    assert supports_start_interval("1.45") and supports_start_interval("1.44")
+    assert not supports_start_interval("1.41") and not supports_start_interval(None)
+    monkeypatch.setattr(engine_rules, "engine_api_version", lambda: "1.41")
+    assert engine_rules.engine_rules() == []
+    monkeypatch.setattr(engine_rules, "engine_api_version", lambda: "1.45")
+    assert engine_rules.engine_rules() == START_INTERVAL_RULES
+
+
+def test_the_start_interval_override_satisfies_the_rule():
+    from zerodrop.adapters.compose_file import load_compose
+    from zerodrop.lint.engine_rules import START_INTERVAL_RULES
+    from zerodrop.lint.rules import lint_compose
+
+    base = load_compose(REPO / "docker-compose.yml", {"APP_HEALTH_INTERVAL": "30s"})
+    base["services"]["app"]["healthcheck"]["start_interval"] = "1s"  # what the override file adds
+    assert lint_compose(base, REPO, rules=START_INTERVAL_RULES) == []

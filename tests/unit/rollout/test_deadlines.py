@@ -92,3 +92,26 @@ def test_recover_prints_its_own_prefix():
     lines: list[str] = []
     RolloutLog(out=lines.append, prefix="recover").note("found: stale rollout lock")
     assert lines == ["recover: found: stale rollout lock"]
+
+
+def test_start_interval_shortens_the_health_deadline_only_where_docker_uses_it():
+    """Docker >= 25 checks every start_interval during start_period: with interval 30 s and
+    start_interval 1 s the health deadline is start_period + 1 s + timeout, not + 30 s. Without
+    a start_period (or with a start_interval above interval) Docker never uses it."""
+    slow = derive_deadlines(timing(30.0))
+    fast = derive_deadlines(timing(30.0, start_interval=1.0))
+    assert slow.health == pytest.approx(2 * (10 + 30 + 2) + 5)
+    assert fast.health == pytest.approx(2 * (10 + 1 + 2) + 5)
+    assert "start_interval 1s" in fast.line() and "interval 30s" in slow.line()
+    assert fast.route == slow.route, "the drain still waits for the interval"
+    assert derive_deadlines(timing(30.0, start_interval=1.0, start_period=0.0)).health == slow.health - 20
+    assert timing(1.0, start_interval=5.0).first_interval == 1.0
+    assert timing(30.0, start_interval=1.0).batch_seconds() == pytest.approx(1 + 30 + 1.0)
+
+
+def test_start_interval_is_read_from_inspect_where_the_engine_has_it():
+    check = {"Test": ["CMD", "true"], "Interval": 30_000_000_000, "StartPeriod": 10_000_000_000}
+    config = {"Healthcheck": {**check, "StartInterval": 1_000_000_000}}
+    assert timing_from_inspect(config, []).start_interval == 1.0
+    del config["Healthcheck"]["StartInterval"]  # Docker 20.10 has no such field
+    assert timing_from_inspect(config, []).start_interval is None
