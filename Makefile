@@ -12,7 +12,7 @@ SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-streams bench-smoke lint images-offline provision \
-	swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-swarm workshop-7 workshop-8 keepalive-race
+	swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-start-interval bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -168,6 +168,9 @@ test-cluster: $(DEV_STAMP) cluster-image ## the cluster's lab tests: fixed updat
 
 bench-cluster: $(STAMP) cluster-image ## the cluster under the probe: updates and node faults, with windows (~6 min)
 	PYTHONPATH=. $(PY) bench/cluster_faults.py
+
+bench-start-interval: $(STAMP) cluster-image ## the compose lab's rollout at interval 30s: Engine 20.10 vs 26, without and with start_interval (~5 min)
+	PYTHONPATH=. $(PY) bench/start_interval.py
 
 workshop-8: bench-swarm ## workshop page 08 (Swarm's rolling update, broken then fixed): runs bench-swarm
 

@@ -96,7 +96,7 @@ def heal(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault) -> Non
     fault.healed = time.time()
     if fault.kind == KILL:
         host.containers.get(fault.node).start()
-        wait_engines(host, cfg, BACK_SECONDS)
+        wait_engines(host, (fault.node,), BACK_SECONDS)
     else:
         for chain, direction in CUT_RULES:
             rule = (chain, direction, CLUSTER_INTERFACE, "-j", "DROP")

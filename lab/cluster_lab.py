@@ -56,10 +56,10 @@ def cluster_up(host: docker.DockerClient, cfg: ClusterConfig, version: str = "v1
             raise SwarmInputError(f"no image {image} on the host's engine: run `make lab-up` first") from None
     t0 = time.monotonic()
     created = start_nodes(host, cfg)
-    wait_engines(host, cfg, ENGINE_START_SECONDS)
+    wait_engines(host, cfg.nodes, ENGINE_START_SECONDS)
     form_swarm(host, cfg)
     t1 = time.monotonic()
-    loaded = load_images(host, cfg, cluster_images(cfg))
+    loaded = load_images(host, cfg.nodes, cluster_images(cfg))
     t2 = time.monotonic()
     manager = manager_client(cfg)
     up = swarm_up(manager, cfg.swarm, current_version(manager, cfg.swarm) or version)

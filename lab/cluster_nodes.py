@@ -76,35 +76,38 @@ def start_nodes(client: docker.DockerClient, cfg: ClusterConfig) -> list[str]:
     for node in cfg.nodes:
         container = node_container(client, node)
         if container is None:
-            _docker("run", *_run_options(cfg, node), cfg.node_image)
+            published = _published(cfg) if node == cfg.manager else []
+            run_node(cfg.node_image, node, cfg.network, {CLUSTER_LABEL: cfg.name}, published)
             created.append(node)
         elif container.status != "running":
             container.start()
     return created
 
 
-def _run_options(cfg: ClusterConfig, node: str) -> list[str]:
-    """A node's `docker run` options: the manager publishes Traefik's two ports and its Docker
-    API, on the host's 127.0.0.1 only."""
+def _published(cfg: ClusterConfig) -> list[tuple[int, int]]:
+    """What the manager publishes: Traefik's two ports and its Docker API."""
     swarm = cfg.swarm
-    published = (
-        [
-            (swarm.http_port, swarm.http_port),
-            (swarm.api_port, swarm.api_port),
-            (cfg.docker_port, NODE_DOCKER_PORT),
-        ]
-        if node == cfg.manager
-        else []
-    )
-    ports = [f"--publish=127.0.0.1:{host}:{inside}" for host, inside in published]
     return [
-        "--detach", *NODE_RUN_OPTIONS, *ports,
-        f"--name={node}", f"--hostname={node}", f"--network={cfg.network}",
-        f"--label={CLUSTER_LABEL}={cfg.name}",
-    ]  # fmt: skip
+        (swarm.http_port, swarm.http_port),
+        (swarm.api_port, swarm.api_port),
+        (cfg.docker_port, NODE_DOCKER_PORT),
+    ]
 
 
-def wait_engines(client: docker.DockerClient, cfg: ClusterConfig, timeout: float) -> None:
+def run_node(
+    image: str, name: str, network: str, labels: dict[str, str], published: list[tuple[int, int]]
+) -> None:
+    """`docker run` one node: an engine in a container on `network`, each (host, node) port pair
+    published on the host's 127.0.0.1 only."""
+    ports = [f"--publish=127.0.0.1:{host}:{inside}" for host, inside in published]
+    tags = [f"--label={key}={value}" for key, value in labels.items()]
+    _docker(
+        "run", "--detach", *NODE_RUN_OPTIONS, *ports, *tags,
+        f"--name={name}", f"--hostname={name}", f"--network={network}", image,
+    )  # fmt: skip
+
+
+def wait_engines(client: docker.DockerClient, nodes: tuple[str, ...], timeout: float) -> None:
     """Wait until every node's Docker engine answers; StackError at once for a node whose
     container exited (with its last log line)."""
 
@@ -124,7 +127,7 @@ def wait_engines(client: docker.DockerClient, cfg: ClusterConfig, timeout: float
             transient=(StackError,),
         )
 
-    each(answers, cfg.nodes)
+    each(answers, nodes)
 
 
 def node_address(client: docker.DockerClient, cfg: ClusterConfig, node: str) -> str:
@@ -154,10 +157,10 @@ def form_swarm(client: docker.DockerClient, cfg: ClusterConfig) -> None:
         node_exec(client, cfg.manager, "docker", "node", "update", "--label-add", f"zone={node}", node)
 
 
-def load_images(client: docker.DockerClient, cfg: ClusterConfig, images: list[str]) -> list[str]:
+def load_images(client: docker.DockerClient, nodes: tuple[str, ...], images: list[str]) -> list[str]:
     """Copy the images a node lacks from the host's engine into it (`docker save` once, `docker
     load` into each node at once): no registry is involved. The nodes that were given any."""
-    missing = {node: [i for i in images if not _node_has(client, node, i)] for node in cfg.nodes}
+    missing = {node: [i for i in images if not _node_has(client, node, i)] for node in nodes}
     wanting = [node for node, lacking in missing.items() if lacking]
     if not wanting:
         return []
