@@ -15,6 +15,29 @@ import yaml
 
 from zerodrop.errors import LintInputError
 
+
+class ComposeLoader(yaml.SafeLoader):
+    """YAML as compose reads it: the merge tags of override files, `!override` (this value, not
+    merged) and `!reset` (no value), are read as their plain value and as nothing."""
+
+
+def _plain(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node, deep=True)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+ComposeLoader.add_constructor("!override", _plain)
+ComposeLoader.add_constructor("!reset", lambda loader, node: None)
+
+
+def load_yaml(text: str) -> Any:
+    """A compose file's YAML (merge tags allowed)."""
+    return yaml.load(text, Loader=ComposeLoader)
+
+
 VARIABLE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?])((?:[^{}]|\{[^{}]*\})*))?\}")
 
 
@@ -41,7 +64,7 @@ def load_compose(path: Path, environ: Mapping[str, str] | None = None) -> dict[s
         raise LintInputError(f"compose file not found: {path}")
     env = {**read_env_file(path.parent / ".env"), **(os.environ if environ is None else environ)}
     try:
-        data = yaml.safe_load(interpolate(path.read_text(encoding="utf-8"), env))
+        data = load_yaml(interpolate(path.read_text(encoding="utf-8"), env))
     except yaml.YAMLError as error:
         raise LintInputError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
     if not isinstance(data, dict) or not isinstance(data.get("services"), dict):
@@ -158,7 +181,7 @@ def settable_variables(paths: tuple[Path, ...], service: str) -> tuple[set[str],
         if not path.is_file():
             raise LintInputError(f"compose file not found: {path}")
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            data = load_yaml(path.read_text(encoding="utf-8")) or {}
         except yaml.YAMLError as error:
             raise LintInputError(f"{path}: not valid YAML ({error.__class__.__name__})") from None
         for name, definition in (data.get("services") or {}).items():

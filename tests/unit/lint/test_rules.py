@@ -123,3 +123,19 @@ def test_the_start_interval_override_satisfies_the_rule():
     base = load_compose(REPO / "docker-compose.yml", {"APP_HEALTH_INTERVAL": "30s"})
     base["services"]["app"]["healthcheck"]["start_interval"] = "1s"  # what the override file adds
     assert lint_compose(base, REPO, rules=START_INTERVAL_RULES) == []
+
+
+def test_compose_merge_tags_in_override_files_are_read(tmp_path):
+    """Override files may use compose's `!override` and `!reset`: read as the plain value and as
+    nothing, not refused as invalid YAML (the start_interval bench's ports file uses one)."""
+    from zerodrop.adapters.compose_file import load_compose, settable_variables
+
+    override = tmp_path / "override.yml"
+    override.write_text(
+        "services:\n  traefik:\n    ports: !override\n      - '${LAB_HTTP_PORT:-8088}:80'\n"
+        "  app:\n    ports: !reset []\n    environment:\n      SLOW_SECONDS: ${SLOW_SECONDS:-15}\n"
+    )
+    data = load_compose(override, environ={})
+    assert data["services"]["traefik"]["ports"] == ["8088:80"] and data["services"]["app"]["ports"] is None
+    settable, elsewhere = settable_variables((REPO / "docker-compose.yml", override), "app")
+    assert "SLOW_SECONDS" in settable and "LAB_HTTP_PORT" in elsewhere
