@@ -12,7 +12,7 @@ SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-streams bench-smoke lint images-offline provision \
-	swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-start-interval bench-swarm workshop-7 workshop-8 keepalive-race
+	swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-start-interval workshop-10 bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,7 +76,7 @@ workshop-7: $(STAMP) ## workshop page 07: the pre-flight lint on the lab's file,
 	$(PY) -m lab lint
 	$(PY) -m lab lint -f tests/unit/fixtures/lint/grace-request.yml && exit 1 || echo "workshop 7: the trap was found (lint exit 1), as it should be"
 
-workshop-%: $(STAMP) ## workshop page N (1-6 and 9; 7 is the lint; 8 is bench-swarm), e.g. `make workshop-3`: broken, then fixed, with figures
+workshop-%: $(STAMP) ## workshop page N (1-6 and 9; 7 is the lint; 8 is bench-swarm; 10 bench-cluster), e.g. `make workshop-3`: broken, then fixed, with figures
 	$(PY) -m lab workshop $*
 
 keepalive-race: $(STAMP) ## the keep-alive race measurement (outside the numbered pages): 1,620 writes per variant
@@ -171,6 +171,8 @@ bench-cluster: $(STAMP) cluster-image ## the cluster under the probe: updates an
 
 bench-start-interval: $(STAMP) cluster-image ## the compose lab's rollout at interval 30s: Engine 20.10 vs 26, without and with start_interval (~5 min)
 	PYTHONPATH=. $(PY) bench/start_interval.py
+
+workshop-10: bench-cluster ## workshop page 10 (three nodes: updates and node faults): runs bench-cluster
 
 workshop-8: bench-swarm ## workshop page 08 (Swarm's rolling update, broken then fixed): runs bench-swarm
 
