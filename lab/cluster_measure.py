@@ -18,7 +18,7 @@ from lab.cluster_lab import manager_client
 from lab.swarm_lab import stack_deploy
 from lab.swarm_routing import current_version, tasks
 from lab.swarm_update import UPDATE_DONE, SwarmUpdate, swarm_update
-from lab.under_load import default_probe_options, measure_under_load
+from lab.under_load import ProbeTally, default_probe_options, measure_under_load
 from zerodrop.adapters import docker_swarm
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import tally_line
@@ -40,7 +40,7 @@ def cluster_probe_options(cfg: ClusterConfig) -> ProbeOptions:
 
 
 @dataclass
-class ClusterMeasurement:
+class ClusterMeasurement(ProbeTally):
     """The probe's records around one update or fault, and how it went."""
 
     label: str
@@ -49,16 +49,6 @@ class ClusterMeasurement:
     fault: NodeFault | None = None
     update_state: str = ""
     error: str | None = None
-
-    @property
-    def failed(self) -> int:
-        """Requests that did not succeed."""
-        return len(self.probe.failures)
-
-    @property
-    def total(self) -> int:
-        """Requests answered or failed."""
-        return sum(1 for r in self.probe.records if r.end)
 
     def failure_window(self) -> tuple[float, float] | None:
         """When the failed requests began, in seconds from the fault (first, last); None if none

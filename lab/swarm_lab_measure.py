@@ -17,7 +17,7 @@ from lab.compose_lab import free_loopback_port
 from lab.swarm_config import SwarmConfig
 from lab.swarm_lab import stack_remove, swarm_up
 from lab.swarm_update import SwarmUpdate, swarm_update
-from lab.under_load import default_probe_options, measure_under_load
+from lab.under_load import ProbeTally, default_probe_options, measure_under_load
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import tally_line
 from zerodrop.measure.report import latency_line
@@ -50,7 +50,7 @@ def variant_named(name: str) -> Variant:
 
 
 @dataclass
-class SwarmMeasurement:
+class SwarmMeasurement(ProbeTally):
     """The probe's records around one Swarm update, and how the update went."""
 
     label: str
@@ -58,16 +58,6 @@ class SwarmMeasurement:
     probe: ProbeResult
     update: SwarmUpdate | None
     error: str | None
-
-    @property
-    def failed(self) -> int:
-        """Requests that did not succeed."""
-        return len(self.probe.failures)
-
-    @property
-    def total(self) -> int:
-        """Requests answered or failed."""
-        return sum(1 for r in self.probe.records if r.end)
 
     @property
     def outage_seconds(self) -> float:

@@ -40,6 +40,22 @@ class MeasuredRollout:
     writes: WriteCheck
 
 
+class ProbeTally:
+    """A measurement's failed and total requests, for classes that hold the probe's result."""
+
+    probe: ProbeResult
+
+    @property
+    def failed(self) -> int:
+        """Requests that did not succeed."""
+        return len(self.probe.failures)
+
+    @property
+    def total(self) -> int:
+        """Requests answered or failed."""
+        return sum(1 for r in self.probe.records if r.end)
+
+
 STREAMS, WEBSOCKETS = 4, 2  # held by the default load when it holds streams
 
 
