@@ -109,37 +109,52 @@ def remove_node() -> None:
         network.remove()
 
 
-def main() -> None:
-    """Run on the host's engine, then start the Engine-26 node and run twice on it; the table."""
-    host = connect()
-    base = load_config()
-    ensure_images(host, base, ("v1", "v2"))
-    scratch = base.out_dir / "bench"
-    scratch.mkdir(parents=True, exist_ok=True)
-    common = {
-        **os.environ, "APP_HEALTH_INTERVAL": INTERVAL, "APP_REPLICAS": "2",
+def common_env(scratch: Path, replicas: int) -> dict[str, str]:
+    """What every run shares: the 30 s interval, the replicas, a scratch state and output folder."""
+    return {
+        **os.environ, "APP_HEALTH_INTERVAL": INTERVAL, "APP_REPLICAS": str(replicas),
         "LAB_STATE_DIR": str(scratch / "start-interval-state"), "LAB_OUT_DIR": str(scratch),
     }  # fmt: skip
-    on_host = {
-        **common, "LAB_PROJECT": f"zdbench-{uuid.uuid4().hex[:6]}",
-        "LAB_HTTP_PORT": str(free_loopback_port()), "LAB_API_PORT": str(free_loopback_port()),
-    }  # fmt: skip
-    rows = [one_run(f"host engine {host.version()['Version']}, interval {INTERVAL}", on_host, scratch)]
+
+
+def node_rows(scratch: Path, runs: list[tuple[str, str]], replicas: int = 2) -> list[dict[str, object]]:
+    """On a fresh Engine-26 node, one run per (label, extra compose files); the node is removed."""
+    base = load_config()
     http, api, dockerd = free_loopback_port(), free_loopback_port(), free_loopback_port()
     traefik = load_cluster_config().swarm.passthrough.get("TRAEFIK_IMAGE") or DEFAULT_TRAEFIK_IMAGE
     try:
         images = [base.image_of("v1"), base.image_of("v2"), traefik]
         engine = start_node(images, [(http, http), (api, api), (dockerd, 2375)])
         on_node = {
-            **common, "DOCKER_HOST": f"tcp://127.0.0.1:{dockerd}", "LAB_PROJECT": "zdbench-e26",
-            "LAB_HTTP_PORT": str(http), "LAB_API_PORT": str(api),
-            "LAB_COMPOSE_FILE": f"docker-compose.yml:{NODE_PORTS_FILE}",
+            **common_env(scratch, replicas), "DOCKER_HOST": f"tcp://127.0.0.1:{dockerd}",
+            "LAB_PROJECT": "zdbench-e26", "LAB_HTTP_PORT": str(http), "LAB_API_PORT": str(api),
         }  # fmt: skip
-        rows.append(one_run(f"engine {engine}, interval {INTERVAL}", on_node, scratch))
-        with_start = {**on_node, "LAB_COMPOSE_FILE": f"{on_node['LAB_COMPOSE_FILE']}:{START_INTERVAL_FILE}"}
-        rows.append(one_run(f"engine {engine}, interval {INTERVAL}, start_interval 1s", with_start, scratch))
+        return [
+            one_run(f"engine {engine}, {label}", {**on_node, "LAB_COMPOSE_FILE": files}, scratch)
+            for label, files in runs
+        ]
     finally:
         remove_node()
+
+
+ON_NODE = f"docker-compose.yml:{NODE_PORTS_FILE}"
+WITHOUT = (f"interval {INTERVAL}", ON_NODE)
+WITH = (f"interval {INTERVAL}, start_interval 1s", f"{ON_NODE}:{START_INTERVAL_FILE}")
+
+
+def main() -> None:
+    """Run on the host's engine, then twice on an Engine-26 node; write and print the table."""
+    host = connect()
+    base = load_config()
+    ensure_images(host, base, ("v1", "v2"))
+    scratch = base.out_dir / "bench"
+    scratch.mkdir(parents=True, exist_ok=True)
+    on_host = {
+        **common_env(scratch, 2), "LAB_PROJECT": f"zdbench-{uuid.uuid4().hex[:6]}",
+        "LAB_HTTP_PORT": str(free_loopback_port()), "LAB_API_PORT": str(free_loopback_port()),
+    }  # fmt: skip
+    rows = [one_run(f"host engine {host.version()['Version']}, interval {INTERVAL}", on_host, scratch)]
+    rows += node_rows(scratch, [WITHOUT, WITH])
     (scratch / "start-interval.md").write_text(table(rows), encoding="utf-8")
     (scratch / "start-interval.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     print("\n" + table(rows))

@@ -4,12 +4,14 @@ lab's rollout with --max-surge N, each on a fresh stack under the same load; the
 
 from __future__ import annotations
 
+import subprocess
+
 import pytest
 
 from bench.own_service import COMPOSE_UP, actions, run_one
 from bench.strategies import DRAIN_SLEEP, ONE, RECIPE_SLEEP, SURGE, run_plan, smoke_plan
 from bench.streams import streams_plan, streams_table
-from lab.config import load_config
+from lab.config import REPO_ROOT, load_config
 from lab.example_shop import build_images
 
 pytestmark = pytest.mark.lab
@@ -53,3 +55,17 @@ def test_the_streams_bench_counts_held_streams_for_a_strategy(tmp_path):
     assert row.error is None and row.failed == 0 and row.streams == 6
     assert row.streams_dropped == {} and row.handed_over >= 6
     assert f"| {ONE} | 6 | {row.handed_over} | 0 |" in streams_table([row])
+
+
+def test_the_start_interval_bench_runs_the_lab_on_an_engine_26_node(tmp_path):
+    """`make bench-start-interval`'s smoke: the compose lab, one replica, interval 30 s, on an
+    Engine-26 node through its Docker API on 127.0.0.1, rolled v1 -> v2 with start_interval 1 s.
+    The new replica is healthy long before the 30 s interval: Docker checks it every
+    start_interval (without it, the first check comes at 30 s)."""
+    from bench.start_interval import WITH, node_rows, table
+
+    subprocess.run(["bash", "scripts/build-cluster-node-image.sh"], cwd=REPO_ROOT, check=True)
+    (row,) = node_rows(tmp_path, [WITH], replicas=1)
+    print(table([row]))
+    assert row["rollout_seconds"] and row["floor_seconds"], row
+    assert float(row["start-to-healthy"]) < 10, f"start_interval was not used: {row}"  # type: ignore[arg-type]

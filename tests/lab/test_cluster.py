@@ -12,10 +12,12 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
+from bench.cluster_faults import spans, table
 from lab.cluster_config import CLUSTER_LABEL, ClusterConfig, load_cluster_config
 from lab.cluster_faults import KILL, NodeFault, fault_target
 from lab.cluster_lab import manager_client, node_views
@@ -25,6 +27,7 @@ from lab.compose_lab import free_loopback_port
 from lab.config import REPO_ROOT
 from lab.swarm_routing import routing_now
 from zerodrop.adapters.traefik_api import get_through_traefik
+from zerodrop.measure.timeline import plot_timeline
 
 pytestmark = pytest.mark.lab
 
@@ -108,7 +111,7 @@ def test_2_rolling_update_across_nodes_drops_without_a_lame_duck_and_none_with_i
 
 
 def test_3_worker_killed_at_rest_fails_only_inside_the_window_and_every_task_runs_again(
-    docker_client: docker.DockerClient, cluster: ClusterConfig
+    docker_client: docker.DockerClient, cluster: ClusterConfig, tmp_path: Path
 ) -> None:
     """`docker kill` of a worker's node container under the probe: Swarm marks it down and
     starts its tasks elsewhere, Traefik's health check takes the lost tasks out; requests fail
@@ -127,6 +130,10 @@ def test_3_worker_killed_at_rest_fails_only_inside_the_window_and_every_task_run
         len(routing.serving) == cluster.swarm.replicas and {t.ip for t in routing.serving} == routing.routed
     )
     assert run.total > 300
+    # `make bench-cluster`'s smoke: its table row and timeline for this run.
+    assert run.label in table([run])
+    plot_timeline(run.probe, [], tmp_path / "kill.png", title=run.label, spans=spans(run))
+    assert (tmp_path / "kill.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_4_cluster_down_leaves_nothing(
