@@ -166,7 +166,7 @@ cluster-down: $(STAMP) ## the cluster: remove its nodes (and everything in them)
 test-cluster: $(DEV_STAMP) cluster-image ## the cluster's lab tests: fixed update drops none, broken drops, a killed worker
 	$(PY) -m pytest tests/lab/test_cluster.py -m lab -v -s
 
-bench-cluster: $(STAMP) cluster-image ## the cluster under the probe: updates and node faults, with windows (~6 min)
+bench-cluster: $(STAMP) cluster-image ## the cluster under the probe: updates and node faults, with windows (~8 min)
 	PYTHONPATH=. $(PY) bench/cluster_faults.py
 
 bench-start-interval: $(STAMP) cluster-image ## the compose lab's rollout at interval 30s: Engine 20.10 vs 26, without and with start_interval (~5 min)
