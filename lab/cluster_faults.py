@@ -155,23 +155,3 @@ def wait_back(cfg: ClusterConfig, fault: NodeFault, version: str) -> None:
     )
     wait_settled(manager, cfg.swarm, version, BACK_SECONDS)
     fault.back = time.time()
-
-
-def fault_at_rest(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault, hold: float) -> NodeFault:
-    """The fault on a service at rest: cause it, time the node's down and the replacement, heal
-    it `hold` seconds after the fault, and wait until the node and the service are back."""
-    version = _serving_version(cfg)
-    cause(host, cfg, fault)
-    wait_node_down(cfg, fault)
-    wait_replaced(cfg, fault)
-    time.sleep(max(0.0, fault.at + hold - time.time()))  # the fault lasts `hold` seconds, as asked
-    heal(host, cfg, fault)
-    wait_back(cfg, fault, version)
-    return fault
-
-
-def _serving_version(cfg: ClusterConfig) -> str:
-    serving = {t.version for t in tasks(manager_client(cfg), cfg.swarm) if t.serving}
-    if len(serving) != 1:
-        raise RuntimeError(f"the cluster's service is not at rest: serving {sorted(serving)}")
-    return serving.pop()
