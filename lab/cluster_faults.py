@@ -55,6 +55,12 @@ class NodeFault:
         return f"{self.kind} {self.node}: " + ", ".join(parts) + "".join(f"; {n}" for n in self.notes)
 
 
+def node_names(manager: docker.DockerClient) -> dict[str, str]:
+    """Every node's hostname, by node id, as the manager reports them."""
+    nodes = manager.nodes.list()  # type: ignore[no-untyped-call]
+    return {str(node.id): str(node.attrs["Description"]["Hostname"]) for node in nodes}
+
+
 def node_state(manager: docker.DockerClient, hostname: str) -> str:
     """A node's state as the manager reports it: ready, down, unknown, disconnected."""
     for node in manager.nodes.list():  # type: ignore[no-untyped-call]
@@ -63,11 +69,23 @@ def node_state(manager: docker.DockerClient, hostname: str) -> str:
     return "missing"
 
 
+def wait_node_state(cfg: ClusterConfig, node: str, state: str, timeout: float) -> None:
+    """Wait until the manager reports the node in `state`."""
+    manager = manager_client(cfg)
+    wait_for(
+        lambda: node_state(manager, node) == state,
+        what=f"Swarm to report {node} {state}",
+        timeout=timeout,
+        interval=0.25,
+        last_seen=lambda: node_state(manager, node),
+    )
+
+
 def fault_target(cfg: ClusterConfig) -> str:
     """The worker a fault should hit: one that runs app tasks (Swarm does not move tasks back to a
     node that returns, so after a fault a worker may run none), the fewest if several do."""
     manager = manager_client(cfg)
-    names = {str(n.id): n.attrs["Description"]["Hostname"] for n in manager.nodes.list()}  # type: ignore[no-untyped-call]
+    names = node_names(manager)
     counts = {worker: 0 for worker in cfg.workers}
     for task in tasks(manager, cfg.swarm):
         if task.serving and names.get(task.node_id) in counts:
@@ -105,30 +123,21 @@ def heal(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault) -> Non
 
 def wait_node_down(cfg: ClusterConfig, fault: NodeFault) -> None:
     """Wait until the manager reports the node down; note when."""
-    manager = manager_client(cfg)
-    wait_for(
-        lambda: node_state(manager, fault.node) == "down",
-        what=f"Swarm to mark {fault.node} down",
-        timeout=NODE_DOWN_SECONDS,
-        interval=0.25,
-        last_seen=lambda: node_state(manager, fault.node),
-    )
+    wait_node_state(cfg, fault.node, "down", NODE_DOWN_SECONDS)
     fault.node_down = time.time()
 
 
-def wait_replaced(cfg: ClusterConfig, fault: NodeFault, version: str | None = None) -> None:
-    """Wait until at least every replica serves on a node other than the faulty one (of
-    `version`, if given) and Traefik routes exactly those tasks; note when."""
+def wait_replaced(cfg: ClusterConfig, fault: NodeFault) -> None:
+    """Wait until at least every replica serves on a node other than the faulty one and Traefik
+    routes exactly those tasks; note when."""
     manager = manager_client(cfg)
-    down_ids = {str(n.id) for n in manager.nodes.list() if n.attrs["Description"]["Hostname"] == fault.node}  # type: ignore[no-untyped-call]
+    down_ids = {node_id for node_id, name in node_names(manager).items() if name == fault.node}
 
     def replaced() -> bool:
         serving = [t for t in tasks(manager, cfg.swarm) if t.serving and t.node_id not in down_ids]
         routing = routing_now(manager, cfg.swarm)
         return (  # at least: a start-first update stalled by the fault keeps one extra task
-            len(serving) >= cfg.swarm.replicas
-            and (version is None or all(t.version == version for t in serving))
-            and {t.ip for t in serving} == routing.routed
+            len(serving) >= cfg.swarm.replicas and {t.ip for t in serving} == routing.routed
         )
 
     wait_for(
@@ -145,13 +154,6 @@ def wait_replaced(cfg: ClusterConfig, fault: NodeFault, version: str | None = No
 def wait_back(cfg: ClusterConfig, fault: NodeFault, version: str) -> None:
     """Wait until the node is ready again and the service has settled: every replica of `version`
     serving, routed, and no other task running; note when."""
-    manager = manager_client(cfg)
-    wait_for(
-        lambda: node_state(manager, fault.node) == "ready",
-        what=f"{fault.node} to be ready again",
-        timeout=BACK_SECONDS,
-        interval=0.5,
-        last_seen=lambda: node_state(manager, fault.node),
-    )
-    wait_settled(manager, cfg.swarm, version, BACK_SECONDS)
+    wait_node_state(cfg, fault.node, "ready", BACK_SECONDS)
+    wait_settled(manager_client(cfg), cfg.swarm, version, BACK_SECONDS)
     fault.back = time.time()
