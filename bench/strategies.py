@@ -99,7 +99,7 @@ class Row:
     streams: int = 0  # streams the probe held (0 unless the load holds streams)
     handed_over: int = 0  # stream endings that were clean handovers
     streams_dropped: dict[str, int] = field(default_factory=dict)  # the others, by kind
-    longest_gap: float = 0.0  # the longest reconnect gap a stream saw, seconds
+    longest_silence: float = 0.0  # the longest a stream's client went without an event, seconds
 
     def cells(self) -> list[str]:
         """The row's Markdown cells."""
@@ -286,7 +286,7 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
     streams = probe.streams_report()
     if streams is not None:
         row.streams, row.handed_over = streams.lanes, streams.handovers
-        row.streams_dropped, row.longest_gap = dict(streams.drops), streams.longest_gap
+        row.streams_dropped, row.longest_silence = dict(streams.drops), streams.longest_silence
     return row
 
 

@@ -47,7 +47,7 @@ def streams_table(rows: list[Row]) -> str:
             str(row.handed_over),
             str(sum(row.streams_dropped.values())),
             kinds,
-            f"{row.longest_gap:.2f} s",
+            f"{row.longest_silence:.2f} s",
             f"{row.failed} / {row.requests}",
             f"{row.seconds:.1f} s",
         ]

@@ -56,18 +56,18 @@ class Release:
 
 @dataclass(frozen=True)
 class StreamsEnded:
-    """A replica's streams after it was told to end them: how many said goodbye, how many the app
-    cut because their client ignored it, how many are still open (-1: the service does not say)."""
+    """A replica's streams after it was told to end them: how many the replica ended, how many are
+    still open after the wait (-1: the service does not say). A stream still open when the replica
+    stops is in-flight work, and counted as cut then."""
 
     ended: int
-    cut: int = 0
     left: int = 0
 
     def line(self) -> str:
-        """'3 stream(s) said goodbye, 0 cut, 0 left' (or that the service does not count them)."""
+        """'3 stream(s) ended by the replica, 0 still open' (or that the service does not count them)."""
         if self.ended < 0:
             return "told to end its streams (the service does not count them)"
-        return f"{self.ended} stream(s) said goodbye, {self.cut} cut after ignoring it, {self.left} left"
+        return f"{self.ended} stream(s) ended by the replica, {self.left} still open"
 
 
 @dataclass

@@ -53,7 +53,7 @@ class AppSettings:
     graceful_timeout: float = 20.0
     shutdown_work_seconds: float = 0.5
     keepalive_seconds: float = 30.0
-    stream_linger: float = 2.0  # how long a stream told goodbye may stay open before the app cuts it
+    stream_linger: float = 0.0  # how long an SSE response stays open after its goodbye, before the end
     data_dir: Path = Path("/data")
 
     @property

@@ -35,8 +35,7 @@ class ReplicaState:
     persisted: int = 0
     shutdown_failed: bool = False  # the shutdown work could not persist the buffer: exit 1
     streams_open: int = 0  # SSE and WebSocket streams open now
-    streams_ended: int = 0  # streams that said goodbye after end_streams
-    streams_cut: int = 0  # SSE streams whose client ignored the goodbye, closed by the app
+    streams_ended: int = 0  # streams the replica ended after end_streams (SSE end, WebSocket 1012)
     end_streams: bool = False  # SIGHUP: every stream says goodbye (an undrain clears it)
     # Per process: a restarted container keeps its hostname and counts from 1 again, so without
     # it a lost write could match an older one on disk and the lost-write verdict would pass.
@@ -89,7 +88,6 @@ class ReplicaState:
             "persisted": self.persisted,
             "streams": self.streams_open,
             "streams_ended": self.streams_ended,
-            "streams_cut": self.streams_cut,
         }
 
 

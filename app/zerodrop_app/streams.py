@@ -4,10 +4,13 @@ id alone and any replica can resume any stream: SSE from `Last-Event-ID`, the We
 first message `{"resume": ID}`. Ids are consecutive integers: a client that resumes from the last
 id it saw gets no gap and no duplicate.
 
-Ending them: after SIGHUP (`ReplicaState.end_streams`) every stream says goodbye, an SSE event
-`goodbye` with a `retry:` hint or WebSocket close code 1012 (service restart), and a client that
-honours it reconnects, through Traefik, to another replica. An SSE client that ignores the goodbye
-is cut by the app STREAM_LINGER_SECONDS later, and counted (`streams_cut`)."""
+Ending them: after SIGHUP (`ReplicaState.end_streams`) every stream ends the standard way, so no
+client needs to know anything of ours. An SSE stream sends its last event, then an `event: goodbye`
+(for clients that want to know why; a plain EventSource ignores it), and the server ends the
+response; EventSource then reconnects by itself after the `retry:` hint every stream carries from
+its first event, with `Last-Event-ID`, through Traefik to another replica. A WebSocket is closed
+with code 1012 (service restart). STREAM_LINGER_SECONDS (default 0) holds an SSE response open that
+long after its goodbye, for a client that leaves on its own; the server ends it all the same."""
 
 from __future__ import annotations
 
@@ -25,10 +28,11 @@ from .settings import AppSettings
 from .state import ReplicaState
 
 TICK_SECONDS = 0.1
-RETRY_MS = 100  # the `retry:` hint a goodbye gives: reconnect after this long
+RETRY_MS = 100  # the `retry:` hint every SSE stream gives: a client reconnects after this long
 RESUME_WAIT_SECONDS = 2.0  # a WebSocket client has this long to send its resume message
 WS_SERVICE_RESTART = 1012
 DISCONNECT_POLL_SECONDS = 0.05
+END_CHECK_SECONDS = 0.02  # between ticks, a stream looks this often for the end of streams
 
 
 def tick_now() -> int:
@@ -47,13 +51,13 @@ def first_id(resume_after: object) -> int:
 
 async def ticks(state: ReplicaState, start: int) -> AsyncIterator[int]:
     """Consecutive ids from `start`: missed ticks at once (a resume), then one per tick, until the
-    replica is told to end its streams."""
+    replica is told to end its streams (seen within END_CHECK_SECONDS)."""
     n = start
     while not state.end_streams:
         while n <= tick_now() and not state.end_streams:
             yield n
             n += 1
-        await asyncio.sleep(max(0.0, min(TICK_SECONDS, (n * TICK_SECONDS) - time.time())))
+        await asyncio.sleep(max(0.0, min(END_CHECK_SECONDS, (n * TICK_SECONDS) - time.time())))
 
 
 def add_stream_routes(app: FastAPI, settings: AppSettings, state: ReplicaState) -> None:
@@ -63,19 +67,17 @@ def add_stream_routes(app: FastAPI, settings: AppSettings, state: ReplicaState) 
     async def sse(request: Request, start: int) -> AsyncIterator[str]:
         state.streams_open += 1
         try:
-            n = start
+            n = start - 1
+            yield f"retry: {RETRY_MS}\n\n"  # a field alone dispatches no event; EventSource keeps it
             async for n in ticks(state, start):
                 yield f"id: {n}\ndata: {json.dumps({'id': n, **identity})}\n\n"
             state.streams_ended += 1
             goodbye = {"reconnect": True, "after": n, **identity}
             yield f"event: goodbye\nretry: {RETRY_MS}\ndata: {json.dumps(goodbye)}\n\n"
             deadline = time.monotonic() + settings.stream_linger
-            while time.monotonic() < deadline:  # a client that honours the goodbye leaves now
-                if await request.is_disconnected():
-                    return
+            while time.monotonic() < deadline and not await request.is_disconnected():
                 await asyncio.sleep(DISCONNECT_POLL_SECONDS)
-            state.streams_cut += 1
-        finally:
+        finally:  # returning ends the response at a message boundary: the client reconnects
             state.streams_open -= 1
 
     @app.get("/stream")

@@ -41,13 +41,13 @@ def drain_and_sleep(scene: Scene, old: list[Container]) -> None:
 
 
 def after(scene: Scene, probe: ProbeResult) -> None:
-    """The streams' figures: handed over, dropped, the longest reconnect gap."""
+    """The streams' figures: handed over, dropped, the longest silence."""
     report = probe.streams_report()
     if report is None:
         return
     scene.outcome.figures["streams handed over"] = report.handovers
     scene.outcome.figures["streams dropped"] = sum(report.drops.values())
-    scene.outcome.figures["longest reconnect gap s"] = round(report.longest_gap, 2)
+    scene.outcome.figures["longest silence s"] = round(report.longest_silence, 2)
 
 
 PAGE = Page(

@@ -41,7 +41,7 @@ class FakeReplica:
     polls_to_unrouted: int = 2
     inflight: int = 1
     streams: int = 0  # open streams: end_streams says goodbye to them
-    ignoring: int = 0  # of them, clients that ignore the goodbye (the app cuts them)
+    held_open: int = 0  # of them, streams the service does not end: in flight until the stop
     drained: bool = False
     crashed: bool = False
     never_healthy: bool = False
@@ -280,9 +280,11 @@ class FakePlatform:
         if not self.has_streams:
             return None
         assert not self._is_routed(fake), "streams ended while Traefik still routes the replica"
-        ended = StreamsEnded(fake.streams, fake.ignoring, 0)
+        ended = StreamsEnded(fake.streams - fake.held_open, fake.held_open)
         self.events.append(f"end_streams {fake.replica.name}")
-        fake.streams = fake.ignoring = 0
+        if fake.held_open:
+            fake.inflight, fake.never_idle = max(fake.inflight, fake.held_open), True
+        fake.streams = fake.held_open
         return ended
 
     @locked

@@ -90,10 +90,10 @@ class LabApp:
         return int(in_container.replica_stats(container, idle_within=wait)["inflight"])
 
     def end_streams(self, container: Container, wait: float) -> StreamsEnded | None:
-        """SIGHUP, then the app's /stats?streams_within=: its goodbyes, cuts and open streams."""
+        """SIGHUP, then the app's /stats?streams_within=: the streams it ended, and those still open."""
         docker_sdk.send_signal(container, "SIGHUP")
         stats = in_container.replica_stats(container, streams_within=wait)
-        return StreamsEnded(int(stats["streams_ended"]), int(stats["streams_cut"]), int(stats["streams"]))
+        return StreamsEnded(int(stats["streams_ended"]), int(stats["streams"]))
 
     def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
         """GET /health; the version from X-App-Version."""

@@ -71,15 +71,11 @@ def writable_file(raw: str) -> Path:
 
 
 def add_stream_options(parser: argparse.ArgumentParser, *, paths: bool) -> None:
-    """--streams, --websockets and --ignore-goodbye (and, for any service, their paths)."""
-    parser.add_argument("--streams", type=count, default=0, help="SSE streams held open (default 0)")
-    parser.add_argument("--websockets", type=count, default=0, help="WebSockets held open (default 0)")
+    """--streams and --websockets (and, for any service, their paths)."""
     parser.add_argument(
-        "--ignore-goodbye",
-        type=count,
-        default=0,
-        help="of the SSE streams, how many ignore the server's goodbye (a misbehaving client)",
+        "--streams", type=count, default=0, help="SSE streams held open, read as EventSource does (default 0)"
     )
+    parser.add_argument("--websockets", type=count, default=0, help="WebSockets held open (default 0)")
     if paths:
         parser.add_argument("--stream-path", default="/stream", help="the SSE path (default /stream)")
         parser.add_argument("--ws-path", default="/ws", help="the WebSocket path (default /ws)")
@@ -87,11 +83,7 @@ def add_stream_options(parser: argparse.ArgumentParser, *, paths: bool) -> None:
 
 def stream_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ProbeOptions fields the stream options set."""
-    fields: dict[str, Any] = {
-        "streams": args.streams,
-        "websockets": args.websockets,
-        "ignoring_goodbye": args.ignore_goodbye,
-    }
+    fields: dict[str, Any] = {"streams": args.streams, "websockets": args.websockets}
     if hasattr(args, "stream_path"):
         fields |= {"stream_path": args.stream_path, "ws_path": args.ws_path}
     return fields

@@ -136,7 +136,7 @@ class Probe:
             self.out(f"probe: {time.monotonic() - started:5.1f}s {tally_line(self.records)}")
 
     def _lanes(self, session: aiohttp.ClientSession, deadline: float) -> list[Coroutine[Any, Any, None]]:
-        """The stream lanes: SSE first (the first `ignoring_goodbye` of them ignore goodbyes)."""
+        """The stream lanes: SSE first, then WebSockets."""
         o = self.options
 
         def stop() -> bool:
@@ -152,7 +152,6 @@ class Probe:
                 path=path,
                 segments=self.streams,
                 stop=stop,
-                ignores_goodbye=kind == SSE and i < o.ignoring_goodbye,
             )
             for kind, path, i in kinds
         ]

@@ -48,7 +48,6 @@ class ProbeOptions:
     websockets: int = 0  # WebSocket streams, the same
     stream_path: str = "/stream"
     ws_path: str = "/ws"
-    ignoring_goodbye: int = 0  # of the SSE streams, how many ignore the server's goodbye
 
     def check(self) -> None:
         """ProbeInputError unless the target is 127.0.0.1 (the network rule) and the numbers make sense."""
@@ -61,8 +60,6 @@ class ProbeOptions:
             raise ProbeInputError("rates, concurrency and duration must not be negative")
         if not 0 <= self.streams + self.websockets <= MAX_LANES or min(self.streams, self.websockets) < 0:
             raise ProbeInputError(f"streams and websockets are 0 or more, at most {MAX_LANES} together")
-        if not 0 <= self.ignoring_goodbye <= self.streams:
-            raise ProbeInputError("the streams that ignore the goodbye are some of --streams")
         paths = (self.long_path, self.short_path, self.write_path or "/", self.stream_path, self.ws_path)
         if not all(path.startswith("/") for path in paths):
             raise ProbeInputError(f"paths begin with /, not {[p for p in paths if not p.startswith('/')]}")

@@ -1,8 +1,13 @@
-"""Long-lived streams held through Traefik by the probe, as a well-behaved client holds them: SSE
-lanes that resume from `Last-Event-ID`, WebSocket lanes that send `{"resume": ID}`; after a goodbye
-(an SSE `goodbye` event, WebSocket close 1012) a lane reconnects after the server's retry hint,
-after anything else after a back-off. Every connection is a segment of its lane; `classify` says,
-for every ending, whether it was a clean handover or a drop, and of which kind."""
+"""Long-lived streams held through Traefik by the probe, as standard clients hold them: SSE lanes
+read the stream as a browser's EventSource does (named events it has no listener for are ignored,
+the server's `retry:` hint is kept across connections, and when the response ends the lane
+reconnects after that hint with `Last-Event-ID`), WebSocket lanes reconnect after a close and send
+`{"resume": ID}`. Every connection is a segment of its lane; `classify` says, for every ending,
+whether it was a clean handover or a drop, and of which kind.
+
+A clean handover: the server ended the stream at a message boundary (an SSE response that ended
+after a complete event, or a WebSocket close 1012), the lane reconnected within the retry hint
+plus RECONNECT_MARGIN, and it resumed at exactly the next id. Nothing of ours is needed for it."""
 
 from __future__ import annotations
 
@@ -16,12 +21,21 @@ from dataclasses import dataclass, field
 import aiohttp
 
 SSE, WEBSOCKET = "sse", "ws"
-GOODBYE, STOPPED = "goodbye", "stopped"
-RECONNECT_BOUND = 2.0  # a reconnect that takes longer than this (s) to deliver an event is a drop
-DROP_BACKOFF = 1.0  # a lane whose stream dropped waits this long before it reconnects
+ENDED, STOPPED = "ended", "stopped"  # the server ended it at a message boundary; the probe stopped
+MALFORMED = "malformed"  # data that is not an event the probe can read: a drop, and the lane moves on
+RECONNECT_MARGIN = 1.0  # s beyond the retry hint a reconnect may take (to its first event) and be clean
+DEFAULT_RETRY_MS = 3000  # EventSource's reconnection time until the server sets one (Chromium's)
+MAX_RETRY_MS = 10_000  # a server's retry hint is clamped to this
+WS_RECONNECT_MS = 100  # a WebSocket lane reconnects this long after a close
+DROP_BACKOFF = 1.0  # after a drop a lane waits at least this long before it reconnects
 READ_TIMEOUT = 5.0  # no event for this long (ticks come every 100 ms) ends a segment as a drop
 MAX_SEGMENTS = 20_000  # no probe opens more streams than this, whatever happens
+WAKE_STEP = 0.05  # a lane's reconnect wait wakes this often to see whether the probe stopped
 WS_SERVICE_RESTART = 1012
+
+
+class Malformed(ValueError):
+    """Stream data the probe cannot read as one of the app's events."""
 
 
 @dataclass
@@ -39,47 +53,46 @@ class StreamSegment:
     inner_gaps: int = 0  # ids that did not follow the one before, within this connection
     version: str = ""
     replica: str = ""
-    ending: str = ""  # goodbye, stopped, eof, reset, timeout, http-NNN, close-NNNN, ...
-    ignores_goodbye: bool = False
+    ending: str = ""  # ended, stopped, reset, eof-mid-event, timeout, malformed, http-NNN, close-NNNN
+    last_at: float | None = None  # when its last event arrived
+    retry_ms: int = DEFAULT_RETRY_MS  # the reconnection time in force when it ended
+    goodbye: bool = False  # the server named its ending (an `event: goodbye`, which EventSource ignores)
 
 
 @dataclass
 class StreamsReport:
-    """Every ending classified: handovers, drops by kind, and the longest reconnect gap."""
+    """Every ending classified: handovers, drops by kind, and the longest silence a client saw."""
 
     lanes: int
     segments: int
     handovers: int = 0
     drops: Counter[str] = field(default_factory=Counter)
-    longest_gap: float = 0.0  # from a connection's end to the lane's next event, failed tries included
+    longest_silence: float = 0.0  # from a connection's last event to the lane's next, failed tries included
 
     def line(self) -> str:
         """'streams: 6 lanes, 14 connections; 8 clean handovers; dropped: none; ...'."""
         drops = ", ".join(f"{k} {n}" for k, n in self.drops.most_common()) or "none"
         return (
             f"streams: {self.lanes} lane(s), {self.segments} connection(s); {self.handovers} clean "
-            f"handover(s); dropped: {drops}; longest reconnect gap {self.longest_gap:.2f}s"
+            f"handover(s); dropped: {drops}; longest silence {self.longest_silence:.2f}s"
         )
 
 
-def _verdict(segment: StreamSegment, after: StreamSegment | None) -> tuple[str | None, float]:
+def _verdict(segment: StreamSegment, after: StreamSegment | None) -> str | None:
     """How a connected segment's ending turned out, given its lane's next connection attempt:
-    'handover', a drop kind, or None (the probe stopped before anything could follow); and the
-    reconnect gap it cost. An ending without a goodbye is named for that, whatever followed."""
-    goodbye = segment.ending == GOODBYE
-    if goodbye and segment.ignores_goodbye:
-        return "ignored-goodbye", 0.0  # the client's doing: the app cut it after its linger
+    'handover', a drop kind, or None (the probe stopped before anything could follow). An
+    ending that was not the server's clean end is named for itself, whatever followed."""
+    if segment.ending != ENDED:
+        return segment.ending
     if after is None:
-        return (None if goodbye else f"{segment.ending}-without-goodbye"), 0.0
-    gap = (after.end if after.first_at is None else after.first_at) - segment.end
-    if not goodbye:
-        return f"{segment.ending}-without-goodbye", gap
+        return None
     if after.first_id is None:
-        return "reconnect-failed", gap
+        return "reconnect-failed"
     expected = segment.last_id + 1 if segment.last_id is not None else after.first_id
     if after.first_id != expected:
-        return ("gap" if after.first_id > expected else "duplicate"), gap
-    return ("handover" if gap <= RECONNECT_BOUND else "slow-reconnect"), gap
+        return "gap" if after.first_id > expected else "duplicate"
+    reconnect = (after.first_at or after.end) - segment.end
+    return "handover" if reconnect <= segment.retry_ms / 1000 + RECONNECT_MARGIN else "slow-reconnect"
 
 
 def classify(segments: list[StreamSegment]) -> StreamsReport:
@@ -97,8 +110,8 @@ def classify(segments: list[StreamSegment]) -> StreamsReport:
                 report.drops["connect-failed"] += 1  # the lane's first try (later ones: the verdict)
             if segment.first_id is None or segment.ending == STOPPED:
                 continue
-            verdict, _ = _verdict(segment, lane[i + 1] if i + 1 < len(lane) else None)
-            report.longest_gap = max(report.longest_gap, _gap_seen(segment, lane[i + 1 :]))
+            verdict = _verdict(segment, lane[i + 1] if i + 1 < len(lane) else None)
+            report.longest_silence = max(report.longest_silence, _silence(segment, lane[i + 1 :]))
             if verdict == "handover":
                 report.handovers += 1
             elif verdict is not None:
@@ -106,67 +119,123 @@ def classify(segments: list[StreamSegment]) -> StreamsReport:
     return report
 
 
-def _gap_seen(segment: StreamSegment, later: list[StreamSegment]) -> float:
-    """How long the lane's client went without an event after this segment ended: until the
+def _silence(segment: StreamSegment, later: list[StreamSegment]) -> float:
+    """How long the lane's client went without an event after this segment's last one: until the
     first event of the next connection that got one, across failed attempts (until the last
-    attempt's end if none got one before the probe stopped; 0 if nothing followed)."""
+    attempt's end if none got one before the probe stopped; to its own end if nothing followed)."""
+    since = segment.last_at if segment.last_at is not None else segment.end
     resumed = next((s.first_at for s in later if s.first_at is not None), None)
     if resumed is not None:
-        return resumed - segment.end
-    return max(later[-1].end - segment.end, 0.0) if later else 0.0
+        return resumed - since
+    return max((later[-1].end if later else segment.end) - since, 0.0)
 
 
 def _take_event(segment: StreamSegment, data: str, at: float) -> None:
-    """One event's id and origin into its segment."""
-    body = json.loads(data)
-    n = int(body["id"])
+    """One event's id and origin into its segment; Malformed if it is not one of the app's."""
+    try:
+        body = json.loads(data)
+        n = int(body["id"])
+    except (ValueError, TypeError, KeyError):
+        raise Malformed(data[:80]) from None
     if segment.first_id is None:
         segment.first_id, segment.first_at = n, at
         segment.version, segment.replica = str(body.get("version", "")), str(body.get("replica", ""))
     elif segment.last_id is not None and n != segment.last_id + 1:
         segment.inner_gaps += 1
-    segment.last_id = n
+    segment.last_id, segment.last_at = n, at
     segment.events += 1
+
+
+def _dispatch(segment: StreamSegment, fields: dict[str, str]) -> None:
+    """One complete SSE block, as EventSource takes it: `retry` (digits only) sets the reconnection
+    time, a block with data is an event, and one named other than `message` has no listener."""
+    if "retry" in fields:
+        if not fields["retry"].isdigit():
+            raise Malformed(f"retry: {fields['retry'][:20]}")
+        segment.retry_ms = min(int(fields["retry"]), MAX_RETRY_MS)
+    if "data" not in fields:
+        return
+    if fields.get("event", "message") != "message":
+        segment.goodbye = segment.goodbye or fields["event"] == "goodbye"
+        return
+    _take_event(segment, fields["data"], time.time())
 
 
 async def _read_sse(
     response: aiohttp.ClientResponse, segment: StreamSegment, stop: Callable[[], bool]
-) -> int:
-    """Events until the stream ends, a goodbye (the retry hint in ms is returned) or a stop."""
+) -> None:
+    """Events until the response ends (at a message boundary: ENDED; inside an event: a drop) or a
+    stop."""
     fields: dict[str, str] = {}
     async for raw in response.content:
         line = raw.decode("utf-8", "replace").rstrip("\r\n")
+        if line.startswith(":"):
+            continue  # a comment
         if line:
             name, _, value = line.partition(":")
             fields[name] = value.removeprefix(" ")
             continue
-        if fields.get("event") == GOODBYE:
-            segment.ending = GOODBYE
-            if not segment.ignores_goodbye:
-                return int(fields.get("retry", "100") or 100)
-        elif "data" in fields:
-            _take_event(segment, fields["data"], time.time())
+        _dispatch(segment, fields)
         fields = {}
         if stop():
             segment.ending = STOPPED
-            return 0
-    segment.ending = segment.ending or "eof"
-    return 100 if segment.ending == GOODBYE else 0
+            return
+    segment.ending = "eof-mid-event" if fields else ENDED
 
 
 async def _read_ws(
     socket: aiohttp.ClientWebSocketResponse, segment: StreamSegment, stop: Callable[[], bool]
-) -> int:
-    """Messages until the socket closes (1012: a goodbye) or a stop."""
+) -> None:
+    """Messages until the socket closes (1012, service restart: ENDED) or a stop."""
     async for message in socket:
         if message.type == aiohttp.WSMsgType.TEXT:
             _take_event(segment, message.data, time.time())
         if stop():
             segment.ending = STOPPED
-            return 0
+            return
     code = socket.close_code
-    segment.ending = GOODBYE if code == WS_SERVICE_RESTART else f"close-{code}"
-    return 100 if segment.ending == GOODBYE else 0
+    segment.ending = ENDED if code == WS_SERVICE_RESTART else f"close-{code}"
+
+
+async def _connect_once(
+    session: aiohttp.ClientSession,
+    segment: StreamSegment,
+    path: str,
+    last: int | None,
+    stop: Callable[[], bool],
+) -> None:
+    """One connection of a lane, its ending recorded in the segment."""
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=READ_TIMEOUT)
+    try:
+        if segment.kind == SSE:
+            headers = {"Last-Event-ID": str(last)} if last is not None else {}
+            async with session.get(path, headers=headers, timeout=timeout) as response:
+                if response.status != 200:
+                    segment.ending = f"http-{response.status}"
+                else:
+                    await _read_sse(response, segment, stop)
+        else:
+            async with session.ws_connect(
+                path, timeout=aiohttp.ClientWSTimeout(ws_receive=READ_TIMEOUT, ws_close=2.0)
+            ) as socket:
+                await socket.send_json({"resume": last})
+                await _read_ws(socket, segment, stop)
+    except Malformed:
+        segment.ending = MALFORMED
+    except (TimeoutError, aiohttp.ServerTimeoutError):
+        segment.ending = "timeout"
+    except aiohttp.WSServerHandshakeError as error:
+        segment.ending = f"http-{error.status}"
+    except (aiohttp.ClientError, ConnectionError) as error:
+        failed = f"connect-failed:{type(error).__name__}"
+        segment.ending = "reset" if segment.first_id is not None else failed
+
+
+async def _wait(seconds: float, stop: Callable[[], bool]) -> None:
+    """Sleep up to `seconds`, waking as soon as the probe stops."""
+    deadline = time.monotonic() + seconds
+    while not stop() and time.monotonic() < deadline:
+        await asyncio.sleep(min(WAKE_STEP, max(deadline - time.monotonic(), 0.0)))
 
 
 async def stream_lane(
@@ -177,37 +246,17 @@ async def stream_lane(
     path: str,
     segments: list[StreamSegment],
     stop: Callable[[], bool],
-    ignores_goodbye: bool = False,
 ) -> None:
-    """Hold one stream until `stop()`, reconnecting and resuming as a well-behaved client does."""
+    """Hold one stream until `stop()`, reconnecting and resuming as a standard client does."""
     last: int | None = None
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=READ_TIMEOUT)
+    retry_ms = DEFAULT_RETRY_MS if kind == SSE else WS_RECONNECT_MS
     while not stop() and len(segments) < MAX_SEGMENTS:
-        segment = StreamSegment(lane, kind, time.time(), ignores_goodbye=ignores_goodbye)
+        segment = StreamSegment(lane, kind, time.time(), retry_ms=retry_ms)
         segments.append(segment)
-        retry_ms = 0
-        try:
-            if kind == SSE:
-                headers = {"Last-Event-ID": str(last)} if last is not None else {}
-                async with session.get(path, headers=headers, timeout=timeout) as response:
-                    if response.status != 200:
-                        segment.ending = f"http-{response.status}"
-                    else:
-                        retry_ms = await _read_sse(response, segment, stop)
-            else:
-                async with session.ws_connect(
-                    path, timeout=aiohttp.ClientWSTimeout(ws_receive=READ_TIMEOUT, ws_close=2.0)
-                ) as socket:
-                    await socket.send_json({"resume": last})
-                    retry_ms = await _read_ws(socket, segment, stop)
-        except (TimeoutError, aiohttp.ServerTimeoutError):
-            segment.ending = "timeout"
-        except aiohttp.WSServerHandshakeError as error:
-            segment.ending = f"http-{error.status}"
-        except (aiohttp.ClientError, ConnectionError) as error:
-            failed = f"connect-failed:{type(error).__name__}"
-            segment.ending = "reset" if segment.first_id is not None else failed
+        await _connect_once(session, segment, path, last, stop)
         segment.end = time.time()
         last = segment.last_id if segment.last_id is not None else last
+        retry_ms = segment.retry_ms
         if segment.ending != STOPPED:
-            await asyncio.sleep(retry_ms / 1000 if segment.ending == GOODBYE else DROP_BACKOFF)
+            wait = retry_ms / 1000 if segment.ending == ENDED else max(retry_ms / 1000, DROP_BACKOFF)
+            await _wait(wait, stop)

@@ -1,13 +1,13 @@
 """The lane panels of the timeline: long requests as bars, one lane per request in flight, and
 held streams as bars, one lane per stream, each connection coloured by the version that served it,
-with its ending marked: a goodbye handed over (a black tick) or a drop (a red cross)."""
+with its ending marked: ended by the server and handed over (a black tick) or a drop (a red cross)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from zerodrop.measure.records import LONG, RequestRecord
-from zerodrop.measure.streams import GOODBYE, STOPPED, StreamSegment, classify
+from zerodrop.measure.streams import ENDED, STOPPED, StreamSegment, classify
 
 FAILED = "red"
 
@@ -32,7 +32,8 @@ def draw_long_lanes(ax: Any, records: list[RequestRecord], colour: dict[str, Any
 
 def draw_stream_lanes(ax: Any, segments: list[StreamSegment], colour: dict[str, Any], t0: float) -> None:
     """Each stream a lane, each of its connections a bar from its first event to its end in the
-    colour of the version that served it; a goodbye a black tick, any other ending a red cross."""
+    colour of the version that served it; the server's clean end a black tick, any other ending a
+    red cross."""
     lanes = sorted(
         {s.lane for s in segments}, key=lambda name: (name.split("-")[0], int(name.split("-")[-1]))
     )
@@ -42,7 +43,7 @@ def draw_stream_lanes(ax: Any, segments: list[StreamSegment], colour: dict[str, 
         if s.first_at is not None:
             fill = colour.get(s.version, "grey")
             ax.barh(y, max(s.end - s.first_at, 0.05), left=s.first_at - t0, color=fill, height=0.6)
-        if s.ending == GOODBYE and not s.ignores_goodbye:
+        if s.ending == ENDED:
             ax.scatter([s.end - t0], [y], marker="|", color="black", s=60, zorder=5)
         elif s.ending != STOPPED:
             ax.scatter([s.end - t0], [y], marker="x", color=FAILED, s=40, zorder=5)

@@ -20,19 +20,17 @@ STREAMS_WAIT = 5.0  # seconds a replica's streams have to close after their good
 
 @dataclass(frozen=True)
 class CutWork:
-    """An old replica stopped while it still had work: requests in flight, or an unclean exit."""
+    """An old replica stopped while it still had work: requests or streams in flight, or an
+    unclean exit."""
 
     replica: str
-    inflight: int  # at the grace deadline; -1 when it could not be read
+    inflight: int  # at the grace deadline (streams still open included); -1 when it could not be read
     exit_code: int | None
-    streams_cut: int = 0  # streams whose client ignored the goodbye, closed by the app
 
     def line(self) -> str:
-        """'app-1: 2 request(s) in flight at the grace deadline, exit 137 (SIGKILL)'."""
+        """'app-1: 2 request(s) or stream(s) in flight at the grace deadline, exit 137 (SIGKILL)'."""
         count = "an unknown number of" if self.inflight < 0 else str(self.inflight)
-        parts = [f"{count} request(s) in flight at the grace deadline"] if self.inflight else []
-        if self.streams_cut:
-            parts.append(f"{self.streams_cut} stream(s) ignored the goodbye and were cut")
+        parts = [f"{count} request(s) or stream(s) in flight at the grace deadline"] if self.inflight else []
         if self.exit_code not in (0, None):
             killed = " (SIGKILL: its shutdown work was cut)" if self.exit_code == 137 else ""
             parts.append(f"exit {self.exit_code}{killed}")
@@ -57,7 +55,7 @@ def retire(
 
     `before_stop` may still call the stop off (the replica stays running; None is returned);
     `membership` is held for the removal."""
-    ended = end_streams(platform, gates, log, replica, label=label, call_timeout=call_timeout)
+    end_streams(platform, gates, log, replica, label=label, call_timeout=call_timeout)
     with log.phase("drain-to-idle", label, drain_began) as record:
         left = gates.idle(replica, replica.stop_timeout)
         if left is None:
@@ -72,12 +70,7 @@ def retire(
             lambda: platform.stop(replica.id, grace), f"stopping {replica.name}", grace + call_timeout
         )
         record.detail = f"exit {code}"
-    streams_cut = ended.cut if ended is not None else 0
-    cut = (
-        CutWork(replica.name, left or 0, code, streams_cut)
-        if left or streams_cut or code not in (0, None)
-        else None
-    )
+    cut = CutWork(replica.name, left or 0, code) if left or code not in (0, None) else None
     if cut is not None:
         log.note(f"CUT WORK: {cut.line()}")
     with membership or contextlib.nullcontext():

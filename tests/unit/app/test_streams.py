@@ -1,11 +1,13 @@
 """The app's streams on a real uvicorn (in a thread, on a loopback port): consecutive ids on the
-shared clock, resuming from an id with no gap and no duplicate on SSE and WebSocket, the goodbye
-after SIGHUP's end of streams (an SSE event with a retry hint, WebSocket close 1012), and an SSE
-client that ignores the goodbye cut by the app after its linger, and counted."""
+shared clock, resuming from an id with no gap and no duplicate on SSE and WebSocket, a retry hint
+from the first event, and the standard end after SIGHUP's end of streams: the SSE response ends by
+itself after its goodbye, whatever the client does (held open for STREAM_LINGER_SECONDS if set),
+and a WebSocket closes with 1012."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from zerodrop.waits import wait_for
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[RunningApp]:
     settings = AppSettings(version="v7", replica="r-s", shutdown_work_seconds=0.0, data_dir=tmp_path)
-    with app_in_thread(AppSettings(**{**settings.__dict__, "stream_linger": 0.5})) as running:
+    with app_in_thread(settings) as running:
         yield running
 
 
@@ -36,14 +38,15 @@ def lines_of(response: httpx.Response) -> Iterator[str]:
 
 
 def sse_events(lines: Iterator[str], count: int) -> list[dict[str, object]]:
-    """The next `count` SSE events (fields of each) from a line iterator, or up to a goodbye."""
+    """The next `count` SSE events (fields of each; a block without data, such as the retry hint,
+    is no event) from a line iterator, or up to a goodbye."""
     events: list[dict[str, object]] = []
     fields: dict[str, object] = {}
     for line in lines:
         if not line:
-            if fields:
+            if "data" in fields:
                 events.append(fields)
-                fields = {}
+            fields = {}
             if len(events) == count or (events and events[-1].get("event") == "goodbye"):
                 return events
             continue
@@ -75,27 +78,43 @@ def test_sse_ids_are_consecutive_and_a_resume_continues_after_the_last_id(app):
     assert again == list(range(resume_from + 1, resume_from + 13))
 
 
-def test_end_of_streams_says_goodbye_with_a_retry_hint_and_the_client_that_leaves_is_not_cut(app):
+def test_every_stream_carries_the_retry_hint_before_its_first_event(app):
+    with httpx.stream("GET", f"{app.url}/stream", timeout=5) as response:
+        first = next(lines_of(response))
+    assert first == "retry: 100"
+
+
+def test_end_of_streams_ends_the_response_after_a_goodbye_with_no_client_action(app):
+    """The client only reads: the server sends its goodbye and ends the response at a message
+    boundary at once (well inside a second), and counts the stream as ended."""
     with httpx.stream("GET", f"{app.url}/stream", timeout=5) as response:
         lines = lines_of(response)
-        sse_events(lines, 2)
+        ids = [int(str(e["id"])) for e in sse_events(lines, 2)]
+        began = time.monotonic()
         app.server.request_end_streams()
-        events = sse_events(lines, 30)
-        goodbye = events[-1]
-    assert goodbye["event"] == "goodbye" and goodbye["retry"] == "100"
-    assert json.loads(str(goodbye["data"]))["reconnect"] is True
+        rest = list(lines)  # reads to the end: only the server can end it
+        took = time.monotonic() - began
+    assert rest[-2:] == ["", ""] or rest[-1] == "", "the response ended after a complete event"
+    assert "event: goodbye" in rest and took < 1.0, (took, rest[-6:])
+    goodbye = json.loads(next(line for line in rest if line.startswith('data: {"reconnect"'))[6:])
+    assert goodbye["reconnect"] is True and goodbye["after"] >= ids[-1]
     wait_for(lambda: stats(app)["streams"] == 0, what="the stream to end", timeout=5, interval=0.05)
-    assert (stats(app)["streams_ended"], stats(app)["streams_cut"]) == (1, 0)
+    assert stats(app)["streams_ended"] == 1 and "streams_cut" not in stats(app)
 
 
-def test_an_sse_client_that_ignores_the_goodbye_is_cut_after_the_linger_and_counted(app):
-    with httpx.stream("GET", f"{app.url}/stream", timeout=5) as response:
+def test_a_linger_holds_the_response_after_its_goodbye_then_the_server_ends_it(tmp_path: Path):
+    settings = AppSettings(replica="r-l", shutdown_work_seconds=0.0, data_dir=tmp_path, stream_linger=0.6)
+    with (
+        app_in_thread(settings) as running,
+        httpx.stream("GET", f"{running.url}/stream", timeout=5) as response,
+    ):
         lines = lines_of(response)
         sse_events(lines, 1)
-        app.server.request_end_streams()
-        rest = list(lines)  # keeps reading: only the app can end it now
-    assert any(line == "event: goodbye" for line in rest)
-    assert (stats(app)["streams_ended"], stats(app)["streams_cut"], stats(app)["streams"]) == (1, 1, 0)
+        began = time.monotonic()
+        running.server.request_end_streams()
+        rest = list(lines)
+        took = time.monotonic() - began
+    assert "event: goodbye" in rest and 0.6 <= took < 2.0, took
 
 
 def test_websocket_resumes_after_an_id_and_closes_with_1012_on_the_end_of_streams(app):

@@ -1,6 +1,7 @@
 """The probe's streams: every ending classified from its lane's segments (pure logic), and lanes
 held on a real uvicorn serving the real app (no Docker): consecutive events, nothing counted as
-dropped when nothing was, and a client that ignores the goodbye counted as exactly that."""
+dropped when nothing was, the server's end of a stream a clean handover with no client action,
+and data the probe cannot read a drop of its own kind."""
 
 from __future__ import annotations
 
@@ -16,32 +17,40 @@ from zerodrop.errors import ProbeInputError
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.report import summarize
-from zerodrop.measure.streams import GOODBYE, STOPPED, StreamSegment, classify
+from zerodrop.measure.streams import ENDED, MALFORMED, STOPPED, StreamSegment, classify
 from zerodrop.waits import wait_for
 
 
 def seg(start: float, first: int | None, last: int | None, ending: str, **more) -> StreamSegment:
-    """A segment of lane sse-1: connected at `start`, first event 0.05 s later, ended 1 s later."""
+    """A segment of lane sse-1: connected at `start`, first event 0.05 s later, its last event
+    0.95 s later, ended 1 s later, with the lab's retry hint of 100 ms."""
     first_at = None if first is None else start + 0.05
-    return StreamSegment("sse-1", "sse", start, start + 1.0, first, last, first_at, ending=ending, **more)
+    last_at = None if first is None else start + 0.95
+    more = {"retry_ms": 100, **more}
+    return StreamSegment(
+        "sse-1", "sse", start, start + 1.0, first, last, first_at, ending=ending, last_at=last_at, **more
+    )
 
 
-def test_a_goodbye_then_a_resume_with_the_next_id_soon_enough_is_a_clean_handover():
-    report = classify([seg(0, 1, 10, GOODBYE), seg(1.1, 11, 20, STOPPED)])
+def test_the_servers_end_then_a_resume_with_the_next_id_within_the_hint_is_a_clean_handover():
+    """No goodbye event is needed: the response ended at a message boundary, the client came
+    back after the retry hint and got exactly the next id."""
+    report = classify([seg(0, 1, 10, ENDED), seg(1.1, 11, 20, STOPPED)])
     assert (report.handovers, dict(report.drops)) == (1, {})
-    assert report.longest_gap == pytest.approx(0.15)
+    assert report.longest_silence == pytest.approx(1.15 - 0.95)
 
 
 @pytest.mark.parametrize(
     ("ending", "next_first", "next_start", "kind"),
     [
-        (GOODBYE, 13, 1.1, "gap"),
-        (GOODBYE, 9, 1.1, "duplicate"),
-        (GOODBYE, 11, 4.0, "slow-reconnect"),
-        ("eof", 11, 1.1, "eof-without-goodbye"),
-        ("reset", 11, 1.1, "reset-without-goodbye"),
-        (GOODBYE, None, 1.1, "reconnect-failed"),
-        ("reset", None, 1.1, "reset-without-goodbye"),  # named for the ending, whatever followed
+        (ENDED, 13, 1.1, "gap"),
+        (ENDED, 9, 1.1, "duplicate"),
+        (ENDED, 11, 2.2, "slow-reconnect"),  # 1.25 s after the end: past the 0.1 s hint + the margin
+        ("eof-mid-event", 11, 1.1, "eof-mid-event"),
+        ("reset", 11, 1.1, "reset"),
+        (MALFORMED, 11, 1.1, MALFORMED),
+        (ENDED, None, 1.1, "reconnect-failed"),
+        ("reset", None, 1.1, "reset"),  # named for the ending, whatever followed
     ],
 )
 def test_every_other_ending_is_a_drop_of_its_kind(ending, next_first, next_start, kind):
@@ -58,30 +67,29 @@ def test_the_probes_own_stop_is_no_drop_but_a_lane_that_never_connected_and_inne
     assert dict(holes.drops) == {"gap-within-stream": 2}
 
 
-def test_the_gap_a_client_saw_runs_across_failed_reconnects_until_its_next_event():
+def test_the_silence_a_client_saw_runs_across_failed_reconnects_until_its_next_event():
     failed = StreamSegment("sse-1", "sse", 1.2, 1.3, ending="http-404")
-    report = classify([seg(0, 1, 10, GOODBYE), failed, seg(5.0, 11, 20, STOPPED)])
+    report = classify([seg(0, 1, 10, ENDED), failed, seg(5.0, 11, 20, STOPPED)])
     assert dict(report.drops) == {"reconnect-failed": 1}
-    assert report.longest_gap == pytest.approx(5.05 - 1.0)
+    assert report.longest_silence == pytest.approx(5.05 - 0.95)
 
 
-def test_a_client_that_ignored_the_goodbye_is_counted_as_such_whatever_follows():
-    report = classify([seg(0, 1, 10, GOODBYE, ignores_goodbye=True), seg(1.1, 11, 12, STOPPED)])
-    assert dict(report.drops) == {"ignored-goodbye": 1}
+def test_a_longer_retry_hint_allows_a_longer_reconnect():
+    report = classify([seg(0, 1, 10, ENDED, retry_ms=3000), seg(3.5, 11, 20, STOPPED)])
+    assert (report.handovers, dict(report.drops)) == (1, {})
 
 
 def test_stream_options_are_checked():
     base = ProbeOptions(base_url="http://127.0.0.1:1", host="h")
-    bad = [replace(base, streams=-1), replace(base, streams=150, websockets=60)]
-    for options in [*bad, replace(base, ignoring_goodbye=1)]:
+    for options in [replace(base, streams=-1), replace(base, streams=150, websockets=60)]:
         with pytest.raises(ProbeInputError):
             options.check()
-    replace(base, streams=2, websockets=2, ignoring_goodbye=1).check()
+    replace(base, streams=2, websockets=2).check()
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> AppSettings:
-    return AppSettings(replica="p1", version="v7", slow_seconds=0.3, data_dir=tmp_path, stream_linger=0.3)
+    return AppSettings(replica="p1", version="v7", slow_seconds=0.3, data_dir=tmp_path)
 
 
 def stream_probe(url: str, **changes) -> ProbeOptions:
@@ -104,19 +112,71 @@ def test_held_streams_get_consecutive_events_and_the_report_keeps_them(settings)
     assert again.streams == result.streams
 
 
-def test_a_client_that_ignores_the_goodbye_is_cut_by_the_app_and_counted_as_a_drop(settings):
+def test_the_end_of_streams_is_a_clean_handover_for_a_client_that_only_reconnects(settings):
+    """The app ends every stream on SIGHUP; the probe's lanes, which know nothing of goodbyes,
+    reconnect after the retry hint, resume at the next id, and nothing counts as dropped."""
     with app_in_thread(settings) as running:
-        probe = ProbeThread(stream_probe(running.url, streams=2, ignoring_goodbye=1, duration=2.5), out=print)
+        probe = ProbeThread(stream_probe(running.url, streams=2, websockets=1, duration=2.5), out=print)
         probe.start()
         stats = f"{running.url}/stats"
-        wait_for(lambda: httpx.get(stats).json()["streams"] == 2, what="2 streams open", timeout=5)
+        wait_for(lambda: httpx.get(stats).json()["streams"] == 3, what="3 streams open", timeout=5)
+        state = running.server.state
         running.server.request_end_streams()
-        wait_for(
-            lambda: httpx.get(stats).json()["streams_cut"] == 1, what="the ignoring client cut", timeout=5
-        )
+        # The lanes come back after the 100 ms hint; here to this same replica, as if to a fresh one.
+        wait_for(lambda: state.streams_ended >= 3, what="3 streams ended", timeout=5, interval=0.005)
+        state.end_streams = False
         result = probe.wait(30)
     report = result.streams_report()
     assert report is not None
-    assert report.drops["ignored-goodbye"] == 1
-    goodbyes = [s for s in result.streams if s.ending == GOODBYE and s.first_id is not None]
-    assert {s.lane for s in goodbyes} == {"sse-1", "sse-2"}
+    assert dict(report.drops) == {}, report.line()
+    ended = [s for s in result.streams if s.ending == ENDED]
+    assert {s.lane for s in ended} >= {"sse-1", "sse-2", "ws-1"}
+    assert report.handovers >= 3 and report.longest_silence < 1.0, report.line()
+    assert all(s.retry_ms == 100 for s in result.streams if s.kind == "sse"), "the app's hint was kept"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"retry: 100\n\ndata: not json\n\n",
+        b'data: {"version": "v1"}\n\n',
+        b"retry: soon\n\n",
+    ],
+)
+def test_data_the_probe_cannot_read_is_a_malformed_drop_not_a_crash(body):
+    """A server that sends something other than the app's events: the lane records a drop of
+    kind `malformed`, and every record gathered so far is kept."""
+    import asyncio
+
+    from aiohttp import web
+
+    from zerodrop.measure.probe import Probe
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(body)
+        await asyncio.sleep(0.5)
+        return response
+
+    async def health(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def main() -> ProbeResult:
+        app = web.Application()
+        app.router.add_get("/stream", handler)
+        app.router.add_get("/health", health)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            options = stream_probe(f"http://127.0.0.1:{port}", streams=1, duration=1.0, app_checks=False)
+            return await Probe(options, out=lambda _: None).run()
+        finally:
+            await runner.cleanup()
+
+    result = asyncio.run(main())
+    assert result.streams and result.streams[0].ending == MALFORMED
+    assert len(result.records) > 0, "the records gathered so far are kept"

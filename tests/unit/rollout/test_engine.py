@@ -228,16 +228,21 @@ def test_streams_are_ended_once_traefik_has_dropped_the_replica_and_before_it_st
     assert_order(platform.events, "end_streams app-1", "stop app-1")
     assert_order(platform.events, "end_streams app-2", "stop app-2")
     closed = [line for line in lines if "streams-closed" in line]
-    assert len(closed) == 2 and "3 stream(s) said goodbye, 0 cut after ignoring it, 0 left" in closed[0]
+    assert len(closed) == 2 and "3 stream(s) ended by the replica, 0 still open" in closed[0]
 
 
-def test_a_stream_whose_client_ignores_the_goodbye_is_cut_work():
+def test_a_stream_still_open_when_its_replica_stops_is_cut_work():
+    """A stream the replica did not end on the signal stays in flight; at the grace deadline the
+    stop cuts it, and only that is cut work (a stream the replica ended is a clean handover)."""
     platform = FakePlatform(has_streams=True)
-    platform.by_name("app-2").streams = platform.by_name("app-2").ignoring = 1
-    roll, _ = roller(platform)
+    platform.by_name("app-1").streams = 2
+    platform.by_name("app-2").streams = 2
+    platform.by_name("app-2").held_open = 1
+    roll, lines = roller(platform)
     result = roll.run()
-    assert [(c.replica, c.streams_cut) for c in result.cut] == [("app-2", 1)]
-    assert "1 stream(s) ignored the goodbye and were cut" in result.cut[0].line()
+    assert [(c.replica, c.inflight) for c in result.cut] == [("app-2", 1)]
+    assert "1 request(s) or stream(s) in flight at the grace deadline" in result.cut[0].line()
+    assert any("1 stream(s) ended by the replica, 1 still open" in line for line in lines), lines
     assert {r.version for r in platform.serving()} == {"v2"}
 
 

@@ -66,7 +66,7 @@ def test_old_replica_that_never_goes_idle_is_stopped_at_the_deadline_and_reporte
     platform.by_name("app-1").never_idle = True
     result = engine(platform).run()
     assert [(c.replica, c.inflight) for c in result.cut] == [("app-1", 1)]
-    assert "1 request(s) in flight at the grace deadline" in result.cut[0].line()
+    assert "1 request(s) or stream(s) in flight at the grace deadline" in result.cut[0].line()
     assert names(platform.serving()) == ["app-3", "app-4"]
 
 
