@@ -87,6 +87,7 @@ test: $(DEV_STAMP) ## unit tests, `pipx install .` checked, then lab tests on th
 	bash scripts/check-install.sh
 	$(SETUP)
 	bash scripts/build-cluster-node-image.sh
+	bash scripts/setup-browser.sh
 	$(PY) -m pytest tests/lab -m lab -v -s
 
 test-unit: $(DEV_STAMP) ## the tests that need no Docker

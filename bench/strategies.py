@@ -40,7 +40,7 @@ from lab.workshop.harness import stop_all
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect, get_container, replicas, send_signal, service_containers
-from zerodrop.errors import first_line
+from zerodrop.errors import EXIT_CUT, EXIT_OK, first_line
 from zerodrop.measure.probe_data import ProbeOptions
 from zerodrop.measure.records import RequestRecord
 from zerodrop.measure.report import rollout_floor
@@ -75,6 +75,7 @@ class Run:
     cfg: ComposeTarget
     target: str = "v2"
     floor: float | None = None
+    exit_code: int | None = None  # the lab rollout's exit status (0 done, 3 done with cut work)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class Row:
     handed_over: int = 0  # stream endings that were clean handovers
     streams_dropped: dict[str, int] = field(default_factory=dict)  # the others, by kind
     longest_silence: float = 0.0  # the longest a stream's client went without an event, seconds
+    exit_code: int | None = None  # the lab rollout's exit status; None for the other strategies
 
     def cells(self) -> list[str]:
         """The row's Markdown cells."""
@@ -195,6 +197,7 @@ def lab_rollout(max_surge: Callable[[ComposeTarget], int]) -> Callable[[Run], No
             DockerPlatform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
         )
         run.floor = rollout_floor(result)
+        run.exit_code = EXIT_CUT if result.cut else EXIT_OK
 
     return roll
 
@@ -216,6 +219,8 @@ class Cell:
     load: str
     interval: str
     replicas: int = 2
+    runs_as: str = ""  # the strategy it runs, when `strategy` names a variant of one
+    variables: tuple[tuple[str, str], ...] = ()  # compose variables of the variant's stack
 
 
 # --- measuring one run ------------------------------------------------------------------------
@@ -256,7 +261,7 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
     """One strategy on a fresh stack under one load and healthcheck interval: its row."""
     strategy, load = cell.strategy, cell.load
     row = Row(strategy, load, cell.interval, cell.replicas)
-    variables = {"APP_HEALTH_INTERVAL": cell.interval}
+    variables = {"APP_HEALTH_INTERVAL": cell.interval, **dict(cell.variables)}
     with private_project(client, base, "zdbench", variables, replicas=cell.replicas) as cfg:
         run = Run(client, cfg)
         row.project = cfg.project
@@ -266,7 +271,7 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
         def action() -> None:
             started_at.append(time.time())
             started.append(time.monotonic())
-            STRATEGIES[strategy](run)
+            STRATEGIES[cell.runs_as or strategy](run)
             row.seconds = time.monotonic() - started[0]
 
         with PeakSampler(client, cfg) as sampler:
@@ -282,7 +287,7 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
     row.failed = len(probe.failures)
     row.failures = probe.failure_kinds()
     row.writes_acked, row.writes_lost = writes.acked, len(writes.missing)
-    row.floor, row.peak = run.floor, sampler.peak
+    row.floor, row.peak, row.exit_code = run.floor, sampler.peak, run.exit_code
     streams = probe.streams_report()
     if streams is not None:
         row.streams, row.handed_over = streams.lanes, streams.handovers

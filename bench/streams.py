@@ -1,8 +1,12 @@
 """Rollout strategies against held streams, side by side in one run: each strategy of
 bench/strategies.py rolls a fresh 2-replica v1 stack to v2 under the default load while the
 probe holds 4 SSE streams and 2 WebSockets (clients that reconnect and resume as the protocols
-allow). The table: strategy x streams held, handed over, dropped by kind, the longest reconnect
-gap, and failed requests.
+allow, as standard clients do: an SSE stream reads as EventSource reads it). One more row is the
+lab rollout against the app as it was before 965821b, which held each SSE response open for 2 s
+after its goodbye waiting for the client to leave (STREAM_LINGER_SECONDS=2): a standard client
+has no listener for the goodbye, so it waits the 2 s out. The table: strategy x streams held,
+handed over, dropped by kind, the longest silence a client saw, failed requests, and the lab
+rollout's exit status.
 
     make bench-streams      (every strategy once, about 8 minutes; leaves nothing running)
 
@@ -13,7 +17,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.strategies import STRATEGIES, STREAMS_LOAD, Cell, Row, run_plan
+from bench.strategies import ONE, STRATEGIES, STREAMS_LOAD, Cell, Row, run_plan
 from lab.config import load_config
 
 HEADER = [
@@ -22,15 +26,22 @@ HEADER = [
     "handed over",
     "dropped",
     "dropped by kind",
-    "longest reconnect gap",
+    "longest silence",
     "failed / requests",
     "rollout time",
+    "rollout exit",
 ]
+LINGER = "lab rollout, 1 at a time, app holding SSE 2 s after its goodbye (before 965821b)"
 
 
 def streams_plan(interval: str = "1s") -> list[Cell]:
-    """Every strategy once, under the default load plus streams."""
-    return [Cell(strategy, STREAMS_LOAD, interval) for strategy in STRATEGIES]
+    """Every strategy once, under the default load plus streams, and the lab rollout against the
+    app as it was (its SSE responses held 2 s after their goodbye)."""
+    cells = [Cell(strategy, STREAMS_LOAD, interval) for strategy in STRATEGIES]
+    return [
+        *cells,
+        Cell(LINGER, STREAMS_LOAD, interval, runs_as=ONE, variables=(("STREAM_LINGER_SECONDS", "2"),)),
+    ]
 
 
 def streams_table(rows: list[Row]) -> str:
@@ -50,6 +61,7 @@ def streams_table(rows: list[Row]) -> str:
             f"{row.longest_silence:.2f} s",
             f"{row.failed} / {row.requests}",
             f"{row.seconds:.1f} s",
+            "-" if row.exit_code is None else str(row.exit_code),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

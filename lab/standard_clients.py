@@ -123,6 +123,12 @@ def browser_eventsources(cfg: TraefikEndpoints, count: int, path: str = "/stream
     EventSources on `path` until the block ends; always quit."""
     from selenium import webdriver
 
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not os.access(path, os.X_OK)]
+    if missing:
+        raise FileNotFoundError(
+            f"no {' or '.join(missing)}: install Chromium and its chromedriver "
+            "(bash scripts/setup-browser.sh), or set ZERODROP_CHROMIUM and ZERODROP_CHROMEDRIVER"
+        )
     port = cfg.http_url.rsplit(":", 1)[-1]
     with tempfile.TemporaryDirectory(prefix="zerodrop-chromium-") as profile:
         options = _chromium_options(cfg.app_host)

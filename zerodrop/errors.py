@@ -39,6 +39,8 @@ EXIT_OK = 0  # done: every replica replaced, nothing cut
 EXIT_FAILED = 1  # a step failed: the current batch was undone (earlier batches stay replaced)
 EXIT_BAD_INPUT = 2  # bad input, or another rollout holds the lock: nothing was changed
 EXIT_CUT = 3  # done, but an old replica was stopped with work in flight or exited uncleanly
+EXIT_UNVERIFIED = 4  # done (every replica replaced and routed), but the last request through the
+# entrypoint did not answer as the router declares: nothing was undone, the new image is deployed
 EXIT_SIGNAL_BASE = 128  # interrupted by signal N (SIGINT 130, SIGTERM 143): current batch undone
 
 

@@ -70,6 +70,22 @@ class StreamsEnded:
         return f"{self.ended} stream(s) ended by the replica, {self.left} still open"
 
 
+@dataclass(frozen=True)
+class EntrypointAnswer:
+    """One request through Traefik's entrypoint: its status, the version that answered (None for
+    a service that does not say its version), whether the status counts as the service's answer,
+    and what an answer must be, in words."""
+
+    status: int
+    version: str | None = None
+    ok: bool = True
+    expected: str = "200"
+
+    def matches(self, version: str) -> bool:
+        """Answered as expected, by `version` (or by a service that does not say)."""
+        return self.ok and self.version in (None, version)
+
+
 @dataclass
 class PhaseRecord:
     """One timed step of a rollout, for progress lines, summaries, reports and plots."""

@@ -14,9 +14,7 @@ from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.signals import signals_to
 from zerodrop.errors import (
-    EXIT_CUT,
     EXIT_FAILED,
-    EXIT_OK,
     EXIT_SIGNAL_BASE,
     RolloutInterrupted,
     RolloutStopped,
@@ -63,7 +61,7 @@ def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(summary_table(result))
     print(f"rollout: phase log {log_path}")
-    return EXIT_CUT if result.cut else EXIT_OK
+    return result.exit_code
 
 
 def cmd_demo(cfg: ComposeTarget, args: argparse.Namespace) -> int:

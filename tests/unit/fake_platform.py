@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from zerodrop.errors import PlatformUnavailable
-from zerodrop.model import Release, Replica, StreamsEnded
+from zerodrop.model import EntrypointAnswer, Release, Replica, StreamsEnded
 from zerodrop.rollout.deadlines import ServiceTiming
 
 
@@ -201,14 +201,18 @@ class FakePlatform:
         self._call("route")
         return "Traefik has no router app@docker" if self._router_broken() else None
 
+    answer_timeout: float = 5.0
+    check_answers: int | None = None  # the status a service's check gets (e.g. 404 on a / it does not serve)
+
     @locked
-    def entrypoint_answer(self) -> tuple[int, str | None]:
+    def entrypoint_answer(self) -> EntrypointAnswer:
         self._call("entrypoint")
         if self._router_broken():
-            return 404, "" if self.says_version else None
+            return EntrypointAnswer(404, "" if self.says_version else None, False)
         routed = [f for f in self.replicas_by_id.values() if self._is_routed(f)]
-        status = 200 if routed else 503
-        return status, (routed[0].replica.version if routed else "") if self.says_version else None
+        status = self.check_answers or (200 if routed else 503)
+        version = (routed[0].replica.version if routed else "") if self.says_version else None
+        return EntrypointAnswer(status, version, status == 200)
 
     @locked
     def service_timing(self) -> ServiceTiming:

@@ -12,7 +12,7 @@ from docker.models.containers import Container
 
 from zerodrop.adapters import docker_sdk, in_container
 from zerodrop.adapters.traefik_api import get_through_traefik
-from zerodrop.model import Release, StreamsEnded
+from zerodrop.model import EntrypointAnswer, Release, StreamsEnded
 from zerodrop.target import ComposeTarget
 
 
@@ -20,6 +20,11 @@ class AppControl(Protocol):
     """The app's side of a rollout, for one service."""
 
     stop_signals: int  # SIGTERMs a stop sends (the lab's app skips its lame duck on the second)
+
+    @property
+    def answer_timeout(self) -> float:
+        """Seconds the request through Traefik's entrypoint may take."""
+        ...
 
     @property
     def reclaimable(self) -> bool:
@@ -54,8 +59,9 @@ class AppControl(Protocol):
         """Tell the replica to end its streams, and wait up to `wait` for them to close."""
         ...
 
-    def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
-        """One request through Traefik's entrypoint: its status and the version that answered."""
+    def answer(self, cfg: ComposeTarget) -> EntrypointAnswer:
+        """One request through Traefik's entrypoint: its status, whether it counts as answered,
+        and the version that answered."""
         ...
 
 
@@ -64,6 +70,7 @@ class LabApp:
 
     stop_signals = 2
     reclaimable = True
+    answer_timeout = 5.0
 
     def version_of(self, container: Container) -> str:
         """APP_VERSION, as the container was created with it."""
@@ -95,7 +102,8 @@ class LabApp:
         stats = in_container.replica_stats(container, streams_within=wait)
         return StreamsEnded(int(stats["streams_ended"]), int(stats["streams"]))
 
-    def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
-        """GET /health; the version from X-App-Version."""
-        response = get_through_traefik(cfg, "/health", timeout=5)
-        return response.status_code, response.headers.get("x-app-version", "")
+    def answer(self, cfg: ComposeTarget) -> EntrypointAnswer:
+        """GET /health, which must answer 200; the version from X-App-Version."""
+        response = get_through_traefik(cfg, "/health", timeout=self.answer_timeout)
+        status = response.status_code
+        return EntrypointAnswer(status, response.headers.get("x-app-version", ""), status == 200)

@@ -14,9 +14,9 @@ from docker.errors import APIError, ContainerError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters import docker_sdk, in_container
-from zerodrop.adapters.traefik_api import get_through_traefik
+from zerodrop.adapters.route_check import CheckRequest
 from zerodrop.errors import ReplicaUnreachable
-from zerodrop.model import Release, StreamsEnded
+from zerodrop.model import EntrypointAnswer, Release, StreamsEnded
 from zerodrop.rollout.contract import FILE_KIND, SIGNAL_KINDS, DrainContract, InflightEndpoint
 from zerodrop.target import ComposeTarget
 
@@ -29,6 +29,11 @@ class ContractApp:
 
     stop_signals = 1
 
+    @property
+    def answer_timeout(self) -> float:
+        """The check's own timeout (from the service's longest request)."""
+        return self.check.timeout
+
     def __init__(
         self,
         client: docker.DockerClient,
@@ -38,7 +43,7 @@ class ContractApp:
         override_dir: Path,
         endpoint: InflightEndpoint | None = None,
         helper_image: str = "python:3.12-slim",
-        answer_path: str = "/",
+        check: CheckRequest | None = None,
         streams_signal: str = "",
     ) -> None:
         self.client = client
@@ -47,7 +52,7 @@ class ContractApp:
         self.override_dir = override_dir
         self.endpoint = endpoint
         self.helper_image = helper_image
-        self.answer_path = answer_path
+        self.check = check or CheckRequest("", "localhost", "/", tls=False, verify=True, timeout=10.0)
         self.streams_signal = streams_signal
         self.drained: set[str] = set()
 
@@ -135,13 +140,18 @@ class ContractApp:
         docker_sdk.send_signal(container, self.streams_signal)
         return StreamsEnded(-1)
 
-    def answer(self, cfg: ComposeTarget) -> tuple[int, str | None]:
-        """GET the answer path; the service does not say its version."""
+    def answer(self, cfg: ComposeTarget) -> EntrypointAnswer:
+        """The check the router declares (zerodrop.adapters.route_check); the service does not
+        say its version."""
+        port = httpx.URL(cfg.http_url).port or 80
         try:
-            response = get_through_traefik(cfg, self.answer_path, timeout=5)
+            response = self.check.send(port)
         except httpx.HTTPError as error:
-            raise ReplicaUnreachable(f"a request through Traefik's entrypoint failed: {error}") from None
-        return response.status_code, None
+            raise ReplicaUnreachable(
+                f"{self.check.line()} through Traefik's entrypoint failed: {type(error).__name__} {error}"
+            ) from None
+        status = response.status_code
+        return EntrypointAnswer(status, None, self.check.accepts(status), self.check.expectation())
 
 
 def _put_empty_file(container: Container, path: str) -> None:

@@ -20,7 +20,7 @@ from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.app_control import AppControl, LabApp
 from zerodrop.adapters.traefik_api import routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable, first_line
-from zerodrop.model import Release, Replica, StreamsEnded
+from zerodrop.model import EntrypointAnswer, Release, Replica, StreamsEnded
 from zerodrop.parallel import each
 from zerodrop.rollout.deadlines import ServiceTiming
 from zerodrop.target import ComposeTarget
@@ -108,8 +108,13 @@ class DockerPlatform:
             self.expected_rule = str(doc.get("rule"))
         return problem
 
-    def entrypoint_answer(self) -> tuple[int, str | None]:
-        """One request through Traefik's entrypoint with the service's Host header."""
+    @property
+    def answer_timeout(self) -> float:
+        """How long the app's request through the entrypoint may take."""
+        return self.control.answer_timeout
+
+    def entrypoint_answer(self) -> EntrypointAnswer:
+        """One request through Traefik's entrypoint, as the app's control builds it."""
         with transient("a request through Traefik's entrypoint"):
             return self.control.answer(self.cfg)
 

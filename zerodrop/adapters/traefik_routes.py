@@ -101,6 +101,12 @@ def confirm_route(api_url: str, route: Route) -> Route:
     return route
 
 
+def entrypoint_tls(api_url: str, name: str) -> bool:
+    """Whether Traefik's entrypoint terminates TLS for every router on it (`http.tls` set)."""
+    doc = _get(api_url, f"/api/entrypoints/{name}") or {}
+    return bool((doc.get("http") or {}).get("tls"))
+
+
 def entrypoint_port(api_url: str, name: str) -> int | None:
     """The port Traefik's entrypoint listens on inside its container (':80' -> 80)."""
     doc = _get(api_url, f"/api/entrypoints/{name}")

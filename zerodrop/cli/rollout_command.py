@@ -17,7 +17,7 @@ from zerodrop.cli.arguments import OneLineParser, count, writable_file
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
 from zerodrop.cli.signals import signals_to
-from zerodrop.errors import EXIT_CUT, EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
+from zerodrop.errors import EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
 from zerodrop.rollout.deadlines import derive_deadlines
@@ -80,6 +80,8 @@ def _dry_run(found: ServiceTarget, options: RolloutOptions) -> int:
     print(f"rollout: {deadlines.line()}")
     print(f"rollout: drain contract: {found.contract.line()}")
     print(f"rollout: Traefik: {found.route.line()}; entrypoint {found.target.http_url}")
+    if found.check is not None:
+        print(f"rollout: last check: {found.check.line()}")
     for n, batch in enumerate(plan_batches(old, options.max_surge), 1):
         print(f"rollout: batch {n}: {', '.join(r.name for r in batch)} -> {len(batch)} new")
     return EXIT_OK
@@ -97,6 +99,7 @@ def _print_json(result: RolloutResult | None, log_path: Path) -> None:
                         "replaced": result.replaced,
                         "seconds": round(result.seconds, 2),
                         "cut": [c.line() for c in result.cut],
+                        "unverified": result.unverified,
                     }
                 }
             )
@@ -104,7 +107,8 @@ def _print_json(result: RolloutResult | None, log_path: Path) -> None:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
-    """Roll SERVICE to --image; 0 done, 1 failed (batch undone), 2 bad input, 3 cut, 128+n signal."""
+    """Roll SERVICE to --image; 0 done, 1 failed (batch undone), 2 bad input, 3 cut, 4 done but
+    the last request through the entrypoint did not answer as declared, 128+n signal."""
     options = RolloutOptions(
         Release(args.image),
         max_surge=args.max_surge,
@@ -148,4 +152,4 @@ def cmd_rollout(args: argparse.Namespace) -> int:
             f"`docker compose up -d` would recreate {found.spec.name} with it; "
             f"set the image there to {args.image}"
         )
-    return EXIT_CUT if result.cut else EXIT_OK
+    return result.exit_code

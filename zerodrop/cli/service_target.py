@@ -18,7 +18,15 @@ from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusals
 from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
-from zerodrop.adapters.traefik_routes import Route, confirm_route, entrypoint_port, route_from_labels
+from zerodrop.adapters.route_check import CheckRequest, check_request
+from zerodrop.adapters.traefik_routes import (
+    PROVIDER,
+    Route,
+    confirm_route,
+    entrypoint_port,
+    entrypoint_tls,
+    route_from_labels,
+)
 from zerodrop.errors import ComposeError, RolloutInputError, first_line
 from zerodrop.rollout.contract import (
     CONTRACTS_HELP,
@@ -63,6 +71,7 @@ class ServiceTarget:
     contract: DrainContract
     route: Route
     problems: tuple[str, ...] = ()  # what a rollout would refuse (found when not strict)
+    check: CheckRequest | None = None  # the rollout's last request through the entrypoint
 
 
 def state_dir() -> Path:
@@ -136,6 +145,24 @@ def _entrypoint_url(client: docker.DockerClient, api_url: str, route: Route) -> 
     raise RolloutInputError(f"no container publishes Traefik's entrypoint {route.entrypoints} on 127.0.0.1")
 
 
+def route_check(api_url: str, spec: ServiceSpec, route: Route) -> CheckRequest:
+    """The last request of a rollout, from the first of the service's routers whose rule can be
+    requested (zerodrop.adapters.route_check); RolloutInputError naming the label to add when
+    none can."""
+    refused: list[RolloutInputError] = []
+    for router in route.routers:
+        name = router.removesuffix(f"@{PROVIDER}")
+        listed = spec.labels.get(f"traefik.http.routers.{name}.entrypoints", "")
+        entrypoints = [e.strip() for e in listed.split(",") if e.strip()] or list(route.entrypoints)
+        tls = any(entrypoint_tls(api_url, e) for e in entrypoints)
+        balancer = route.balancer.removesuffix(f"@{PROVIDER}")
+        try:
+            return check_request(spec.labels, name, balancer, entrypoint_tls=tls, grace=spec.stop_grace)
+        except RolloutInputError as error:
+            refused.append(error)
+    raise refused[0]
+
+
 def find_service(
     client: docker.DockerClient, args: argparse.Namespace, *, strict: bool = True
 ) -> ServiceTarget:
@@ -158,6 +185,13 @@ def find_service(
         args.traefik_api or spec.labels.get(TRAEFIK_API_LABEL) or DEFAULT_TRAEFIK_API, "Traefik's API"
     )
     route = confirm_route(api_url, route_from_labels(spec.name, spec.project, spec.labels))
+    try:
+        check = route_check(api_url, spec, route)
+    except RolloutInputError as error:
+        if strict:
+            raise
+        problems.append(str(error))
+        check = None
     endpoint = parse_inflight(spec.labels[INFLIGHT_LABEL]) if INFLIGHT_LABEL in spec.labels else None
     running = docker_sdk.replicas(client, spec.project, spec.name)
     target = ComposeTarget(
@@ -182,7 +216,8 @@ def find_service(
         override_dir=state_dir() / "overrides" / spec.project,
         endpoint=endpoint,
         helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
+        check=check,
         streams_signal=parse_streams(spec.labels[STREAMS_LABEL]) if STREAMS_LABEL in spec.labels else "",
     )
     platform = DockerPlatform(client, target, control)
-    return ServiceTarget(target, platform, spec, contract, route, tuple(problems))
+    return ServiceTarget(target, platform, spec, contract, route, tuple(problems), check)

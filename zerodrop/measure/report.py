@@ -95,6 +95,8 @@ def summary_table(result: RolloutResult) -> str:
         lines += [f"  {cut.line()}" for cut in result.cut]
     else:
         lines.append("cut work: none (every old replica was idle before it stopped, and exited 0)")
+    if result.unverified:
+        lines.append(f"UNVERIFIED: every replica was replaced and is routed, but {result.unverified}")
     return "\n".join(lines)
 
 

@@ -31,7 +31,7 @@ from zerodrop.errors import (
     WaitTimeout,
     first_line,
 )
-from zerodrop.model import Replica
+from zerodrop.model import EntrypointAnswer, Replica
 from zerodrop.rollout.create import create_batch
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.new_replicas import NewReplicas
@@ -186,7 +186,7 @@ class RolloutEngine:
                 f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}",
                 undone=False,
             )
-        self._answers_through_entrypoint()
+        unverified = self._answers_through_entrypoint()
         return RolloutResult(
             replaced,
             time.time() - started,
@@ -196,22 +196,32 @@ class RolloutEngine:
             self.gates.fewest_routed,
             self.peak_replicas,
             batches,
+            unverified,
         )
 
-    def _answers_through_entrypoint(self) -> None:
-        """The last word: one real request through Traefik's entrypoint must reach the target."""
-        status, version = self.undo.gates.call(
-            self.platform.entrypoint_answer, "a request through Traefik's entrypoint", self.route_timeout
-        )
-        if status != 200 or (version is not None and version != self.options.target.version):
-            raise RolloutFailed(
-                f"a request through Traefik's entrypoint answered {status} from version "
-                f"{version or 'unknown'}, not 200 from {self.options.target.version}",
-                undone=False,
-            )
-        self.log.note(
-            f"through Traefik's entrypoint: 200 from {version or 'the service (it does not say its version)'}"
-        )
+    def _answers_through_entrypoint(self) -> str | None:
+        """The last word, once every replica is replaced and routed: a real request through
+        Traefik's entrypoint, retried until it answers as the service's router declares or the
+        deadline passes. None when it did; else what it got, which leaves the rollout done but
+        unverified (nothing to undo: every replica is new and Traefik routes them)."""
+        target = self.options.target.version
+        last: list[EntrypointAnswer] = []
+
+        def answered() -> bool:
+            last[:] = [self.platform.entrypoint_answer()]
+            return last[0].matches(target)
+
+        bound = max(self.route_timeout, 2 * self.platform.answer_timeout)
+        try:
+            self.undo.gates.until(answered, "a request through Traefik's entrypoint", bound)
+        except WaitTimeout as error:
+            problem = _unanswered(last[0] if last else None, target, bound, error)
+            self.log.note(f"UNVERIFIED: every replica was replaced and is routed, but {problem}")
+            return problem
+        got = last[0]
+        by = got.version or "the service (it does not say its version)"
+        self.log.note(f"through Traefik's entrypoint: {got.status} from {by}")
+        return None
 
     def _finish_retirements(self) -> None:
         """Wait, still watching the new replicas, until every old replica has stopped."""
@@ -243,3 +253,15 @@ class RolloutEngine:
         if isinstance(error, Exception):
             raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error
         raise error
+
+
+def _unanswered(got: EntrypointAnswer | None, target: str, bound: float, error: WaitTimeout) -> str:
+    """What the last request through the entrypoint got, against what it should have."""
+    if got is None:
+        return f"no request through Traefik's entrypoint finished within {bound:g}s ({first_line(error)})"
+    if got.version is None:
+        return f"the request through Traefik's entrypoint answered {got.status}, not {got.expected}"
+    return (
+        f"the request through Traefik's entrypoint answered {got.status} from version "
+        f"{got.version or 'unknown'}, not {got.expected} from {target}"
+    )

@@ -115,5 +115,7 @@ def roll_and_remember(engine: RolloutEngine, cfg: ComposeTarget, before: Release
     except Exception:
         remember_rollout(cfg.state_dir, cfg.project, before, target, "failed")
         raise
-    remember_rollout(cfg.state_dir, cfg.project, before, target)
+    remember_rollout(
+        cfg.state_dir, cfg.project, before, target, "unverified" if result.unverified else "done"
+    )
     return result

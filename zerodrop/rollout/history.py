@@ -14,7 +14,8 @@ from zerodrop.model import Release
 
 @dataclass(frozen=True)
 class HistoryEntry:
-    """One rollout that ended: done, failed (its batch undone) or interrupted."""
+    """One rollout that ended: done, unverified (done, but the last request through the
+    entrypoint did not answer as declared), failed (its batch undone) or interrupted."""
 
     from_release: Release
     to_release: Release
@@ -62,15 +63,18 @@ def remember_rollout(
     tmp.replace(path)
 
 
+DEPLOYED = ("done", "unverified")  # outcomes after which every replica runs the new release
+
+
 def current_release(state_dir: Path, project: str) -> Release | None:
     """What the last completed rollout deployed, if any."""
-    records = [r for r in load_history(state_dir, project) if r.outcome == "done"]
+    records = [r for r in load_history(state_dir, project) if r.outcome in DEPLOYED]
     return records[-1].to_release if records else None
 
 
 def previous_release(state_dir: Path, project: str) -> Release | None:
     """What the service ran before the last completed rollout, if any."""
-    records = [r for r in load_history(state_dir, project) if r.outcome == "done"]
+    records = [r for r in load_history(state_dir, project) if r.outcome in DEPLOYED]
     return records[-1].from_release if records else None
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from zerodrop.model import Release, Replica, StreamsEnded
+from zerodrop.model import EntrypointAnswer, Release, Replica, StreamsEnded
 from zerodrop.rollout.deadlines import TimedService
 
 
@@ -40,10 +40,15 @@ class ServicePlatform(Protocol):
         (gone, disabled, in error, or another rule); None when it routes."""
         ...
 
-    def entrypoint_answer(self) -> tuple[int, str | None]:
-        """One real request through Traefik's entrypoint with the service's Host header: the
-        status, and the version that answered ("" if it should have said and did not; None for a
-        service that does not say its version, whose answer counts by its status alone)."""
+    @property
+    def answer_timeout(self) -> float:
+        """Seconds one request through the entrypoint may take."""
+        ...
+
+    def entrypoint_answer(self) -> EntrypointAnswer:
+        """One real request through Traefik's entrypoint, as the service's router declares it: the
+        status, whether it counts as answered, and the version that answered ("" if it should
+        have said and did not; None for a service that does not say its version)."""
         ...
 
     def image_exists(self, release: Release) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from zerodrop.errors import EXIT_CUT, EXIT_OK, EXIT_UNVERIFIED
 from zerodrop.model import PhaseRecord
 from zerodrop.rollout.retire import CutWork
 
@@ -34,3 +35,11 @@ class RolloutResult:
     fewest_routed: int | None = None
     peak_replicas: int = 0  # the most running replicas of the service seen at once
     batches: list[tuple[list[str], list[str]]] = field(default_factory=list)  # (old, new) names
+    # Every replica replaced and routed, but the last request through the entrypoint did not
+    # answer as expected: what it got (None when it did).
+    unverified: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """4 done but unverified, 3 done with cut work, 0 done."""
+        return EXIT_UNVERIFIED if self.unverified else EXIT_CUT if self.cut else EXIT_OK

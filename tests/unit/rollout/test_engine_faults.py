@@ -11,8 +11,8 @@ import signal
 import pytest
 
 from tests.unit.fake_platform import FakePlatform
-from zerodrop.errors import RolloutFailed, RolloutInterrupted
-from zerodrop.model import Release
+from zerodrop.errors import EXIT_UNVERIFIED, RolloutFailed, RolloutInterrupted
+from zerodrop.model import EntrypointAnswer, Release
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
@@ -336,13 +336,24 @@ def test_review_router_a_new_replica_that_breaks_the_router_fails_the_rollout_an
         engine(platform, route_timeout=0.05).run()
     assert names(platform.serving()) == ["app-1", "app-2"]
     assert set(platform.replicas_by_id) == {"id1", "id2"}
-    assert platform.entrypoint_answer() == (200, "v1")
+    assert platform.entrypoint_answer() == EntrypointAnswer(200, "v1", True)
 
 
 def test_review_router_a_rollout_ends_with_a_real_request_through_the_entrypoint():
     platform = FakePlatform()
     engine(platform).run()
     assert platform.calls[-1] == "entrypoint"
+
+
+def test_a_fully_replaced_routed_service_whose_last_check_fails_is_done_but_unverified_never_failed():
+    """Every replica replaced and routed, but the check through the entrypoint gets a 404 (a /
+    the service does not serve): the rollout does not fail and undoes nothing; its result says
+    unverified, with what the check got, and exits 4."""
+    platform = FakePlatform(check_answers=404, answer_timeout=0.05)
+    result = engine(platform, route_timeout=0.2).run()
+    assert result.unverified is not None and "answered 404" in result.unverified
+    assert result.exit_code == EXIT_UNVERIFIED
+    assert {r.version for r in platform.serving()} == {"v2"} and len(platform.serving()) == 2
 
 
 def test_review_2_a_new_replica_docker_cannot_inspect_is_kept_while_an_old_one_is_not_back():

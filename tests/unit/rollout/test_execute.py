@@ -10,7 +10,7 @@ from tests.unit.fake_platform import FakePlatform
 from zerodrop.errors import RolloutInputError, RolloutLocked
 from zerodrop.model import Release
 from zerodrop.rollout.execute import execute_rollout
-from zerodrop.rollout.history import current_release
+from zerodrop.rollout.history import current_release, load_history
 from zerodrop.rollout.lock import lock_state, rollout_lock
 from zerodrop.rollout.mend import execute_recover
 from zerodrop.rollout.plan import RolloutOptions
@@ -34,6 +34,17 @@ def test_a_whole_rollout_runs_on_the_fake_platform_and_is_remembered(target):
     assert current_release(target.state_dir, target.project) == Release("v2")
     assert not lock_state(target.state_dir, target.project).held
     assert lines[0].startswith("rollout: deadlines: health "), "the deadlines are resolved and said first"
+
+
+def test_a_rollout_whose_only_failure_is_the_last_check_keeps_the_new_release_as_deployed(target):
+    """History records it as unverified, which counts as deployed: a later recover or rollback
+    works from the new release, never brings the old image back as if it had failed."""
+    platform = FakePlatform(check_answers=401, answer_timeout=0.05)
+    platform.check_answers = 503
+    result = execute_rollout(platform, target, options(), None, lambda _: None)
+    assert result.unverified is not None and "503" in result.unverified
+    assert current_release(target.state_dir, target.project) == Release("v2")
+    assert [e.outcome for e in load_history(target.state_dir, target.project)] == ["unverified"]
 
 
 def test_the_next_rollout_mends_what_a_killed_one_left_first(target):
