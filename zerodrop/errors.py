@@ -22,7 +22,8 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
     │   │   ├── ComposeError                   1  a compose command
     │   │   └── StackError                     1  a docker stack command
     │   ├── ReplicaLost                        1  a replica counted on stopped running or serving
-    │   └── RouteBroken                        1  Traefik's router no longer routes as it did
+    │   ├── RouteBroken                        1  Traefik's router no longer routes as it did
+    │   └── StreamMalformed                    1  a held stream sent data the probe cannot read
     ├── WaitTimeout (a TimeoutError)           1  a wait ran out of time
     └── RolloutStopped (a RuntimeError)        1  "rollout stopped: " the current batch was undone
         ├── RolloutFailed                      1  a step failed or ran out of time
@@ -144,6 +145,11 @@ class ReplicaLost(OperationFailed):
 class RouteBroken(OperationFailed):
     """Traefik's router for the service no longer routes as it did (a new replica's labels
     define it differently, say): its servers may be listed, yet every request misses."""
+
+
+class StreamMalformed(OperationFailed):
+    """A stream the probe holds sent data it cannot read as an event (its data not JSON with an
+    integer id, a `retry:` that is not digits): the lane counts a `malformed` drop."""
 
 
 class WaitTimeout(ZerodropError, TimeoutError):

@@ -163,6 +163,24 @@ def route_check(api_url: str, spec: ServiceSpec, route: Route) -> CheckRequest:
     raise refused[0]
 
 
+def _control(
+    client: docker.DockerClient, spec: ServiceSpec, contract: DrainContract, check: CheckRequest | None
+) -> ContractApp:
+    """How the rollout reaches the service's replicas: its contract, in-flight endpoint, streams
+    signal and last check, as its labels declare them."""
+    labels = spec.labels
+    return ContractApp(
+        client,
+        spec.name,
+        contract,
+        override_dir=state_dir() / "overrides" / spec.project,
+        endpoint=parse_inflight(labels[INFLIGHT_LABEL]) if INFLIGHT_LABEL in labels else None,
+        helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
+        check=check,
+        streams_signal=parse_streams(labels[STREAMS_LABEL]) if STREAMS_LABEL in labels else "",
+    )
+
+
 def find_service(
     client: docker.DockerClient, args: argparse.Namespace, *, strict: bool = True
 ) -> ServiceTarget:
@@ -192,7 +210,6 @@ def find_service(
             raise
         problems.append(str(error))
         check = None
-    endpoint = parse_inflight(spec.labels[INFLIGHT_LABEL]) if INFLIGHT_LABEL in spec.labels else None
     running = docker_sdk.replicas(client, spec.project, spec.name)
     target = ComposeTarget(
         **{
@@ -209,15 +226,5 @@ def find_service(
             "entrypoint_url": _entrypoint_url(client, api_url, route),
         }
     )
-    control = ContractApp(
-        client,
-        spec.name,
-        contract,
-        override_dir=state_dir() / "overrides" / spec.project,
-        endpoint=endpoint,
-        helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
-        check=check,
-        streams_signal=parse_streams(spec.labels[STREAMS_LABEL]) if STREAMS_LABEL in spec.labels else "",
-    )
-    platform = DockerPlatform(client, target, control)
+    platform = DockerPlatform(client, target, _control(client, spec, contract, check))
     return ServiceTarget(target, platform, spec, contract, route, tuple(problems), check)

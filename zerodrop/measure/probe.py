@@ -28,7 +28,8 @@ from zerodrop.measure.records import (
     take_status,
     tally_line,
 )
-from zerodrop.measure.streams import SSE, WEBSOCKET, StreamSegment, stream_lane
+from zerodrop.measure.stream_verdicts import StreamSegment
+from zerodrop.measure.streams import SSE, WEBSOCKET, stream_lane
 
 MAX_REQUESTS = 500_000  # nor sends more than this many requests
 LONG_PAUSE_AFTER_FAILURE = 1.0  # a long-request worker whose request failed waits this long

@@ -16,7 +16,7 @@ from zerodrop.measure.records import (
     WRITE,
     RequestRecord,
 )
-from zerodrop.measure.streams import StreamSegment, StreamsReport, classify
+from zerodrop.measure.stream_verdicts import StreamSegment, StreamsReport, classify
 
 MAX_DURATION = 3600.0  # a probe never runs longer than an hour, whatever it is told
 

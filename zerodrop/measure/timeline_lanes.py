@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from zerodrop.measure.records import LONG, RequestRecord
-from zerodrop.measure.streams import ENDED, STOPPED, StreamSegment, classify
+from zerodrop.measure.stream_verdicts import ENDED, STOPPED, StreamSegment, classify
 
 FAILED = "red"
 

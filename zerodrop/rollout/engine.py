@@ -31,8 +31,9 @@ from zerodrop.errors import (
     WaitTimeout,
     first_line,
 )
-from zerodrop.model import EntrypointAnswer, Replica
+from zerodrop.model import Replica
 from zerodrop.rollout.create import create_batch
+from zerodrop.rollout.final_check import answers_through_entrypoint
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.new_replicas import NewReplicas
 from zerodrop.rollout.phase_log import RolloutLog
@@ -186,7 +187,9 @@ class RolloutEngine:
                 f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}",
                 undone=False,
             )
-        unverified = self._answers_through_entrypoint()
+        unverified = answers_through_entrypoint(
+            self.platform, self.undo.gates, self.log, self.options.target.version, self.route_timeout
+        )
         return RolloutResult(
             replaced,
             time.time() - started,
@@ -198,30 +201,6 @@ class RolloutEngine:
             batches,
             unverified,
         )
-
-    def _answers_through_entrypoint(self) -> str | None:
-        """The last word, once every replica is replaced and routed: a real request through
-        Traefik's entrypoint, retried until it answers as the service's router declares or the
-        deadline passes. None when it did; else what it got, which leaves the rollout done but
-        unverified (nothing to undo: every replica is new and Traefik routes them)."""
-        target = self.options.target.version
-        last: list[EntrypointAnswer] = []
-
-        def answered() -> bool:
-            last[:] = [self.platform.entrypoint_answer()]
-            return last[0].matches(target)
-
-        bound = max(self.route_timeout, 2 * self.platform.answer_timeout)
-        try:
-            self.undo.gates.until(answered, "a request through Traefik's entrypoint", bound)
-        except WaitTimeout as error:
-            problem = _unanswered(last[0] if last else None, target, bound, error)
-            self.log.note(f"UNVERIFIED: every replica was replaced and is routed, but {problem}")
-            return problem
-        got = last[0]
-        by = got.version or "the service (it does not say its version)"
-        self.log.note(f"through Traefik's entrypoint: {got.status} from {by}")
-        return None
 
     def _finish_retirements(self) -> None:
         """Wait, still watching the new replicas, until every old replica has stopped."""
@@ -253,15 +232,3 @@ class RolloutEngine:
         if isinstance(error, Exception):
             raise RolloutFailed(f"{type(error).__name__}: {reason}", problems) from error
         raise error
-
-
-def _unanswered(got: EntrypointAnswer | None, target: str, bound: float, error: WaitTimeout) -> str:
-    """What the last request through the entrypoint got, against what it should have."""
-    if got is None:
-        return f"no request through Traefik's entrypoint finished within {bound:g}s ({first_line(error)})"
-    if got.version is None:
-        return f"the request through Traefik's entrypoint answered {got.status}, not {got.expected}"
-    return (
-        f"the request through Traefik's entrypoint answered {got.status} from version "
-        f"{got.version or 'unknown'}, not {got.expected} from {target}"
-    )

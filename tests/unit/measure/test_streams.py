@@ -17,7 +17,7 @@ from zerodrop.errors import ProbeInputError
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.report import summarize
-from zerodrop.measure.streams import ENDED, MALFORMED, STOPPED, StreamSegment, classify
+from zerodrop.measure.stream_verdicts import ENDED, MALFORMED, STOPPED, StreamSegment, classify
 from zerodrop.waits import wait_for
 
 
