@@ -32,7 +32,6 @@ RETRY_MS = 100  # the `retry:` hint every SSE stream gives: a client reconnects 
 RESUME_WAIT_SECONDS = 2.0  # a WebSocket client has this long to send its resume message
 WS_SERVICE_RESTART = 1012
 DISCONNECT_POLL_SECONDS = 0.05
-END_CHECK_SECONDS = 0.02  # between ticks, a stream looks this often for the end of streams
 
 
 def tick_now() -> int:
@@ -50,14 +49,19 @@ def first_id(resume_after: object) -> int:
 
 
 async def ticks(state: ReplicaState, start: int) -> AsyncIterator[int]:
-    """Consecutive ids from `start`: missed ticks at once (a resume), then one per tick, until the
-    replica is told to end its streams (seen within END_CHECK_SECONDS)."""
+    """Consecutive ids from `start`: missed ticks at once (a resume), then one per tick. Once the
+    replica is told to end its streams, the stream ends right after its next event, so the
+    client's wait for the next one starts fresh; one opened after that ends at once."""
     n = start
-    while not state.end_streams:
-        while n <= tick_now() and not state.end_streams:
+    if state.end_streams:
+        return
+    while True:
+        while n <= tick_now():
             yield n
             n += 1
-        await asyncio.sleep(max(0.0, min(END_CHECK_SECONDS, (n * TICK_SECONDS) - time.time())))
+            if state.end_streams:
+                return
+        await asyncio.sleep(max(0.0, min(TICK_SECONDS, (n * TICK_SECONDS) - time.time())))
 
 
 def add_stream_routes(app: FastAPI, settings: AppSettings, state: ReplicaState) -> None:
