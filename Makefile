@@ -82,15 +82,15 @@ workshop-%: $(STAMP) ## workshop page N (1-6 and 9; 7 is the lint; 8 is bench-sw
 keepalive-race: $(STAMP) ## the keep-alive race measurement (outside the numbered pages): 1,620 writes per variant
 	$(PY) -m lab workshop keepalive-race
 
-test: $(DEV_STAMP) ## unit tests, `pipx install .` checked, then lab tests on the real stack (sets up what is missing first)
+test: $(DEV_STAMP) ## sets up what is missing, then unit tests, `pipx install .` checked, then lab tests on the real stack
+	$(SETUP)
 	$(PY) -m pytest tests/unit -q
 	bash scripts/check-install.sh
-	$(SETUP)
 	bash scripts/build-cluster-node-image.sh
 	bash scripts/setup-browser.sh
 	$(PY) -m pytest tests/lab -m lab -v -s
 
-test-unit: $(DEV_STAMP) ## the tests that need no Docker
+test-unit: $(DEV_STAMP) ## the tests that need no Docker engine (one reads files with the compose CLI)
 	$(PY) -m pytest tests/unit -q
 
 test-lab: $(DEV_STAMP) ## the lab tests only (real Docker, Traefik, uvicorn)

@@ -127,7 +127,10 @@ class OperationFailed(ZerodropError, RuntimeError):
 
 
 class DockerCliError(OperationFailed):
-    """A docker CLI command failed; the message carries the end of its output."""
+    """A docker CLI command failed; the message carries the end of its output, and `output` the
+    command's own last lines alone."""
+
+    output: str = ""
 
 
 class ComposeError(DockerCliError):

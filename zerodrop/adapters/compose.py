@@ -51,7 +51,7 @@ def run_compose(
         *compose_args(cfg, *args, extra_files=extra_files),
         env=env,
         error=ComposeError,
-        cwd=cfg.project_directory or cfg.compose_file.parent,
+        cwd=cfg.project_directory or (cfg.compose_file.parent if cfg.compose_files else Path.cwd()),
         capture=capture,
         timeout=timeout,
         name=f"compose {' '.join(args)}",

@@ -123,10 +123,20 @@ def setting(args: list[str], option: str, env: dict[str, str], variable: str) ->
 
 
 def is_traefik(service: dict[str, Any]) -> bool:
-    """Whether the service is Traefik with the docker provider."""
-    return "traefik" in str(service.get("image", "")).lower() or any(
-        arg.startswith("--providers.docker") for arg in command(service)
-    )
+    """Whether the service runs Traefik: its flags configure the docker provider, or its image is
+    Traefik's (the last part of the repository is `traefik`: `traefik:v3.7`,
+    `docker.io/library/traefik`, an offline `zerodrop/traefik:3.7.15`; not `traefik-forward-auth`)."""
+    if any(arg.startswith("--providers.docker") for arg in command(service)):
+        return True
+    repository = str(service.get("image", "")).lower().split("@", 1)[0].rsplit("/", 1)[-1]
+    return repository.split(":", 1)[0] == "traefik"
+
+
+def traefik_service(services: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The service that runs Traefik with the docker provider: one whose flags configure it first,
+    else one whose image is Traefik's."""
+    flagged = [s for s in services.values() if any(a.startswith("--providers.docker") for a in command(s))]
+    return next(iter(flagged), None) or next((s for s in services.values() if is_traefik(s)), None)
 
 
 def shell_form_cmd(service: dict[str, Any], compose_dir: Path) -> str | None:

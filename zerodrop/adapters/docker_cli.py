@@ -57,7 +57,9 @@ def run_docker(
                 raise error(f"`{shown}` {reason} after {took:.0f}s; the command was ended") from None
     if process.returncode != 0:
         tail = "\n".join(((stdout or "") + (stderr or "")).strip().splitlines()[-15:])
-        raise error(f"`{shown}` failed (exit {process.returncode}):\n{tail}")
+        failed = error(f"`{shown}` failed (exit {process.returncode}):\n{tail}")
+        failed.output = tail
+        raise failed
     return stdout or ""
 
 

@@ -34,13 +34,31 @@ class Route:
         return f"router {', '.join(self.routers)} -> service {self.balancer}{host}"
 
 
-def route_from_labels(service: str, project: str, labels: Mapping[str, str]) -> Route:
+def routed_by_traefik(labels: Mapping[str, str], exposed_by_default: bool = True) -> bool:
+    """Whether Traefik's docker provider routes a service with these labels: `traefik.enable`
+    says, and where it is unset, the provider's exposedByDefault does (true unless set)."""
+    enable = labels.get("traefik.enable")
+    return exposed_by_default if enable is None else enable.strip().lower() == "true"
+
+
+def route_from_labels(
+    service: str, project: str, labels: Mapping[str, str], exposed_by_default: bool = True
+) -> Route:
     """The names Traefik's docker provider gives a service's routers and load balancer: a router
     per `traefik.http.routers.<name>.*`, and the load balancer a router names, else the one the
     labels define, else Traefik's default `<service>-<project>`. RolloutInputError when the
     service defines no router."""
     routers = sorted({m.group(1) for key in labels if (m := ROUTER_LABEL.match(key))})
-    if labels.get("traefik.enable", "true").lower() != "true" or not routers:
+    if not routed_by_traefik(labels, exposed_by_default):
+        why = (
+            "traefik.enable is not true"
+            if "traefik.enable" in labels
+            else ("traefik.enable is unset and Traefik's providers.docker.exposedByDefault is false")
+        )
+        raise RolloutInputError(
+            f"service {service!r} is not routed by Traefik: {why}; label it traefik.enable=true"
+        )
+    if not routers:
         raise RolloutInputError(
             f"service {service!r} has no Traefik router in its labels (traefik.http.routers.*)"
         )

@@ -15,6 +15,7 @@ import docker
 import httpx
 
 from zerodrop.adapters import compose, docker_sdk
+from zerodrop.adapters.compose_files import default_files
 from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusals
 from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
@@ -28,6 +29,7 @@ from zerodrop.adapters.traefik_routes import (
     route_from_labels,
 )
 from zerodrop.errors import ComposeError, RolloutInputError, first_line
+from zerodrop.lint.traefik_static import static_of
 from zerodrop.rollout.contract import (
     CONTRACTS_HELP,
     DRAIN_LABEL,
@@ -90,16 +92,10 @@ def _loopback(url: str, what: str) -> str:
     return url.rstrip("/")
 
 
-def _default_file(directory: Path) -> Path:
-    """The file compose reads when given none: the first of its default names that exists."""
-    names = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
-    found = [directory / name for name in names if (directory / name).is_file()]
-    return (found[0] if found else directory / names[0]).resolve()
-
-
 def _flag_target(args: argparse.Namespace, service: str) -> ComposeTarget:
-    """A target from the flags alone, enough to ask compose for the merged configuration."""
-    files = tuple(p.resolve() for p in args.files) or (_default_file(args.project_directory or Path.cwd()),)
+    """A target from the flags alone, enough to ask compose for the merged configuration (no
+    files when no -f was given: compose then finds them itself)."""
+    files = tuple(p.resolve() for p in args.files)
     return ComposeTarget(
         project=args.project_name or "",
         compose_files=files,
@@ -118,14 +114,33 @@ def _flag_target(args: argparse.Namespace, service: str) -> ComposeTarget:
     )
 
 
-def merged_config(args: argparse.Namespace, service: str = "") -> tuple[ComposeTarget, dict[str, Any]]:
-    """The target the compose flags name, and the merged configuration compose resolves from them;
-    RolloutInputError (exit 2) if compose cannot read them."""
-    flags = _flag_target(args, service)
+def _config(target: ComposeTarget) -> dict[str, Any]:
+    """compose's merged configuration; RolloutInputError (exit 2) with compose's own words if it
+    cannot read the files."""
     try:
-        return flags, compose.config(flags)
+        return compose.config(target)
     except ComposeError as error:
-        raise RolloutInputError(f"docker compose config: {first_line(error)}") from None
+        said = "; ".join(line.strip() for line in error.output.splitlines() if line.strip())
+        raise RolloutInputError(f"docker compose config: {said or first_line(error)}") from None
+
+
+def merged_config(args: argparse.Namespace, service: str = "") -> tuple[ComposeTarget, dict[str, Any]]:
+    """The target the compose flags name, and the merged configuration compose resolves from them,
+    exactly as `docker compose` with these flags reads it. With no -f, compose finds the files
+    (COMPOSE_FILE, the override file, parent folders); the target names them too (for a file of
+    zerodrop's own on top), once compose given that list reads the same configuration."""
+    flags = _flag_target(args, service)
+    config = _config(flags)
+    if flags.compose_files:
+        return flags, config
+    found = default_files(flags.project_directory or Path.cwd())
+    named = flags.with_overrides(compose_files=found)
+    if not found or _config(named) != config:
+        shown = ", ".join(str(p) for p in found) or "none"
+        raise RolloutInputError(
+            f"compose reads files zerodrop could not name (found: {shown}): pass them with -f"
+        )
+    return named, config
 
 
 def _entrypoint_url(client: docker.DockerClient, api_url: str, route: Route) -> str:
@@ -202,7 +217,8 @@ def find_service(
     api_url = _loopback(
         args.traefik_api or spec.labels.get(TRAEFIK_API_LABEL) or DEFAULT_TRAEFIK_API, "Traefik's API"
     )
-    route = confirm_route(api_url, route_from_labels(spec.name, spec.project, spec.labels))
+    exposed = static_of(config.get("services") or {}).exposed_by_default
+    route = confirm_route(api_url, route_from_labels(spec.name, spec.project, spec.labels, exposed))
     try:
         check = route_check(api_url, spec, route)
     except RolloutInputError as error:

@@ -22,10 +22,11 @@ from zerodrop.adapters.compose_file import (
     setting,
     shell_form_cmd,
 )
+from zerodrop.adapters.traefik_routes import routed_by_traefik
 from zerodrop.durations import parse_duration
 from zerodrop.errors import LintInputError
 from zerodrop.lint.service import Service, healthcheck_off
-from zerodrop.lint.traefik_static import TraefikStatic, from_flags
+from zerodrop.lint.traefik_static import TraefikStatic, static_of
 from zerodrop.rollout.deadlines import SLOW_ROLLOUT_SECONDS
 
 __all__ = [
@@ -213,12 +214,11 @@ def lint_compose(
     """Every trap found in the compose data, rule by rule for each routed service. Traefik's
     settings come from `static`, else from the flags of a Traefik service in the data."""
     services: dict[str, dict[str, Any]] = data["services"]
-    if static is None:
-        static = from_flags(next((command(s) for s in services.values() if is_traefik(s)), []))
+    static = static or static_of(services)
     findings: list[Finding] = []
     for name, data_of in services.items():
         service_labels = labels(data_of)
-        if service_labels.get("traefik.enable", "").lower() != "true":
+        if is_traefik(data_of) or not routed_by_traefik(service_labels, static.exposed_by_default):
             continue
         service = Service(
             name, data_of, service_labels, environment(data_of), command(data_of),

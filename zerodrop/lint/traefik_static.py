@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from zerodrop.adapters.compose_file import flag
+from zerodrop.adapters.compose_file import command, flag, traefik_service
 from zerodrop.durations import parse_duration
 from zerodrop.errors import LintInputError
 from zerodrop.rollout.deadlines import THROTTLE_FLAG, TRAEFIK_DEFAULT_THROTTLE
@@ -18,16 +18,25 @@ from zerodrop.rollout.deadlines import THROTTLE_FLAG, TRAEFIK_DEFAULT_THROTTLE
 TRAEFIK_DEFAULT_IDLE = 90.0  # serversTransport.forwardingTimeouts.idleConnTimeout's default
 IDLE_FLAG = "--serversTransport.forwardingTimeouts.idleConnTimeout"
 NETWORK_FLAG = "--providers.docker.network"
+EXPOSED_FLAG = "--providers.docker.exposedByDefault"
+
+
+def _true(value: object, default: bool) -> bool:
+    """A Traefik boolean: a bare flag or `true` is true."""
+    if value is None:
+        return default
+    return str(value).strip().lower() in {"", "true", "1"}
 
 
 @dataclass(frozen=True)
 class TraefikStatic:
-    """The three settings the rules weigh, with Traefik's defaults where unset."""
+    """The settings the rules weigh, with Traefik's defaults where unset."""
 
     idle: float = TRAEFIK_DEFAULT_IDLE
     throttle: float = TRAEFIK_DEFAULT_THROTTLE
     network: str | None = None
     source: str = "Traefik's defaults"
+    exposed_by_default: bool = True  # providers.docker.exposedByDefault: routes without traefik.enable
 
 
 def from_flags(args: list[str], source: str = "the Traefik service's flags") -> TraefikStatic:
@@ -37,6 +46,7 @@ def from_flags(args: list[str], source: str = "the Traefik service's flags") -> 
         throttle=parse_duration(flag(args, THROTTLE_FLAG), TRAEFIK_DEFAULT_THROTTLE),
         network=flag(args, NETWORK_FLAG),
         source=source,
+        exposed_by_default=_true(flag(args, EXPOSED_FLAG), True),
     )
 
 
@@ -66,4 +76,11 @@ def from_file(path: Path) -> TraefikStatic:
         throttle=parse_duration(throttle, TRAEFIK_DEFAULT_THROTTLE),
         network=None if network is None else str(network),
         source=str(path),
+        exposed_by_default=_true(_at(data, "providers", "docker", "exposedByDefault"), True),
     )
+
+
+def static_of(services: dict[str, dict[str, Any]]) -> TraefikStatic:
+    """Traefik's settings from the flags of the service that runs it (its defaults if none)."""
+    found = traefik_service(services)
+    return from_flags(command(found)) if found is not None else TraefikStatic()
