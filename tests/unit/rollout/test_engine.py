@@ -213,6 +213,9 @@ def test_a_service_that_cannot_say_its_inflight_work_is_stopped_once_out_with_it
     result = roll.run()
     assert {r.version for r in platform.serving()} == {"v2"}
     assert [(c.replica, c.inflight, c.exit_code) for c in result.cut] == [("app-2", 0, 137)]
+    said = result.cut[0].line()
+    assert "killed at the grace deadline (30s, " in said and "s after Traefik dropped it" in said, said
+    assert "idleConnTimeout below the stop grace period" in said, "the likely cause, with its fix"
     assert any("does not say what is in flight" in line for line in lines), lines
     assert any("200 from the service (it does not say its version)" in line for line in lines), lines
 
