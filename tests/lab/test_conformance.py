@@ -51,6 +51,6 @@ def test_a_service_none_of_us_wrote_rolls_under_load_with_zero_failed_and_a_true
         assert running_images == {image}
         assert "UNVERIFIED" not in done.stdout
         if stranger.expected_exit == EXIT_CUT:
-            killed = [line for line in done.stdout.splitlines() if "CUT WORK" in line]
+            killed = [line for line in done.stdout.splitlines() if line.startswith("rollout: CUT WORK: ")]
             assert killed and all("killed at the grace deadline" in line for line in killed), done.stdout
             assert all("idleConnTimeout" in line for line in killed), "the likely cause, with the fix"

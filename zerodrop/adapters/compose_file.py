@@ -139,34 +139,6 @@ def traefik_service(services: dict[str, dict[str, Any]]) -> dict[str, Any] | Non
     return next(iter(flagged), None) or next((s for s in services.values() if is_traefik(s)), None)
 
 
-def shell_form_cmd(service: dict[str, Any], compose_dir: Path) -> str | None:
-    """The shell-form CMD/ENTRYPOINT (or `sh -c` command) the service starts with, if any."""
-    starts = command(service)
-    if starts[:2] in (["sh", "-c"], ["/bin/sh", "-c"]):
-        return "command runs under `sh -c`"
-    build = service.get("build")
-    if not build or starts:
-        return None
-    context = compose_dir / (build if isinstance(build, str) else build.get("context", "."))
-    dockerfile = context / ("Dockerfile" if isinstance(build, str) else build.get("dockerfile", "Dockerfile"))
-    if not dockerfile.is_file():
-        return None
-    last: str | None = None
-    for raw in dockerfile.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        keyword = line.split(" ", 1)[0].upper()
-        if keyword in {"CMD", "ENTRYPOINT"}:
-            last = line
-    if last is None:
-        return None
-    keyword, _, rest = last.partition(" ")
-    return (
-        None
-        if rest.strip().startswith("[")
-        else f"Dockerfile {keyword.upper()} is shell form: {rest.strip()}"
-    )
-
-
 def variables_in(data: object) -> set[str]:
     """The names of the `${VAR...}` references anywhere in raw (not interpolated) compose data."""
     if isinstance(data, dict):

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 
+from zerodrop.adapters.service_program import program
 from zerodrop.errors import RolloutInputError
 from zerodrop.lint.rules import RULES, Rule, rule, when
-from zerodrop.lint.service import LONGEST_REQUEST_LABEL, Service, healthcheck_off
+from zerodrop.lint.service import KEEPALIVE_LABEL, LONGEST_REQUEST_LABEL, Service, healthcheck_off
 from zerodrop.rollout.contract import (
     DRAIN_LABEL,
     FILE_KIND,
@@ -89,6 +90,39 @@ def streams_without_inflight(s: Service) -> str | None:
         STREAMS_LABEL in s.labels and INFLIGHT_LABEL not in s.labels,
         f"{STREAMS_LABEL} without {INFLIGHT_LABEL}: zerodrop cannot see when the streams have "
         "closed, so a slow one is cut at the stop; count open streams in an in-flight endpoint",
+    )
+
+
+@rule("keepalive-unknown", "keep-alive-race", warning=True, into=CONTRACT_RULES)
+def keepalive_unknown(s: Service) -> str | None:
+    """Without the app's keep-alive, Traefik's idle timeout cannot be weighed against it."""
+    return when(
+        s.keepalive is None,
+        f"the server's keep-alive is unknown: label {KEEPALIVE_LABEL}=DURATION (how long it keeps an "
+        "idle connection; none if it never closes one), so lint can weigh Traefik's idle timeout",
+    )
+
+
+@rule("idle-grace", APPLY.format("timing"), warning=True, into=CONTRACT_RULES)
+def idle_not_below_grace(s: Service) -> str | None:
+    """A server that waits at shutdown for idle connections waits for Traefik's to time out."""
+    return when(
+        s.proxy_idle >= s.grace,
+        f"Traefik holds idle connections to a replica {s.proxy_idle:g}s, not below its stop grace "
+        f"period {s.grace:g}s: a server that waits for idle keep-alive connections when it stops "
+        "is SIGKILLed at every stop; set --serversTransport.forwardingTimeouts.idleConnTimeout "
+        "below the grace, or make the server close idle connections when it stops",
+    )
+
+
+@rule("nginx-stop-signal", APPLY.format("timing"), into=CONTRACT_RULES)
+def nginx_without_sigquit(s: Service) -> str | None:
+    """nginx's SIGTERM is its fast shutdown: requests in flight are cut; SIGQUIT is the graceful one."""
+    signal_name = str(s.data.get("stop_signal") or "SIGTERM").upper()
+    return when(
+        program(s.data, s.compose_dir) == "nginx" and signal_name not in {"SIGQUIT", "QUIT"},
+        f"nginx stops at once on {signal_name} (its fast shutdown: requests in flight are cut): "
+        "set stop_signal: SIGQUIT, its graceful shutdown",
     )
 
 

@@ -20,8 +20,8 @@ from zerodrop.adapters.compose_file import (
     labels,
     load_compose,
     setting,
-    shell_form_cmd,
 )
+from zerodrop.adapters.service_program import shell_form_cmd
 from zerodrop.adapters.traefik_routes import routed_by_traefik
 from zerodrop.durations import parse_duration
 from zerodrop.errors import LintInputError
@@ -128,6 +128,8 @@ def graceful_timeout_not_below_grace(s: Service) -> str | None:
 def proxy_idle_not_below_keepalive(s: Service) -> str | None:
     """The proxy must close idle connections before the app does."""
     keepalive = s.keepalive
+    if keepalive is None:
+        return None  # zerodrop lint warns that it cannot say (contract_rules)
     proxy = f"Traefik keeps idle backend connections {s.proxy_idle:g}s"
     why = "it can reuse a connection the app is closing (502)"
     return when(s.proxy_idle >= keepalive, f"{proxy}, not below the app's keep-alive {keepalive:g}s: {why}")
@@ -208,6 +210,16 @@ def shell_is_pid_1(s: Service) -> str | None:
     )
 
 
+def _linted(service_labels: dict[str, str], static: TraefikStatic) -> bool:
+    """A service Traefik routes (traefik.enable, else exposedByDefault) that says so: enabled
+    outright or with a router of its own (Traefik's default rule for every other container is
+    not a route anyone relies on)."""
+    declared = "traefik.enable" in service_labels or any(
+        k.startswith("traefik.http.routers.") for k in service_labels
+    )
+    return declared and routed_by_traefik(service_labels, static.exposed_by_default)
+
+
 def lint_compose(
     data: dict[str, Any], compose_dir: Path, static: TraefikStatic | None = None, rules: list[Rule] = RULES
 ) -> list[Finding]:
@@ -218,7 +230,7 @@ def lint_compose(
     findings: list[Finding] = []
     for name, data_of in services.items():
         service_labels = labels(data_of)
-        if is_traefik(data_of) or not routed_by_traefik(service_labels, static.exposed_by_default):
+        if is_traefik(data_of) or not _linted(service_labels, static):
             continue
         service = Service(
             name, data_of, service_labels, environment(data_of), command(data_of),

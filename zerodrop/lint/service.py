@@ -3,6 +3,7 @@ compose file the way compose reads it."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from zerodrop.rollout.deadlines import (
     ServiceTiming,
 )
 
-UVICORN_DEFAULT_KEEPALIVE = 5.0  # also assumed for an app that does not say its keep-alive
+UVICORN_DEFAULT_KEEPALIVE = 5.0  # for a service that runs uvicorn and does not set its own
+NEVER = ("none", "never")  # zerodrop.keepalive=none: the server never closes an idle connection
 
 # An app that is not this lab's states its timing with labels (durations: 15s, 500ms, 2m).
 LONGEST_REQUEST_LABEL = "zerodrop.longest-request"
@@ -86,13 +88,19 @@ class Service:
         return number(self.env, "SHUTDOWN_WORK_SECONDS") or self._label(SHUTDOWN_WORK_LABEL) or 0.0
 
     @property
-    def keepalive(self) -> float:
+    def keepalive(self) -> float | None:
         """How long the app keeps an idle connection: uvicorn's flag or APP_KEEPALIVE_SECONDS, else
-        the service's label, else uvicorn's default (short, so the check errs on the safe side)."""
+        the service's label (`none`: never closes one, infinite), else uvicorn's default for a
+        service that runs uvicorn; None when nothing says."""
         found = setting(self.args, "--timeout-keep-alive", self.env, "APP_KEEPALIVE_SECONDS")
-        if found is None:
-            found = self._label(KEEPALIVE_LABEL)
-        return UVICORN_DEFAULT_KEEPALIVE if found is None else found
+        if found is not None:
+            return found
+        if self.labels.get(KEEPALIVE_LABEL, "").strip().lower() in NEVER:
+            return math.inf
+        found = self._label(KEEPALIVE_LABEL)
+        if found is None and any("uvicorn" in arg for arg in self.args):
+            return UVICORN_DEFAULT_KEEPALIVE
+        return found
 
 
 def healthcheck_off(data: dict[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from zerodrop.errors import LintInputError
+from zerodrop.errors import LintInputError, RolloutInputError
 from zerodrop.lint.contract_rules import TOOL_RULES
 from zerodrop.lint.rules import Finding, lint_compose
 from zerodrop.lint.traefik_static import TraefikStatic, from_file
@@ -111,3 +111,66 @@ def test_an_unreadable_traefik_yml_is_bad_input(tmp_path):
     (tmp_path / "list.yml").write_text("- a\n", encoding="utf-8")
     with pytest.raises(LintInputError):
         from_file(tmp_path / "list.yml")
+
+
+def test_a_service_that_does_not_say_its_keep_alive_gets_a_warning_not_a_false_trap():
+    """A stranger's server is not uvicorn: its keep-alive is unknown until labelled, and `none`
+    (it never closes an idle connection itself) can race with nothing."""
+    labels = {"zerodrop.keepalive": ""}
+    unknown = shop(labels)
+    del unknown["services"]["api"]["labels"]["zerodrop.keepalive"]
+    found = lint(unknown, TraefikStatic())
+    assert "keepalive" not in found and found["keepalive-unknown"].warning
+    assert "keepalive" not in lint(shop({"zerodrop.keepalive": "none"}), TraefikStatic())
+    uvicorn = shop(command=["uvicorn", "app:app"])
+    del uvicorn["services"]["api"]["labels"]["zerodrop.keepalive"]
+    assert "keepalive" in lint(uvicorn, TraefikStatic()), "uvicorn's own 5 s default is known"
+
+
+def test_traefik_holding_idle_connections_past_the_grace_is_a_warning():
+    found = lint(shop({"zerodrop.keepalive": "none"}), TraefikStatic(idle=90.0, throttle=0.5))
+    assert set(found) == {"idle-grace"} and found["idle-grace"].warning
+    assert "idleConnTimeout below the grace" in found["idle-grace"].message
+    assert lint(shop({"zerodrop.keepalive": "none"}), TraefikStatic(idle=5.0, throttle=0.5)) == {}
+
+
+def test_nginx_without_sigquit_is_a_trap(tmp_path):
+    """nginx found by its command, by its Dockerfile's CMD, or by its image."""
+    by_command = shop(command=["nginx", "-g", "daemon off;"])
+    assert set(lint(by_command)) == {"nginx-stop-signal"}
+    assert lint(shop(command=["nginx", "-g", "daemon off;"], stop_signal="SIGQUIT")) == {}
+    (tmp_path / "Dockerfile").write_text('FROM debian\nCMD ["nginx", "-g", "daemon off;"]\n')
+    by_dockerfile = shop(build={"context": str(tmp_path)})
+    assert set(lint(by_dockerfile)) == {"nginx-stop-signal"}
+    assert "stop_signal: SIGQUIT" in lint(shop(image="nginx:1.27"))["nginx-stop-signal"].message
+
+
+def test_traefiks_settings_come_from_the_service_that_runs_traefik_not_a_lookalike_image():
+    """A forward-auth image has "traefik" in its name; its flags say nothing of Traefik's idle
+    timeout (the false trap this replaced)."""
+    data = shop()
+    data["services"]["auth"] = {"image": "thomseddon/traefik-forward-auth:2", "command": []}
+    data["services"]["proxy"] = {
+        "image": "traefik:v3.7.15",
+        "command": ["--providers.docker=true", "--serversTransport.forwardingTimeouts.idleConnTimeout=1s"],
+    }
+    assert lint_compose(data, Path("."), None, TOOL_RULES) == []
+
+
+def test_a_missing_traefik_enable_means_what_exposed_by_default_says_for_lint_and_rollout():
+    from zerodrop.adapters.traefik_routes import route_from_labels
+
+    data = shop()
+    labels = data["services"]["api"]["labels"]
+    del labels["traefik.enable"]
+    labels["traefik.http.routers.web.rule"] = "Host(`shop.test`)"
+    hidden = {"image": "traefik:v3.7.15", "command": ["--providers.docker.exposedByDefault=false"]}
+    exposed = {"image": "traefik:v3.7.15", "command": ["--providers.docker=true"]}
+    data["services"]["proxy"] = hidden
+    data["services"]["api"]["stop_grace_period"] = "1s"  # a trap, if lint looks at the service
+    assert lint_compose(data, Path("."), None, TOOL_RULES) == [], "not routed: nothing to lint"
+    with pytest.raises(RolloutInputError, match="exposedByDefault is false"):
+        route_from_labels("api", "shop", labels, exposed_by_default=False)
+    data["services"]["proxy"] = exposed
+    assert any(f.code == "grace-drain" for f in lint_compose(data, Path("."), None, TOOL_RULES))
+    assert route_from_labels("api", "shop", labels, exposed_by_default=True).routers == ("web@docker",)
