@@ -12,7 +12,7 @@ SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
 	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-streams bench-smoke lint images-offline provision \
-	swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-start-interval workshop-10 bench-swarm workshop-7 workshop-8 keepalive-race
+	test-conformance swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-start-interval workshop-10 bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  make %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -138,6 +138,11 @@ swarm-status: $(STAMP) ## Swarm: the app's tasks and what Traefik routes
 
 swarm-down: $(STAMP) ## Swarm: remove the stack; swarm mode off again if swarm-up switched it on
 	$(PY) -m lab swarm down
+
+test-conformance: $(DEV_STAMP) ## the conformance matrix: services none of us wrote (conformance/), each rolled under load (~10 min)
+	$(SETUP)
+	bash scripts/build-debian-base.sh >/dev/null
+	ZERODROP_CONFORMANCE=all $(PY) -m pytest tests/lab/test_conformance.py -m lab -v -s
 
 test-swarm: $(DEV_STAMP) ## the Swarm lab tests: broken update drops, fixed drops none, failed update rolls back
 	$(PY) -m pytest tests/lab/test_swarm.py -m lab -v -s

@@ -30,7 +30,6 @@ from zerodrop.waits import wait_for
 
 CONFORMANCE = REPO_ROOT / "conformance"
 OFFLINE_BASES = {"python": "PYTHON_IMAGE", "debian": "DEBIAN_IMAGE"}  # .env's names for them
-DEBIAN_DEFAULT = "debian:trixie-slim"
 UP_TIMEOUT = 900.0  # a first build installs Debian packages
 
 
@@ -49,6 +48,7 @@ class Stranger:
     short_path: str = "/ping"
     short_timeout: float = 10.0
     replicas: int = 3
+    scale: bool = False  # its compose file sets no replicas: `up --scale SERVICE=replicas`, as its docs do
     expected_exit: int = EXIT_OK
     variables: tuple[tuple[str, str], ...] = ()  # compose variables of this row
 
@@ -74,7 +74,7 @@ STRANGERS = [
     ),
     Stranger(
         "the article's Go program", "go-article", "app", "app-{project}@docker", "app.docker.localhost",
-        "BUILD_IMAGE", "debian", short_timeout=20.0,
+        "BUILD_IMAGE", "debian", short_timeout=20.0, replicas=2, scale=True,
     ),
     Stranger(
         "nginx (Debian's)", "nginx", "site", "static@docker", "nginx.localhost", "BASE_IMAGE",
@@ -108,9 +108,14 @@ class Running:
         """Traefik's name of its load balancer in this project."""
         return self.stranger.balancer.format(project=self.project)
 
-    def flags(self) -> list[str]:
-        """compose's flags for it, as a user passes them to zerodrop."""
-        return ["-p", self.project, "-f", str(self.stranger.compose_file), "--env-file", str(self.env_file)]
+    def routed(self) -> set[str]:
+        """The addresses Traefik's API lists for its load balancer now."""
+        return routed_ips(f"http://127.0.0.1:{self.api_port}", self.balancer)
+
+    def flags(self, *extra_files: Path) -> list[str]:
+        """compose's flags for it, as a user passes them to zerodrop (override files on top)."""
+        files = [a for f in (self.stranger.compose_file, *extra_files) for a in ("-f", str(f))]
+        return ["-p", self.project, *files, "--env-file", str(self.env_file)]
 
     def zerodrop(self, command: str, *args: str) -> subprocess.CompletedProcess[str]:
         """`zerodrop COMMAND [SERVICE] ...` as a user runs it; what it said is printed."""
@@ -144,9 +149,7 @@ def _env(stranger: Stranger, http_port: int, api_port: int) -> str:
     """The project's env file: its ports, the offline base and Traefik images where .env names
     them, and the row's variables."""
     lab_env = read_env_file(REPO_ROOT / ".env")
-    base = lab_env.get(OFFLINE_BASES[stranger.base])
-    if stranger.base == "debian" and base is None and lab_env.get("ZERODROP_REGISTRY") == "no":
-        base = "zerodrop/debian-base:trixie"
+    base = lab_env.get(OFFLINE_BASES[stranger.base])  # scripts/build-debian-base.sh names DEBIAN_IMAGE
     lines = [f"HTTP_PORT={http_port}", f"API_PORT={api_port}"]
     lines += [f"TRAEFIK_IMAGE={lab_env['TRAEFIK_IMAGE']}"] if "TRAEFIK_IMAGE" in lab_env else []
     lines += [f"{stranger.base_variable}={base}"] if base else []
@@ -163,19 +166,23 @@ def build(stranger: Stranger, running: Running) -> None:
 
 
 @contextmanager
-def running_stranger(client: docker.DockerClient, stranger: Stranger, directory: Path) -> Iterator[Running]:
-    """A fresh zdconf-* project of the stranger on two free loopback ports, built, up, every
-    replica routed; removed on the way out, with an AssertionError if it left a container."""
+def running_stranger(
+    client: docker.DockerClient, stranger: Stranger, directory: Path, *extra_files: Path
+) -> Iterator[Running]:
+    """A fresh zdconf-* project of the stranger on two free loopback ports (override files on
+    top), built, up, every replica routed; removed on the way out, with an AssertionError if it
+    left a container."""
     http_port, api_port = free_loopback_port(), free_loopback_port()
     env_file = directory / f"{stranger.folder}.env"
     env_file.write_text(_env(stranger, http_port, api_port), encoding="utf-8")
     running = Running(stranger, f"zdconf-{uuid.uuid4().hex[:6]}", env_file, http_port, api_port)
-    compose = ["compose", *running.flags()]
+    compose = ["compose", *running.flags(*extra_files)]
     try:
         build(stranger, running)
-        run_docker(*compose, "up", "-d", "--no-build", env=dict(os.environ), timeout=UP_TIMEOUT)
+        scale = ["--scale", f"{stranger.service}={stranger.replicas}"] if stranger.scale else []
+        run_docker(*compose, "up", "-d", "--no-build", *scale, env=dict(os.environ), timeout=UP_TIMEOUT)
         wait_for(
-            lambda: len(routed_ips(f"http://127.0.0.1:{api_port}", running.balancer)) == stranger.replicas,
+            lambda: len(running.routed()) == stranger.replicas,
             what=f"Traefik to route {stranger.replicas} replicas of {stranger.row}",
             timeout=180,
             interval=0.5,

@@ -20,6 +20,7 @@ from lab.workshop import (
     p05_short_stop_timeout,
     p06_slow_shutdown_work,
     p09_long_lived,
+    p11_article_program,
 )
 from lab.workshop.harness import BROKEN, FIXED, RECIPE, Outcome, Page
 from zerodrop.measure.timeline import plot_timeline
@@ -37,6 +38,7 @@ SCENARIOS: dict[str, Page] = {
         p05_short_stop_timeout.PAGE,
         p06_slow_shutdown_work.PAGE,
         p09_long_lived.PAGE,
+        p11_article_program.PAGE,
         keepalive_race.PAGE,
     )
 }

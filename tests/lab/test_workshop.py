@@ -127,3 +127,18 @@ def test_09_long_lived_connections_survive_only_the_rollout(docker_client, base)
     assert_clean(fixed)
     assert dropped_streams(fixed) == {}
     assert fixed.figures["streams handed over"] >= 6
+
+
+def test_11_the_articles_recipe_routes_to_stopping_containers_and_the_rollout_drops_nothing(
+    docker_client, base
+):
+    """The article's Go program in its own project. Its own setup (no healthcheck) and recipe:
+    Traefik keeps routing to the two containers `docker stop` is shutting down, whose listener Go's
+    Shutdown closed at once, so requests fail after the stop, for as long as their in-flight
+    requests keep them alive. With only what apply.md asks added, `zerodrop rollout`: 0 failed,
+    exit 0."""
+    broken = run(docker_client, base, 11, BROKEN)
+    assert broken.failed > 0 and broken.figures.get("failing s after docker stop", 0) > 1.0, broken.line()
+    fixed = run(docker_client, base, 11, FIXED)
+    assert fixed.probe is not None and fixed.probe.failures == [], fixed.line()
+    assert fixed.figures["zerodrop exit"] == 0, fixed.line()

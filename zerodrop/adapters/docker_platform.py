@@ -189,10 +189,11 @@ class DockerPlatform:
             return self.control.end_streams(container, wait)
 
     def stop(self, replica_id: str, timeout: float) -> int | None:
-        """Stop a replica Traefik no longer routes: two SIGTERMs, which the app reads as "stop, and
-        skip what is left of the lame-duck window" (nothing can reach it any more; in-flight
-        requests and the shutdown work still finish), then SIGKILL `timeout` seconds after the
-        first; the exit code. A retry after a failed call sends only the SIGTERMs not yet sent
+        """Stop a replica Traefik no longer routes with its own stop signal (SIGTERM unless its
+        stop_signal says otherwise): the lab's app gets two, which it reads as "stop, and skip
+        what is left of the lame-duck window" (nothing can reach it any more; in-flight requests
+        and the shutdown work still finish); then SIGKILL `timeout` seconds after the first; the
+        exit code. A retry after a failed call sends only the SIGTERMs not yet sent
         (a third would make the app skip its shutdown work) and waits only what is left."""
         container = self._container(replica_id)
         if container is None:

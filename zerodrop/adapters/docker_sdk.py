@@ -123,11 +123,18 @@ def health_log_ends(container: Container) -> list[str]:
     return [str(e.get("End", "")) for e in entries]
 
 
+def stop_signal(container: Container) -> str:
+    """The signal `docker stop` sends the container: its image's or compose's stop_signal
+    (nginx: SIGQUIT, its graceful shutdown), else SIGTERM."""
+    return str((container.attrs.get("Config") or {}).get("StopSignal") or "SIGTERM")
+
+
 def send_stop_signal(container: Container) -> None:
-    """One SIGTERM; nothing if the container has exited already (409). Any other failure raises
-    (an engine error included), so the caller knows the signal was not sent."""
+    """One stop signal, the one `docker stop` would send (stop_signal); nothing if the container
+    has exited already (409). Any other failure raises (an engine error included), so the caller
+    knows the signal was not sent."""
     try:
-        container.kill(signal="SIGTERM")
+        container.kill(signal=stop_signal(container))
     except APIError as error:
         if error.status_code != HTTP_CONFLICT:
             raise

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -26,6 +27,7 @@ class ScriptedContainer:
     signals: list[str] = field(default_factory=list)
     name: str = "app-1"
     status: str = "running"
+    attrs: dict[str, Any] = field(default_factory=dict)
 
     def kill(self, signal: str) -> None:
         outcome = self.kill_script.pop(0) if self.kill_script else None
@@ -126,3 +128,17 @@ def test_a_container_that_exited_already_counts_its_sigterm_as_done(platform_wit
     container = ScriptedContainer(kill_script=[gone, gone], wait_script=[{"StatusCode": 0}])
     assert platform_with(container).stop("id1", 30) == 0
     assert container.signals == []
+
+
+def test_a_stop_sends_the_containers_own_stop_signal(monkeypatch):
+    """nginx's graceful shutdown is SIGQUIT (its SIGTERM cuts requests in flight): a service with
+    stop_signal: SIGQUIT is stopped with SIGQUIT, as `docker stop` would stop it."""
+    from zerodrop.adapters.contract_app import ContractApp
+    from zerodrop.rollout.contract import DrainContract
+
+    container = ScriptedContainer(attrs={"Config": {"StopSignal": "SIGQUIT"}})
+    monkeypatch.setattr(docker_sdk, "get_container", lambda _client, _id: container)
+    control = ContractApp(None, "site", DrainContract("file", path="/tmp/drain"), override_dir=Path("."))  # type: ignore[arg-type]
+    platform = DockerPlatform(client=None, cfg=load_config(), control=control)  # type: ignore[arg-type]
+    assert platform.stop("id1", 30) == 0
+    assert container.signals == ["SIGQUIT"]
