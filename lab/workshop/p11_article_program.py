@@ -98,9 +98,10 @@ class ArticlePage(Page):
 
 
 def routed_while_stopping(outcome: Outcome, probe: ProbeResult) -> None:
-    """How long after `docker stop` requests still failed: Traefik routing to the stopping ones."""
+    """How long after `docker stop` requests sent still failed: Traefik routing to the stopping
+    containers (the last failed request's start, seconds after the stop)."""
     stops = [at for at, what, _ in outcome.marks if what.startswith("docker stop")]
-    failed = [r.end for r in probe.failures if stops and r.start >= stops[0]]
+    failed = [r.start for r in probe.failures if stops and r.start >= stops[0]]
     if failed:
         outcome.figures["failing s after docker stop"] = round(max(failed) - stops[0], 1)
 

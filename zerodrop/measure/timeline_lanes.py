@@ -12,7 +12,13 @@ from zerodrop.measure.stream_verdicts import ENDED, STOPPED, StreamSegment, clas
 FAILED = "red"
 
 
-def draw_long_lanes(ax: Any, records: list[RequestRecord], colour: dict[str, Any], t0: float) -> None:
+def draw_long_lanes(
+    ax: Any,
+    records: list[RequestRecord],
+    colour: dict[str, Any],
+    t0: float,
+    label: str = "long GET /\n(lane)",
+) -> None:
     """Each long request a bar in the first lane free at its start; a failure in red with a cross."""
     lane_free: list[float] = []
     for r in sorted((r for r in records if r.kind == LONG), key=lambda r: r.start):
@@ -26,7 +32,7 @@ def draw_long_lanes(ax: Any, records: list[RequestRecord], colour: dict[str, Any
         )
         if not r.ok:  # a failed request may last no time at all: a cross that is always seen
             ax.scatter([r.end - t0], [lane], marker="x", color=FAILED, s=40, zorder=5)
-    ax.set_ylabel("long GET /\n(lane)")
+    ax.set_ylabel(label)
     ax.invert_yaxis()
 
 
