@@ -26,6 +26,7 @@ LEFTOVER_PREFIXES = (
     "zdswarm-",
     "zdown-",
     "zdcluster-",
+    "zdconf-",  # the conformance matrix's projects (lab.conformance)
 )
 
 

@@ -188,6 +188,20 @@ def _two_and_five(value: float, _: object) -> str:
     return f"{value:g}" if leading in {"2", "5"} else ""
 
 
+def _draw_requests(
+    ax: dict[str, Any], result: ProbeResult, records: list[RequestRecord], colour: dict[str, Any], t0: float
+) -> None:
+    """The request panels, named by the probe's own paths, and the streams panel if it has one."""
+    o = result.options
+    draw_long_lanes(ax["long"], records, colour, t0, label=f"long GET {o.long_path}\n(lane)")
+    _draw_latency(ax["short"], records, SHORT, label=f"GET {o.short_path}\nlatency ms", colour=colour, t0=t0)
+    if "write" in ax:
+        label = f"POST {o.write_path}\nlatency ms"
+        _draw_latency(ax["write"], records, WRITE, label=label, colour=colour, t0=t0)
+    if result.streams:
+        draw_stream_lanes(ax["streams"], result.streams, colour, t0)
+
+
 def plot_timeline(
     result: ProbeResult,
     phases: list[PhaseRecord],
@@ -213,8 +227,7 @@ def plot_timeline(
     colour = {v: palette(i % 10) for i, v in enumerate(sorted(versions - {""}))}
     shown_marks = events([p for p in phases if p.phase in PHASE_COLOURS]) if marks is None else marks
     banded = bool(spans) or bool(shown_marks) or any(p.phase in PHASE_COLOURS for p in phases)
-    # No band panel when nothing happened that it could show; no write panel when the probe sent
-    # no writes; no stream panel without streams.
+    # Panels only for what there is to show: a band, writes, streams.
     wrote = result.options.write_path is not None and any(r.kind == WRITE for r in records)
     rows = ["band"] * banded + ["long", "short"] + ["write"] * wrote + ["streams"] * bool(result.streams)
     ratios = {"band": 1.4, "long": 2.0, "short": 2.0, "write": 2.0, "streams": 2.0}
@@ -228,15 +241,7 @@ def plot_timeline(
         _draw_spans(ax["band"], others, spans, t0)
     elif banded:
         _draw_phases(ax["band"], others, phases, shown_marks, t0)
-    o = result.options
-    draw_long_lanes(ax["long"], records, colour, t0, label=f"long GET {o.long_path}\n(lane)")
-    _draw_latency(ax["short"], records, SHORT, label=f"GET {o.short_path}\nlatency ms", colour=colour, t0=t0)
-    if wrote:
-        _draw_latency(
-            ax["write"], records, WRITE, label=f"POST {o.write_path}\nlatency ms", colour=colour, t0=t0
-        )
-    if result.streams:
-        draw_stream_lanes(ax["streams"], result.streams, colour, t0)
+    _draw_requests(ax, result, records, colour, t0)
     axes[-1].set_xlabel("seconds since the probe started")
     fig.tight_layout(rect=(0, 0, 0.97, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -28,8 +28,9 @@ services:
       - traefik.http.routers.web.rule=Host(`shop.localhost`)
       - zerodrop.drain=file:/tmp/drain
       - zerodrop.longest-request=30s
+      - zerodrop.keepalive=none
     healthcheck:
-      test: ["CMD", "true"]
+      test: ["CMD", "test", "!", "-e", "/tmp/drain"]
       interval: 1s
       timeout: 1s
       retries: 1
@@ -112,9 +113,9 @@ def test_lint_with_no_file_flag_weighs_the_override_files_grace_not_the_base_fil
     monkeypatch.chdir(project)
     main(["lint"])
     out = capsys.readouterr().out
-    assert "grace" not in out.split("lint:")[0], out
+    assert "stop grace period" not in out.replace("below its stop grace period", ""), out
     main(["lint", "-f", "compose.yml"])
-    assert "grace" in capsys.readouterr().out
+    assert "stop grace period 10s is below" in capsys.readouterr().out
 
 
 def test_compose_own_words_come_through_when_it_cannot_read_the_files(tmp_path, monkeypatch):
