@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from matplotlib.ticker import FuncFormatter
-
 from zerodrop.measure.probe_data import ProbeResult
-from zerodrop.measure.records import SHORT, WRITE, RequestRecord
-from zerodrop.measure.timeline_lanes import FAILED, draw_long_lanes, draw_stream_lanes
+from zerodrop.measure.records import WRITE
+from zerodrop.measure.timeline_lanes import draw_requests
 from zerodrop.model import PhaseRecord
 
 PHASE_COLOURS = {
@@ -152,56 +150,6 @@ def _draw_marks(
     return marked
 
 
-def _draw_latency(
-    ax: Any, records: list[RequestRecord], kind: str, *, label: str, colour: dict[str, Any], t0: float
-) -> None:
-    of_kind = [r for r in records if r.kind == kind]
-    for version, c in colour.items():
-        pts = [r for r in of_kind if r.ok and r.version == version]
-        ax.scatter([r.start - t0 for r in pts], [r.seconds * 1000 for r in pts], s=4, color=c, label=version)
-    bad = [r for r in of_kind if not r.ok]
-    if bad:
-        ax.scatter(
-            [r.start - t0 for r in bad],
-            [max(r.seconds * 1000, 0.1) for r in bad],
-            s=40,
-            marker="x",
-            color=FAILED,
-            zorder=5,
-        )
-    # The legend says how many failed even when none did (a proxy: an empty scatter on a log axis
-    # has no limits matplotlib can scale).
-    ax.plot([], [], "x", color=FAILED, markersize=7, label=f"failed ({len(bad)})")
-    ax.set_ylabel(label)
-    if not of_kind:
-        ax.text(0.5, 0.5, "none sent", transform=ax.transAxes, ha="center", va="center", color="grey")
-        return
-    ax.set_yscale("log")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2 x 10^1
-    ax.yaxis.set_minor_formatter(FuncFormatter(_two_and_five))
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
-
-
-def _two_and_five(value: float, _: object) -> str:
-    """Minor log ticks labelled only at 2 and 5 of each decade, in plain milliseconds."""
-    leading = f"{value:.0e}"[0] if value > 0 else ""
-    return f"{value:g}" if leading in {"2", "5"} else ""
-
-
-def _draw_requests(
-    ax: dict[str, Any], result: ProbeResult, records: list[RequestRecord], colour: dict[str, Any], t0: float
-) -> None:
-    """The request panels, named by the probe's own paths, and the streams panel if it has one."""
-    o = result.options
-    draw_long_lanes(ax["long"], records, colour, t0, label=f"long GET {o.long_path}\n(lane)")
-    _draw_latency(ax["short"], records, SHORT, label=f"GET {o.short_path}\nlatency ms", colour=colour, t0=t0)
-    if "write" in ax:
-        label = f"POST {o.write_path}\nlatency ms"
-        _draw_latency(ax["write"], records, WRITE, label=label, colour=colour, t0=t0)
-    if result.streams:
-        draw_stream_lanes(ax["streams"], result.streams, colour, t0)
-
-
 def plot_timeline(
     result: ProbeResult,
     phases: list[PhaseRecord],
@@ -241,7 +189,7 @@ def plot_timeline(
         _draw_spans(ax["band"], others, spans, t0)
     elif banded:
         _draw_phases(ax["band"], others, phases, shown_marks, t0)
-    _draw_requests(ax, result, records, colour, t0)
+    draw_requests(ax, result, records, colour, t0)
     axes[-1].set_xlabel("seconds since the probe started")
     fig.tight_layout(rect=(0, 0, 0.97, 0.97))
     path.parent.mkdir(parents=True, exist_ok=True)

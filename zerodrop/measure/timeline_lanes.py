@@ -1,12 +1,16 @@
-"""The lane panels of the timeline: long requests as bars, one lane per request in flight, and
-held streams as bars, one lane per stream, each connection coloured by the version that served it,
-with its ending marked: ended by the server and handed over (a black tick) or a drop (a red cross)."""
+"""The request panels of the timeline: short requests and writes as latency dots; long requests
+as bars, one lane per request in flight; and held streams as bars, one lane per stream, each
+connection coloured by the version that served it, with its ending marked: ended by the server
+and handed over (a black tick) or a drop (a red cross)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from zerodrop.measure.records import LONG, RequestRecord
+from matplotlib.ticker import FuncFormatter
+
+from zerodrop.measure.probe_data import ProbeResult
+from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord
 from zerodrop.measure.stream_verdicts import ENDED, STOPPED, StreamSegment, classify
 
 FAILED = "red"
@@ -67,3 +71,62 @@ def _lane_order(name: str) -> tuple[str, int]:
     """sse-2 before sse-10."""
     kind, _, number = name.rpartition("-")
     return kind, int(number) if number.isdigit() else 0
+
+
+def draw_latency(
+    ax: Any, records: list[RequestRecord], kind: str, *, label: str, colour: dict[str, Any], t0: float
+) -> None:
+    """One kind's requests as latency dots on a log axis, by version; failures as red crosses."""
+    of_kind = [r for r in records if r.kind == kind]
+    # A service that does not say its version answers "" (grey, unlabelled).
+    for version, c in [*colour.items(), ("", "grey")]:
+        pts = [r for r in of_kind if r.ok and (r.version or "") == version]
+        if pts or version:
+            ax.scatter(
+                [r.start - t0 for r in pts],
+                [r.seconds * 1000 for r in pts],
+                s=4,
+                color=c,
+                label=version or "answered",
+            )
+    bad = [r for r in of_kind if not r.ok]
+    if bad:
+        ax.scatter(
+            [r.start - t0 for r in bad],
+            [max(r.seconds * 1000, 0.1) for r in bad],
+            s=40,
+            marker="x",
+            color=FAILED,
+            zorder=5,
+        )
+    # The legend says how many failed even when none did (a proxy: an empty scatter on a log axis
+    # has no limits matplotlib can scale).
+    ax.plot([], [], "x", color=FAILED, markersize=7, label=f"failed ({len(bad)})")
+    ax.set_ylabel(label)
+    if not of_kind:
+        ax.text(0.5, 0.5, "none sent", transform=ax.transAxes, ha="center", va="center", color="grey")
+        return
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))  # 20, not 2 x 10^1
+    ax.yaxis.set_minor_formatter(FuncFormatter(two_and_five))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), markerscale=2)
+
+
+def two_and_five(value: float, _: object) -> str:
+    """Minor log ticks labelled only at 2 and 5 of each decade, in plain milliseconds."""
+    leading = f"{value:.0e}"[0] if value > 0 else ""
+    return f"{value:g}" if leading in {"2", "5"} else ""
+
+
+def draw_requests(
+    ax: dict[str, Any], result: ProbeResult, records: list[RequestRecord], colour: dict[str, Any], t0: float
+) -> None:
+    """The request panels, named by the probe's own paths, and the streams panel if it has one."""
+    o = result.options
+    draw_long_lanes(ax["long"], records, colour, t0, label=f"long GET {o.long_path}\n(lane)")
+    draw_latency(ax["short"], records, SHORT, label=f"GET {o.short_path}\nlatency ms", colour=colour, t0=t0)
+    if "write" in ax:
+        label = f"POST {o.write_path}\nlatency ms"
+        draw_latency(ax["write"], records, WRITE, label=label, colour=colour, t0=t0)
+    if result.streams:
+        draw_stream_lanes(ax["streams"], result.streams, colour, t0)
