@@ -55,11 +55,15 @@ class ContractApp:
         self.check = check or CheckRequest("", "localhost", "/", tls=False, verify=True, timeout=10.0)
         self.streams_signal = streams_signal
         self.drained: set[str] = set()
+        # file: whether the image can remove the drain file (it has `rm`), asked before the first
+        # drain: None until then. Without it a drained replica cannot be put back.
+        self.removable: bool | None = None
 
     @property
     def reclaimable(self) -> bool:
-        """Not under the sigterm contract."""
-        return self.contract.reclaimable
+        """Not under the sigterm contract, nor under a file contract whose image cannot remove
+        the drain file (no `rm` in it: known from the first drain on)."""
+        return self.contract.reclaimable and self.removable is not False
 
     def version_of(self, container: Container) -> str:
         """The image reference the replica was created from."""
@@ -77,6 +81,8 @@ class ContractApp:
 
     def drain(self, container: Container) -> None:
         """The contract's drain: its signal, its file, or SIGTERM."""
+        if self.contract.kind == FILE_KIND and self.removable is None:
+            self.removable = _can_remove_files(container)
         self.drained.add(container.id or "")
         if self.contract.kind == SIGNAL_KINDS:
             docker_sdk.send_signal(container, self.contract.drain_signal)
@@ -152,6 +158,14 @@ class ContractApp:
             ) from None
         status = response.status_code
         return EntrypointAnswer(status, None, self.check.accepts(status), self.check.expectation())
+
+
+def _can_remove_files(container: Container) -> bool:
+    """Whether the container's image has an `rm` to run (an image with no programs has none)."""
+    try:
+        return container.exec_run(["rm", "-f", "/nonexistent/zerodrop-undrain-probe"]).exit_code == 0
+    except APIError:
+        return False
 
 
 def _put_empty_file(container: Container, path: str) -> None:

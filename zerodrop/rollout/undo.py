@@ -53,7 +53,10 @@ class Undo:
         attempts = Attempts()
         lame = [] if self.platform.reclaimable else [r for r in batch.old if r in batch.drained]
         for old in lame:
-            self.log.note(f"old {old.name} cannot be put back (its drain was a SIGTERM): a new one stands in")
+            self.log.note(
+                f"old {old.name} cannot be put back (its drain cannot be taken back: a SIGTERM, "
+                "or a drain file its image has no rm to remove): a new one stands in"
+            )
         batch.drained = [r for r in batch.drained if r not in lame]
         back = self._return_old(batch, attempts, skip=lame)
         # Only a confirmed return frees a new replica: one that is not back is stood in for.

@@ -70,7 +70,7 @@ def test_the_file_contract_drains_with_a_file_put_in_by_docker_and_undrains_by_r
     control, (recorder, container) = app("file:/tmp/drain", tmp_path), made()
     assert control.phase(container) == "ready"
     control.drain(container)
-    assert recorder.files == {"/tmp/drain": b""} and recorder.calls == ["put /tmp"]
+    assert recorder.files == {"/tmp/drain": b""} and recorder.calls[-1] == "put /tmp"
     assert control.phase(container) == "draining"
     control.undrain(container)
     assert recorder.files == {} and control.phase(container) == "ready"
@@ -107,3 +107,22 @@ def test_new_replicas_are_created_from_an_override_that_names_the_image_only(tmp
     assert env == {} and len(files) == 1
     assert json.loads(files[0].read_text()) == {"services": {"web": {"image": "registry.example/shop:v2"}}}
     assert control.version_of(made()[1]) == "shop:v1"
+
+
+def test_a_file_contract_on_an_image_with_no_rm_is_known_before_the_first_drain_not_to_be_reclaimable(
+    tmp_path,
+):
+    """An image with no programs (the article's: a static binary and busybox) can be drained by a
+    tar upload, but nothing can remove the file: zerodrop asks before it drains, and from then on
+    the engine treats its drains as final (an undo starts new replicas instead)."""
+    control, (recorder, container) = app("file:/tmp/drain", tmp_path), made()
+
+    def no_rm(command: list[str]) -> SimpleNamespace:
+        recorder.calls.append(" ".join(command))
+        return SimpleNamespace(exit_code=126, output=b'exec: "rm": executable file not found')
+
+    recorder.exec_run = no_rm  # type: ignore[method-assign]
+    assert control.reclaimable, "not known before the first drain"
+    control.drain(container)
+    assert recorder.calls[0].startswith("rm -f /nonexistent/") and recorder.files == {"/tmp/drain": b""}
+    assert not control.reclaimable
