@@ -79,3 +79,51 @@ def test_answered_by_default_is_any_status_below_500_but_404_and_the_label_sets_
 
 def test_matchers_reads_both_quotes_and_skips_negations():
     assert matchers('Host(`a`) && !Path("/x") && Method(`GET`)') == [("Host", ["a"]), ("Method", ["GET"])]
+
+
+def test_an_https_check_sends_the_host_as_sni_and_checks_the_certificate_unless_relaxed(tmp_path):
+    """A real TLS server on 127.0.0.1 with a self-signed certificate for shop.test: the check
+    connects to the loopback port, names shop.test in SNI and the Host header; with the
+    certificate checked it fails (self-signed), relaxed it gets the answer."""
+    import http.server
+    import ssl
+    import subprocess
+    import threading
+
+    import httpx
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=shop.test",
+         "-addext", "subjectAltName=DNS:shop.test", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    seen: dict[str, str] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen["host"] = self.headers.get("Host", "")
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.sni_callback = lambda sock, name, ctx: seen.__setitem__("sni", name or "")
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        strict = check("Host(`shop.test`)", {"traefik.http.routers.web.tls": "true"})
+        with pytest.raises(httpx.ConnectError):
+            strict.send(port)
+        relaxed = check(
+            "Host(`shop.test`)", {"traefik.http.routers.web.tls": "true", "zerodrop.check-insecure": "true"}
+        )
+        assert relaxed.send(port).status_code == 204
+        assert seen == {"sni": "shop.test", "host": "shop.test"}
+    finally:
+        server.shutdown()
