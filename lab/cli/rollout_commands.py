@@ -13,10 +13,9 @@ from zerodrop.adapters.compose_file import settable_variables
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.signals import signals_to
+from zerodrop.cli.stopped_report import report_stopped, say
 from zerodrop.errors import (
     EXIT_FAILED,
-    EXIT_SIGNAL_BASE,
-    RolloutInterrupted,
     RolloutStopped,
 )
 from zerodrop.measure.report import summarize, summary_table
@@ -49,16 +48,9 @@ def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         with signals_to(interrupt):
             result = execute_rollout(DockerPlatform(client, cfg), cfg, options, log_path, interrupt=interrupt)
     except RolloutStopped as stopped:
-        undone = "its current batch was undone" if stopped.undone else "nothing was left to undo"
-        print(f"lab: rollout stopped ({stopped}); {undone}")
-        for line in stopped.left_behind:
-            print(f"lab: left behind: {line}")
-        for line in stopped.now:
-            print(f"lab: {line}")
-        print(f"rollout: phase log {log_path}")
-        if isinstance(stopped, RolloutInterrupted):
-            return EXIT_SIGNAL_BASE + stopped.signum
-        return EXIT_FAILED
+        status = report_stopped(stopped, "lab")
+        say(f"rollout: phase log {log_path}")
+        return status
     print(summary_table(result))
     print(f"rollout: phase log {log_path}")
     return result.exit_code

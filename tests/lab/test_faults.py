@@ -449,3 +449,27 @@ def test_8b_rollout_sigkilled_after_a_drain_then_the_next_rollout_mends_and_fini
     check_failures_and_writes(
         docker_client, stack, measured, FaultRecord(), name="sigkill-then-next-rollout", status=status
     )
+
+
+def test_a_hang_up_mid_drain_is_an_interrupt_the_batch_is_undone_and_exits_129(docker_client, stack):
+    """A closed terminal or a dropped SSH session sends SIGHUP: as the first old replica drains,
+    the rollout undoes its batch like a SIGINT, says so, releases its lock and exits 128 + 1; v1
+    serves, 2 ready and routed, and not one request fails."""
+    reports: list[tuple[int, str]] = []
+
+    def action() -> None:
+        every_replica_busy(docker_client, stack)
+        child = LabProcess(stack, ["rollout", "--to", "v2", "--no-build"], "sighup")
+        child.wait_for_phase("drain-to-out", "old")
+        child.send(signal.SIGHUP)
+        reports.append((child.wait(), child.output()))
+
+    measured = measure_under_load(action, probe_options(stack), out=lambda _: None)
+    status, output = reports[0]
+    print(output)
+    assert status == 128 + signal.SIGHUP, output
+    assert "SIGHUP: undoing the current step" in output and "interrupted by SIGHUP" in output
+    assert_end_state(docker_client, stack, "v1")
+    check_failures_and_writes(
+        docker_client, stack, measured, FaultRecord(), name="sighup-mid-drain", status=status
+    )

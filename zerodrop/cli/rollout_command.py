@@ -17,6 +17,7 @@ from zerodrop.cli.arguments import OneLineParser, count, writable_file
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
 from zerodrop.cli.signals import signals_to
+from zerodrop.cli.stopped_report import report_stopped
 from zerodrop.errors import EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
@@ -133,13 +134,9 @@ def cmd_rollout(args: argparse.Namespace) -> int:
                 found.platform, found.target, options, log_path, out, interrupt=interrupt
             )
     except RolloutStopped as stopped:
-        undone = "its current batch was undone" if stopped.undone else "nothing was left to undo"
-        print(f"zerodrop: rollout stopped ({stopped}); {undone}")
-        for line in [*stopped.left_behind, *stopped.now]:
-            print(f"zerodrop: {line}")
+        status = report_stopped(stopped, "zerodrop")
         if args.json:
             _print_json(None, log_path)
-        status: int = stopped.exit_code
         return status
     if args.json:
         _print_json(result, log_path)

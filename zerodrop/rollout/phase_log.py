@@ -26,13 +26,20 @@ class RolloutLog:
     jsonl: TextIO | None = None
     records: list[PhaseRecord] = field(default_factory=list)
     prefix: str = "rollout"  # what each progress line begins with: rollout, recover
+    silenced: bool = False  # the terminal went away: no more progress lines
     # Retirements log from their own threads: one line, record and JSON line at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def note(self, message: str) -> None:
-        """A progress line."""
+        """A progress line. A terminal that is gone (SIGHUP: EIO, a closed pipe) stops the lines,
+        never the rollout or its undo; the JSON lines go on."""
         with self._lock:
-            self.out(f"{self.prefix}: {message}")
+            if self.silenced:
+                return
+            try:
+                self.out(f"{self.prefix}: {message}")
+            except OSError:
+                self.silenced = True
 
     def _write(self, event: str, record: PhaseRecord) -> None:
         if self.jsonl is not None:
