@@ -39,7 +39,11 @@ def test_a_rollout_hung_up_mid_drain_undoes_its_batch_and_exits_129_though_the_t
         if gone:
             raise OSError(5, "Input/output error")
 
-    platform.on("drain app-1", lambda p: (interrupt.request(signal.SIGHUP), gone.append(True)))
+    def hang_up(_: FakePlatform) -> None:
+        interrupt.request(signal.SIGHUP)
+        gone.append(True)
+
+    platform.on("drain app-1", hang_up)
     options = RolloutOptions(target=Release("v2"), poll_interval=0.001)
     log = RolloutLog(out=out)
     engine = RolloutEngine(platform, options, resolve_timeouts(None, None, None), log, interrupt)
