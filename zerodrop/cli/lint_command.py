@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
 
+from zerodrop.adapters.compose_file import labels
 from zerodrop.cli.arguments import OneLineParser
 from zerodrop.cli.service_target import add_compose_flags, merged_config
-from zerodrop.errors import EXIT_FAILED, EXIT_OK
+from zerodrop.errors import EXIT_FAILED, EXIT_OK, LintInputError, RolloutInputError
 from zerodrop.lint.contract_rules import TOOL_RULES
 from zerodrop.lint.engine_rules import engine_rules
 from zerodrop.lint.rules import lint_compose
 from zerodrop.lint.traefik_static import from_file
+from zerodrop.rollout.contract import (
+    DRAIN_LABEL,
+    INFLIGHT_LABEL,
+    STREAMS_LABEL,
+    parse_contract,
+    parse_inflight,
+    parse_streams,
+)
 
 
 def add_lint_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
@@ -29,10 +39,24 @@ def add_lint_command(commands: argparse._SubParsersAction[OneLineParser]) -> Non
     lint.set_defaults(run=cmd_lint)
 
 
+def check_labels(config: dict[str, Any]) -> None:
+    """LintInputError (exit 2) for the first zerodrop label that no rollout could act on: a drain
+    contract, streams signal or in-flight endpoint that cannot be read."""
+    readers = {DRAIN_LABEL: parse_contract, STREAMS_LABEL: parse_streams, INFLIGHT_LABEL: parse_inflight}
+    for name, service in (config.get("services") or {}).items():
+        for label, value in labels(service).items():
+            if label in readers and value:
+                try:
+                    readers[label](value)
+                except RolloutInputError as error:
+                    raise LintInputError(f"service {name}: {error}") from None
+
+
 def cmd_lint(args: argparse.Namespace) -> int:
-    """0 no traps (warnings may be printed), 1 traps found, 2 files that cannot be read."""
+    """0 no traps (warnings may be printed), 1 traps found, 2 files or labels that cannot be read."""
     static = from_file(args.traefik_config) if args.traefik_config else None
     flags, config = merged_config(args)
+    check_labels(config)
     rules = [*TOOL_RULES, *engine_rules()]
     findings = lint_compose(config, flags.project_directory or flags.compose_file.parent, static, rules)
     for finding in findings:

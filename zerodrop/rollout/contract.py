@@ -55,10 +55,20 @@ class DrainContract:
         return "drain by SIGTERM (lame duck): a drained replica cannot be put back, an undo starts new ones"
 
 
-def _signal_name(raw: str) -> str:
+# Signals that cannot mean "drain" or "end your streams": they cannot be caught (KILL, STOP), or
+# they are the stop itself (TERM, INT, QUIT), which no drain can take back.
+NOT_A_DRAIN = ("SIGKILL", "SIGSTOP", "SIGTERM", "SIGINT", "SIGQUIT")
+
+
+def _signal_name(raw: str, what: str = "drain contract") -> str:
     name = raw.upper() if raw.upper().startswith("SIG") else f"SIG{raw.upper()}"
     if name not in signal.Signals.__members__:
-        raise RolloutInputError(f"drain contract: {raw!r} is not a signal")
+        raise RolloutInputError(f"{what}: {raw!r} is not a signal")
+    if name in NOT_A_DRAIN:
+        raise RolloutInputError(
+            f"{what}: {name} cannot be used: it stops the process or cannot be caught; "
+            "pick a signal the app handles, e.g. SIGUSR1/SIGUSR2 (or the sigterm contract)"
+        )
     return name
 
 
@@ -88,7 +98,7 @@ def parse_streams(text: str) -> str:
     kind, _, name = text.strip().partition(":")
     if kind != SIGNAL_KINDS or not name:
         raise RolloutInputError(f"{STREAMS_LABEL}={text!r}: write signal:NAME, e.g. signal:SIGHUP")
-    return _signal_name(name)
+    return _signal_name(name, STREAMS_LABEL)
 
 
 @dataclass(frozen=True)

@@ -125,3 +125,13 @@ def test_compose_own_words_come_through_when_it_cannot_read_the_files(tmp_path, 
         merged_config(no_flags(), "web")
     said = str(refused.value)
     assert said.startswith("docker compose config: ") and "yaml" in said.lower() and "\n" not in said
+
+
+def test_lint_refuses_a_drain_signal_that_stops_the_process_with_one_line_and_exit_2(
+    tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "compose.yml").write_text(BASE.replace("file:/tmp/drain", "signal:SIGKILL/SIGUSR2"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["lint"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "SIGKILL cannot be used" in err and len(err.splitlines()) == 1

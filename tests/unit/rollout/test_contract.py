@@ -66,3 +66,13 @@ def test_the_streams_label_names_a_signal():
     for bad in ("SIGHUP", "signal:", "signal:SIGNOPE", "file:/tmp/x"):
         with pytest.raises(RolloutInputError):
             parse_streams(bad)
+
+
+@pytest.mark.parametrize("name", ["SIGKILL", "SIGSTOP", "SIGTERM", "SIGINT", "SIGQUIT", "kill"])
+def test_signals_that_stop_the_process_or_cannot_be_caught_are_no_drain_and_no_streams_signal(name):
+    with pytest.raises(RolloutInputError, match="cannot be used"):
+        parse_contract(f"signal:{name}/SIGUSR2")
+    with pytest.raises(RolloutInputError, match="cannot be used"):
+        parse_contract(f"signal:SIGUSR1/{name}")
+    with pytest.raises(RolloutInputError, match="cannot be used"):
+        parse_streams(f"signal:{name}")
