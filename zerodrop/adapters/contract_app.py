@@ -17,6 +17,7 @@ from zerodrop.adapters import docker_sdk, in_container
 from zerodrop.adapters.route_check import CheckRequest
 from zerodrop.errors import ReplicaUnreachable
 from zerodrop.model import EntrypointAnswer, Release, StreamsEnded
+from zerodrop.private_files import private_dir, private_write
 from zerodrop.rollout.contract import FILE_KIND, SIGNAL_KINDS, DrainContract, InflightEndpoint
 from zerodrop.target import ComposeTarget
 
@@ -72,11 +73,8 @@ class ContractApp:
     def compose_for(self, release: Release) -> tuple[dict[str, str], list[Path]]:
         """An override file naming the release's image for the service (the user's files stay
         as they are)."""
-        self.override_dir.mkdir(parents=True, exist_ok=True)
-        path = self.override_dir / f"zerodrop-{self.service}-image.json"
-        path.write_text(
-            json.dumps({"services": {self.service: {"image": release.version}}}), encoding="utf-8"
-        )
+        path = private_dir(self.override_dir) / f"zerodrop-{self.service}-image.json"
+        private_write(path, json.dumps({"services": {self.service: {"image": release.version}}}))
         return dict(release.env), [path]
 
     def drain(self, container: Container) -> None:

@@ -6,14 +6,65 @@ from typing import Any
 
 import httpx
 
-from zerodrop.errors import TraefikUnavailable
+from zerodrop.errors import RolloutInputError, TraefikUnavailable
 from zerodrop.target import TraefikEndpoints
 
 
+def masked(url: str) -> str:
+    """A URL fit to print: a password in it becomes ***."""
+    parsed = httpx.URL(url)
+    if not parsed.password:
+        return url
+    return str(parsed.copy_with(username=parsed.username, password="***"))
+
+
+def api_json(api_url: str, path: str, timeout: float = 3.0) -> Any:
+    """GET a path of Traefik's API and its JSON; None for a 404 (it has no such thing). Anything
+    else that is not a 2xx answer with JSON (no answer, a 5xx, a body that is not JSON) is one
+    line, a TraefikUnavailable, with any password in the URL masked; 401 and 403 are
+    RolloutInputError (the URL needs user:password@)."""
+    shown = masked(api_url)
+    try:
+        response = httpx.get(f"{api_url.rstrip('/')}{path}", timeout=timeout)
+    except httpx.HTTPError as error:
+        raise TraefikUnavailable(
+            f"Traefik's API at {shown} does not answer: {type(error).__name__} {error}"
+        ) from None
+    if response.status_code == 404:
+        return None
+    if response.status_code in (401, 403):
+        raise RolloutInputError(
+            f"Traefik's API at {shown} refused us ({response.status_code}): "
+            "put user:password@ in --traefik-api"
+        )
+    if not response.is_success:
+        raise TraefikUnavailable(f"Traefik's API at {shown} answered {response.status_code} for {path}")
+    try:
+        return response.json()
+    except ValueError:
+        raise TraefikUnavailable(
+            f"Traefik's API at {shown} answered {path} with something that is not JSON"
+        ) from None
+
+
+def api_object(api_url: str, path: str, timeout: float = 3.0) -> dict[str, Any] | None:
+    """api_json for a path whose answer is one JSON object; TraefikUnavailable for another shape."""
+    doc = api_json(api_url, path, timeout)
+    if doc is not None and not isinstance(doc, dict):
+        raise TraefikUnavailable(
+            f"Traefik's API at {masked(api_url)} answered {path} with JSON of another shape"
+        )
+    return doc
+
+
 def server_urls(service_doc: dict[str, Any]) -> set[str]:
-    """The server URLs of one HTTP service document from Traefik's API."""
-    servers = (service_doc.get("loadBalancer") or {}).get("servers") or []
-    return {str(server["url"]) for server in servers if "url" in server}
+    """The server URLs of one HTTP service document from Traefik's API (entries of another shape
+    are no servers)."""
+    balancer = service_doc.get("loadBalancer")
+    servers = balancer.get("servers") if isinstance(balancer, dict) else None
+    if not isinstance(servers, list):
+        return set()
+    return {str(server["url"]) for server in servers if isinstance(server, dict) and "url" in server}
 
 
 def server_ip(url: str) -> str:
@@ -25,28 +76,14 @@ def routed_ips(api_url: str, service: str, timeout: float = 3.0) -> set[str]:
     """IPs of the servers Traefik's load balancer for `service` (e.g. app@docker) sends to now.
 
     An absent service (no healthy replica at all) gives an empty set."""
-    try:
-        response = httpx.get(f"{api_url}/api/http/services/{service}", timeout=timeout)
-    except httpx.HTTPError as error:
-        raise TraefikUnavailable(f"Traefik API at {api_url} unreachable: {error}") from None
-    if response.status_code == 404:
-        return set()
-    response.raise_for_status()
-    return {server_ip(url) for url in server_urls(response.json())}
+    doc = api_object(api_url, f"/api/http/services/{service}", timeout)
+    return set() if doc is None else {server_ip(url) for url in server_urls(doc)}
 
 
 def router_doc(api_url: str, router: str, timeout: float = 3.0) -> dict[str, Any] | None:
     """Traefik's document of one HTTP router (e.g. app@docker), None if it has no such router
     (Traefik drops a router whose containers define it differently)."""
-    try:
-        response = httpx.get(f"{api_url}/api/http/routers/{router}", timeout=timeout)
-    except httpx.HTTPError as error:
-        raise TraefikUnavailable(f"Traefik API at {api_url} unreachable: {error}") from None
-    if response.status_code == 404:
-        return None
-    response.raise_for_status()
-    doc: dict[str, Any] = response.json()
-    return doc
+    return api_object(api_url, f"/api/http/routers/{router}", timeout)
 
 
 def router_problem(doc: dict[str, Any] | None, router: str, expected_rule: str | None) -> str | None:

@@ -8,9 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from zerodrop.errors import RolloutInputError, TraefikUnavailable
+from zerodrop.adapters.traefik_api import api_object
+from zerodrop.errors import RolloutInputError
 
 ROUTER_LABEL = re.compile(r"^traefik\.http\.routers\.([^.]+)\.(.+)$")
 SERVICE_LABEL = re.compile(r"^traefik\.http\.services\.([^.]+)\.(.+)$")
@@ -88,20 +87,8 @@ def route_from_labels(
     )
 
 
-def _get(api_url: str, path: str) -> Any:
-    try:
-        response = httpx.get(f"{api_url.rstrip('/')}{path}", timeout=5.0)
-    except httpx.HTTPError as error:
-        raise TraefikUnavailable(f"Traefik's API at {api_url} does not answer: {error}") from None
-    if response.status_code == 404:
-        return None
-    if response.status_code in (401, 403):
-        raise RolloutInputError(
-            f"Traefik's API at {api_url} refused us ({response.status_code}): "
-            "put user:password@ in --traefik-api"
-        )
-    response.raise_for_status()
-    return response.json()
+def _get(api_url: str, path: str) -> dict[str, Any] | None:
+    return api_object(api_url, path, timeout=5.0)
 
 
 def confirm_route(api_url: str, route: Route) -> Route:

@@ -20,6 +20,7 @@ from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusal
 from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.route_check import CheckRequest, check_request
+from zerodrop.adapters.traefik_api import masked
 from zerodrop.adapters.traefik_routes import (
     PROVIDER,
     Route,
@@ -88,7 +89,7 @@ def state_dir() -> Path:
 def _loopback(url: str, what: str) -> str:
     host = httpx.URL(url).host
     if host not in LOOPBACK:
-        raise RolloutInputError(f"{what} {url}: zerodrop talks to Traefik on 127.0.0.1 only")
+        raise RolloutInputError(f"{what} {masked(url)}: zerodrop talks to Traefik on 127.0.0.1 only")
     return url.rstrip("/")
 
 

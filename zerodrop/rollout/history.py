@@ -10,6 +10,7 @@ from typing import Any
 
 from zerodrop.errors import HistoryUnreadable
 from zerodrop.model import Release
+from zerodrop.private_files import private_dir, private_write
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,12 @@ def remember_rollout(
     state_dir: Path, project: str, from_release: Release, to_release: Release, outcome: str = "done"
 ) -> None:
     """Append a rollout that ended (done, failed or interrupted) to the project's history."""
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     records = load_history(state_dir, project)
     records.append(HistoryEntry(from_release, to_release, time.time(), outcome))
     path = _history_file(state_dir, project)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps([asdict(r) for r in records], indent=2), encoding="utf-8")
+    private_write(tmp, json.dumps([asdict(r) for r in records], indent=2))
     tmp.replace(path)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from zerodrop.errors import RolloutLocked
+from zerodrop.private_files import private_dir, private_open
 
 
 def _lock_file(state_dir: Path, project: str) -> Path:
@@ -48,9 +49,8 @@ def rollout_lock(state_dir: Path, project: str, purpose: str = "") -> Iterator[L
     """Hold the project's rollout lock for the block; RolloutLocked at once if another holds it.
     The kernel releases it if the process dies, but what the holder wrote stays: the LockState
     yielded says whether the previous holder died without finishing (stale)."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    path = _lock_file(state_dir, project)
-    with path.open("a+", encoding="utf-8") as handle:
+    path = _lock_file(private_dir(state_dir), project)
+    with private_open(path, "a+") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

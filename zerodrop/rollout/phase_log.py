@@ -14,6 +14,7 @@ from typing import TextIO
 
 from zerodrop.errors import first_line
 from zerodrop.model import PhaseRecord
+from zerodrop.private_files import private_open
 
 BEGIN = "begin"  # the `event` of a phase's first line; its last line has event "end"
 
@@ -86,5 +87,4 @@ def open_log(path: Path | None) -> TextIO | None:
     """The JSON-lines file the rollout's phases go to (parent folders created)."""
     if path is None:
         return None
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.open("w", encoding="utf-8")
+    return private_open(path, "w")
