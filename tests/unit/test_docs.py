@@ -84,3 +84,19 @@ def test_the_docs_are_tracked():
     tracked = subprocess.run(["git", "ls-files", "docs", "README.md"], cwd=REPO_ROOT, capture_output=True,
                              text=True, check=True).stdout.split()  # fmt: skip
     assert "README.md" in tracked and any(t.startswith("docs/") for t in tracked)
+
+
+def test_every_numbered_workshop_page_has_a_verification_section_naming_a_test():
+    """Pages of one shape: each numbered page (not the set-up) says which test keeps it true."""
+    pages = sorted((REPO_ROOT / "docs" / "workshop").glob("[0-9][0-9]-*.md"))
+    missing = []
+    for page in pages:
+        if page.name.startswith("00-"):
+            continue
+        text = page.read_text(encoding="utf-8")
+        section = (
+            text.split("## Verification", 1)[1].split("\n## ", 1)[0] if "## Verification" in text else ""
+        )
+        if not re.search(r"\btest_[a-z0-9_]+", section):
+            missing.append(page.name)
+    assert len(pages) >= 11 and missing == []
