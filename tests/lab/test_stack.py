@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 import docker
@@ -129,3 +130,35 @@ def test_clean_lab_removes_leftover_test_stacks_and_nothing_else(docker_client, 
         container.remove(force=True)
         network.remove()
         volume.remove()
+
+
+def test_the_offline_images_record_that_there_is_no_registry_and_every_image_script_reads_it(tmp_path):
+    """`make images-offline` on a host with no registry names the offline images and records
+    ZERODROP_REGISTRY=no in the env file; the script every Debian-based image starts from
+    (the Swarm node's, the conformance matrix's) then answers the debootstrapped base, not
+    debian:trixie-slim, which no registry would serve. The images exist already here, so the
+    scripts only look."""
+    import subprocess
+
+    from lab.config import REPO_ROOT
+
+    env_file = tmp_path / "offline.env"
+    env = {**os.environ, "ENV_FILE": str(env_file)}
+    subprocess.run(
+        ["bash", "scripts/build-offline-images.sh"], cwd=REPO_ROOT, env=env, check=True, capture_output=True
+    )
+    written = env_file.read_text()
+    assert "ZERODROP_REGISTRY=no" in written and "PYTHON_IMAGE=" in written and "TRAEFIK_IMAGE=" in written
+    base = (
+        subprocess.run(
+            ["bash", "scripts/build-debian-base.sh"],
+            cwd=REPO_ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    assert base == "zerodrop/debian-base:trixie", base
