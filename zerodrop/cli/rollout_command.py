@@ -107,6 +107,14 @@ def _print_json(result: RolloutResult | None, log_path: Path) -> None:
         )
 
 
+def recover_command(args: argparse.Namespace) -> str:
+    """`zerodrop recover SERVICE` with the compose flags this command was given."""
+    flags = [a for f in args.files for a in ("-f", str(f))]
+    flags += ["-p", args.project_name] if args.project_name else []
+    flags += [a for f in args.env_files for a in ("--env-file", str(f))]
+    return " ".join(["zerodrop", "recover", args.service, *flags])
+
+
 def cmd_rollout(args: argparse.Namespace) -> int:
     """Roll SERVICE to --image; 0 done, 1 failed (batch undone), 2 bad input, 3 cut, 4 done but
     the last request through the entrypoint did not answer as declared, 128+n signal."""
@@ -118,6 +126,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         route_timeout=args.route_timeout,
         build=False,
         image_reference=True,
+        recover_command=recover_command(args),
     )
     validate_options(options)  # before Docker is asked
     found = find_service(connect(), args)

@@ -65,7 +65,13 @@ class RolloutEngine:
         self.health_timeout = timeouts.health
         self.route_timeout = timeouts.route
         self.gates = ReplicaWaits(platform, options.poll_interval, guard=self._guard)
-        self.undo = Undo(platform, ReplicaWaits(platform, options.poll_interval), log, self.route_timeout)
+        self.undo = Undo(
+            platform,
+            ReplicaWaits(platform, options.poll_interval),
+            log,
+            self.route_timeout,
+            recover_command=options.recover_command,
+        )
         self.watched = NewReplicas(platform, self.gates, self.route_timeout)
         self.membership = Membership()  # compose adds alone; retirements remove side by side
         self.retiring = Retirements(

@@ -41,6 +41,8 @@ class RolloutOptions:
     max_draining: int | None = None
     # The target's version is a whole image reference (`zerodrop rollout --image`), not a tag.
     image_reference: bool = False
+    # What a user runs to mend what a failed undo left (the lab's command, or zerodrop's).
+    recover_command: str = "python -m lab recover"
 
 
 def validate_options(options: RolloutOptions) -> None:

@@ -45,6 +45,7 @@ class Undo:
     log: RolloutLog
     call_timeout: float
     cut: list[CutWork] = field(default_factory=list)
+    recover_command: str = "python -m lab recover"  # named to the user when an undo falls short
 
     def run(self, batch: Batch) -> list[str]:
         """Put the batch's drained old replicas back in rotation first, then take away the new
@@ -78,7 +79,7 @@ class Undo:
             attempts(f"retiring old {old.name}", partial(self._retire_lame, old))
         if needed > 0:
             attempts.problems.append(
-                f"{needed} replica(s) fewer than before the batch: run `python -m lab recover`"
+                f"{needed} replica(s) fewer than before the batch: run `{self.recover_command}`"
             )
         return attempts.problems
 

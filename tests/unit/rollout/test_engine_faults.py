@@ -364,3 +364,17 @@ def test_review_2_a_new_replica_docker_cannot_inspect_is_kept_while_an_old_one_i
     stopped = interrupted_with_docker_blind(platform, "drain app-1", "app-3")
     assert "id3" in platform.replicas_by_id and not platform.by_name("app-3").drained
     assert any("inspecting app-3" in line for line in stopped.left_behind)
+
+
+def test_an_undo_that_falls_short_names_the_recover_command_of_the_tool_that_ran_it():
+    """app-1 ignores its undrain and the new app-3 dies as app-1 drains: one replica fewer than
+    before the batch. The line says which command mends it: zerodrop's for zerodrop's users, not
+    the lab's."""
+    platform = FakePlatform()
+    platform.by_name("app-1").ignores_undrain = True
+    platform.on("drain app-1", lambda p: p.kill("app-3"))
+    command = "zerodrop recover web -f compose.yml"
+    with pytest.raises(RolloutFailed) as caught:
+        engine(platform, route_timeout=0.05, recover_command=command).run()
+    short = [line for line in caught.value.left_behind if "fewer than before the batch" in line]
+    assert short and short[0].endswith(f"run `{command}`") and "python -m lab" not in short[0]
