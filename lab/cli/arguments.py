@@ -9,6 +9,7 @@ from zerodrop.cli.arguments import (
     finite_rate,
     finite_seconds,
     long_seconds,
+    phase_log_file,
     stream_options,
     writable_file,
 )
@@ -112,5 +113,5 @@ def add_rollout_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--no-build", action="store_true", help="use the version's image as it is")
     parser.add_argument(
-        "--log", type=writable_file, help="phase log (JSON lines); default out/rollout-<project>.jsonl"
+        "--log", type=phase_log_file, help="phase log (JSON lines); default out/rollout-<project>.jsonl"
     )

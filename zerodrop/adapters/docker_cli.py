@@ -35,8 +35,11 @@ def run_docker(
     In a session of its own: a Ctrl-C at the terminal reaches the lab, which finishes or undoes
     its step, and never a docker command half-way through creating containers or services."""
     shown = f"docker {name or ' '.join(args)}"
+    program = shutil.which("docker") or shutil.which("docker", path=env.get("PATH"))
+    if program is None:
+        raise error(f"`{shown}`: no docker command on PATH: install the Docker CLI (and its compose plugin)")
     process = subprocess.Popen(
-        [shutil.which("docker") or "docker", *args],
+        [program, *args],
         env=dict(env),
         cwd=cwd,
         stdout=subprocess.PIPE if capture else None,

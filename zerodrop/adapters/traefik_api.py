@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -11,8 +12,11 @@ from zerodrop.target import TraefikEndpoints
 
 
 def masked(url: str) -> str:
-    """A URL fit to print: a password in it becomes ***."""
-    parsed = httpx.URL(url)
+    """A URL fit to print: a password in it becomes *** (in a URL that does not parse too)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return re.sub(r"(//[^/:@]*):[^/@]*@", r"\1:***@", url)
     if not parsed.password:
         return url
     return str(parsed.copy_with(username=parsed.username, password="***"))

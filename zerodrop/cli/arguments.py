@@ -4,7 +4,10 @@ only, files checked before any work, the probe's stream options."""
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
+import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -57,16 +60,41 @@ def count(raw: str) -> int:
     return int(raw)
 
 
+def _nearest_folder(path: Path) -> Path:
+    """The path's nearest folder that exists (its own parent, or an ancestor)."""
+    return next(p for p in path.resolve().parents if p.exists())
+
+
 def writable_file(raw: str) -> Path:
-    """A file path whose folder exists or can be made, and that can be written (checked before
-    any work, so a long run never ends on an unwritable path)."""
+    """A file path that can be written: checked before any work (so a long run never ends on an
+    unwritable path), and nothing is created until the command runs."""
     path = Path(raw)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8"):
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{raw!r} is a folder, not a file")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise argparse.ArgumentTypeError(f"{raw!r} cannot be written")
+    folder = path.parent if path.parent.exists() else _nearest_folder(path)
+    try:  # a real write (os.access says yes to root even in /proc); the probe file is gone at once
+        with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
         raise argparse.ArgumentTypeError(f"{raw!r} cannot be written: {error.strerror or error}") from None
+    return path
+
+
+def phase_log_file(raw: str) -> Path:
+    """A phase log to (over)write: a writable file that is new, empty, or a phase log already
+    (JSON lines with an `event`): anything else is refused rather than truncated."""
+    path = writable_file(raw)
+    if path.is_file() and path.stat().st_size:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline()
+        try:
+            ours = isinstance(doc := json.loads(first), dict) and "event" in doc and "phase" in doc
+        except ValueError:
+            ours = False
+        if not ours:
+            raise argparse.ArgumentTypeError(f"{raw!r} is not a zerodrop phase log: refusing to overwrite it")
     return path
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from zerodrop.adapters.compose_file import labels
 from zerodrop.cli.arguments import OneLineParser
-from zerodrop.cli.service_target import add_compose_flags, merged_config
+from zerodrop.cli.compose_flags import add_compose_flags, merged_config
 from zerodrop.errors import EXIT_FAILED, EXIT_OK, LintInputError, RolloutInputError
 from zerodrop.lint.contract_rules import TOOL_RULES
 from zerodrop.lint.engine_rules import engine_rules

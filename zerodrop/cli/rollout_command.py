@@ -12,13 +12,13 @@ from pathlib import Path
 
 from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.docker_cli import run_docker
-from zerodrop.adapters.docker_sdk import connect
-from zerodrop.cli.arguments import OneLineParser, count, writable_file
+from zerodrop.cli.arguments import OneLineParser, count, phase_log_file
+from zerodrop.cli.compose_flags import add_compose_flags
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
-from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
+from zerodrop.cli.service_target import ServiceTarget, find_service
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.stopped_report import report_stopped
-from zerodrop.errors import EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped
+from zerodrop.errors import EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped, first_line
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
 from zerodrop.rollout.deadlines import derive_deadlines
@@ -49,13 +49,13 @@ def add_rollout_command(commands: argparse._SubParsersAction[OneLineParser]) -> 
     add_deadline_flags(rollout)
     rollout.add_argument("--dry-run", action="store_true", help="say the plan; change nothing")
     rollout.add_argument("--json", action="store_true", help="phase records and the summary as JSON lines")
-    rollout.add_argument("--log", type=writable_file, help="phase log (JSON lines)")
+    rollout.add_argument("--log", type=phase_log_file, help="phase log (JSON lines)")
     rollout.set_defaults(run=cmd_rollout)
 
 
-def _ensure_rollable(found: ServiceTarget, image: str) -> None:
-    """Replicas run, and the image is local or one bounded pull brings it; RolloutInputError
-    otherwise."""
+def _ensure_rollable(found: ServiceTarget, image: str, *, pull: bool = True) -> bool:
+    """Replicas run, and the image is local or (with `pull`) one bounded pull brings it;
+    RolloutInputError otherwise. Whether the image was on the engine already."""
     if not found.platform.replicas():
         raise RolloutInputError(
             f"no running replica of {found.spec.name!r} in project {found.target.project!r}: a rollout "
@@ -63,21 +63,25 @@ def _ensure_rollable(found: ServiceTarget, image: str) -> None:
         )
     client = found.platform.client
     if docker_sdk.image_exists(client, image):
-        return
+        return True
+    if not pull:
+        return False
     try:  # one bounded attempt: a host with no registry must not hang here
         run_docker("pull", "--quiet", image, env=dict(os.environ), timeout=PULL_TIMEOUT, name=f"pull {image}")
     except DockerCliError as error:
-        raise RolloutInputError(
-            f"--image {image}: not on this engine and not pullable ({type(error).__name__})"
-        ) from None
+        said = (error.output.strip().splitlines() or [first_line(error)])[-1]
+        raise RolloutInputError(f"--image {image}: not on this engine, and the pull failed: {said}") from None
+    return False
 
 
-def _dry_run(found: ServiceTarget, options: RolloutOptions) -> int:
-    """The plan: deadlines, contract, route, batches."""
+def _dry_run(found: ServiceTarget, options: RolloutOptions, present: bool) -> int:
+    """The plan: the image, deadlines, contract, route, batches; nothing changed, nothing fetched."""
     deadlines = derive_deadlines(found.platform.service_timing())
     old = found.platform.replicas()
     name = f"{found.target.project}/{found.spec.name}"
-    print(f"rollout: dry run: {name} -> {options.target.version}; nothing is changed")
+    print(f"rollout: dry run: {name} -> {options.target.version}; nothing is changed or fetched")
+    where = "present on this engine" if present else "not on this engine: a rollout would pull it first"
+    print(f"rollout: image {options.target.version}: {where}")
     print(f"rollout: {deadlines.line()}")
     print(f"rollout: drain contract: {found.contract.line()}")
     print(f"rollout: Traefik: {found.route.line()}; entrypoint {found.target.http_url}")
@@ -129,10 +133,10 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         recover_command=recover_command(args),
     )
     validate_options(options)  # before Docker is asked
-    found = find_service(connect(), args)
-    _ensure_rollable(found, args.image)
+    found = find_service(args)
+    present = _ensure_rollable(found, args.image, pull=not args.dry_run)
     if args.dry_run:
-        return _dry_run(found, options)
+        return _dry_run(found, options, present)
     log_path = args.log or found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
     out: Callable[[str], None] = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
     out(f"rollout: drain contract: {found.contract.line()}")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.arguments import OneLineParser, finite_seconds
-from zerodrop.cli.service_target import ServiceTarget, add_compose_flags, find_service
+from zerodrop.cli.compose_flags import add_compose_flags
+from zerodrop.cli.service_target import ServiceTarget, find_service
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
 from zerodrop.rollout.lock import lock_state
 from zerodrop.rollout.mend import execute_recover
@@ -82,7 +82,7 @@ def status_lines(found: ServiceTarget, view: ServiceView) -> list[str]:
 
 def cmd_status(args: argparse.Namespace) -> int:
     """0 when the service is whole (every replica ready, routed, of the configured image), else 1."""
-    found = find_service(connect(), args, strict=False)
+    found = find_service(args, strict=False)
     view = look(found.platform)
     if not view.replicas:
         print(f"zerodrop: no replicas of {found.spec.name!r} in project {found.target.project!r}")
@@ -94,7 +94,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Mend what a killed rollout left; 0 whole, 1 still wrong, 2 bad input, 3 work was cut."""
-    found = find_service(connect(), args)
+    found = find_service(args)
     return recover_and_say(found.platform, found.target, args)
 
 

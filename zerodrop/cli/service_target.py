@@ -1,35 +1,32 @@
-"""The service a `zerodrop` command targets: compose's own flags, the merged configuration compose
-resolves from them, the service's labels, and Traefik's API, put together into a ComposeTarget and
-the DockerPlatform that rolls it. Everything that makes a rollout unsafe is refused here, before
-anything changes."""
+"""The service a `zerodrop` command targets: the merged configuration compose resolves from its
+flags (zerodrop.cli.compose_flags), the service's labels, and Traefik (zerodrop.cli.service_route),
+put together into a ComposeTarget and the DockerPlatform that rolls it. Everything that makes a
+rollout unsafe is refused here, before anything changes."""
 
 from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import docker
 import httpx
 
-from zerodrop.adapters import compose, docker_sdk
-from zerodrop.adapters.compose_files import default_files
+from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusals
 from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
-from zerodrop.adapters.route_check import CheckRequest, check_request
-from zerodrop.adapters.traefik_api import masked
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.adapters.route_check import CheckRequest
 from zerodrop.adapters.traefik_routes import (
-    PROVIDER,
     Route,
     confirm_route,
-    entrypoint_port,
-    entrypoint_tls,
     route_from_labels,
 )
-from zerodrop.errors import ComposeError, RolloutInputError, first_line
+from zerodrop.cli.compose_flags import merged_config, state_dir
+from zerodrop.cli.service_route import DEFAULT_TRAEFIK_API, entrypoint_url, loopback_api, route_check
+from zerodrop.errors import RolloutInputError
 from zerodrop.lint.traefik_static import static_of
 from zerodrop.rollout.contract import (
     CONTRACTS_HELP,
@@ -45,24 +42,6 @@ from zerodrop.rollout.contract import (
 )
 from zerodrop.target import ComposeTarget
 
-DEFAULT_TRAEFIK_API = "http://127.0.0.1:8080"
-LOOPBACK = {"127.0.0.1", "localhost"}
-
-
-def add_compose_flags(parser: argparse.ArgumentParser) -> None:
-    """`docker compose`'s own flags, meaning what they mean to compose."""
-    parser.add_argument(
-        "-f", "--file", dest="files", action="append", type=Path, default=[], help="compose file (repeatable)"
-    )
-    parser.add_argument("-p", "--project-name", help="compose project name")
-    parser.add_argument("--project-directory", type=Path, help="compose's project directory")
-    parser.add_argument(
-        "--env-file", dest="env_files", action="append", type=Path, default=[], help="env file (repeatable)"
-    )
-    parser.add_argument(
-        "--profile", dest="profiles", action="append", default=[], help="profile (repeatable)"
-    )
-
 
 @dataclass(frozen=True)
 class ServiceTarget:
@@ -75,108 +54,6 @@ class ServiceTarget:
     route: Route
     problems: tuple[str, ...] = ()  # what a rollout would refuse (found when not strict)
     check: CheckRequest | None = None  # the rollout's last request through the entrypoint
-
-
-def state_dir() -> Path:
-    """Where rollout history and locks live: $ZERODROP_STATE_DIR, else $XDG_STATE_HOME/zerodrop,
-    else ~/.local/state/zerodrop."""
-    if os.environ.get("ZERODROP_STATE_DIR"):
-        return Path(os.environ["ZERODROP_STATE_DIR"])
-    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
-    return Path(base) / "zerodrop"
-
-
-def _loopback(url: str, what: str) -> str:
-    host = httpx.URL(url).host
-    if host not in LOOPBACK:
-        raise RolloutInputError(f"{what} {masked(url)}: zerodrop talks to Traefik on 127.0.0.1 only")
-    return url.rstrip("/")
-
-
-def _flag_target(args: argparse.Namespace, service: str) -> ComposeTarget:
-    """A target from the flags alone, enough to ask compose for the merged configuration (no
-    files when no -f was given: compose then finds them itself)."""
-    files = tuple(p.resolve() for p in args.files)
-    return ComposeTarget(
-        project=args.project_name or "",
-        compose_files=files,
-        service=service,
-        http_port=0,
-        api_port=0,
-        app_host="",
-        replicas=0,
-        app_image="",
-        up_timeout=300.0,
-        state_dir=state_dir(),
-        out_dir=Path.cwd(),
-        env_files=tuple(p.resolve() for p in args.env_files),
-        profiles=tuple(args.profiles),
-        project_directory=args.project_directory.resolve() if args.project_directory else None,
-    )
-
-
-def _config(target: ComposeTarget) -> dict[str, Any]:
-    """compose's merged configuration; RolloutInputError (exit 2) with compose's own words if it
-    cannot read the files."""
-    try:
-        return compose.config(target)
-    except ComposeError as error:
-        said = "; ".join(line.strip() for line in error.output.splitlines() if line.strip())
-        raise RolloutInputError(f"docker compose config: {said or first_line(error)}") from None
-
-
-def merged_config(args: argparse.Namespace, service: str = "") -> tuple[ComposeTarget, dict[str, Any]]:
-    """The target the compose flags name, and the merged configuration compose resolves from them,
-    exactly as `docker compose` with these flags reads it. With no -f, compose finds the files
-    (COMPOSE_FILE, the override file, parent folders); the target names them too (for a file of
-    zerodrop's own on top), once compose given that list reads the same configuration."""
-    flags = _flag_target(args, service)
-    config = _config(flags)
-    if flags.compose_files:
-        return flags, config
-    found = default_files(flags.project_directory or Path.cwd())
-    named = flags.with_overrides(compose_files=found)
-    if not found or _config(named) != config:
-        shown = ", ".join(str(p) for p in found) or "none"
-        raise RolloutInputError(
-            f"compose reads files zerodrop could not name (found: {shown}): pass them with -f"
-        )
-    return named, config
-
-
-def _entrypoint_url(client: docker.DockerClient, api_url: str, route: Route) -> str:
-    """Traefik's entrypoint for the route, as published on 127.0.0.1 by the container that serves
-    Traefik's API (found by the API's own published port)."""
-    api_port = httpx.URL(api_url).port or 80
-    for container in client.containers.list():
-        bindings = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
-        published = {b.get("HostPort") for binds in bindings.values() if binds for b in binds}
-        if str(api_port) not in published:
-            continue
-        for name in route.entrypoints or ("http",):
-            port = entrypoint_port(api_url, name)
-            for bind in bindings.get(f"{port}/tcp") or []:
-                if bind.get("HostIp") in {"127.0.0.1", "0.0.0.0", ""}:
-                    return f"http://127.0.0.1:{bind['HostPort']}"
-    raise RolloutInputError(f"no container publishes Traefik's entrypoint {route.entrypoints} on 127.0.0.1")
-
-
-def route_check(api_url: str, spec: ServiceSpec, route: Route) -> CheckRequest:
-    """The last request of a rollout, from the first of the service's routers whose rule can be
-    requested (zerodrop.adapters.route_check); RolloutInputError naming the label to add when
-    none can."""
-    refused: list[RolloutInputError] = []
-    for router in route.routers:
-        name = router.removesuffix(f"@{PROVIDER}")
-        listed = spec.labels.get(f"traefik.http.routers.{name}.entrypoints", "")
-        entrypoints = [e.strip() for e in listed.split(",") if e.strip()] or list(route.entrypoints)
-        tls = any(entrypoint_tls(api_url, e) for e in entrypoints)
-        balancer = route.balancer.removesuffix(f"@{PROVIDER}")
-        try:
-            return check_request(spec.labels, name, balancer, entrypoint_tls=tls, grace=spec.stop_grace)
-        except RolloutInputError as error:
-            refused.append(error)
-    raise refused[0]
 
 
 def _control(
@@ -197,25 +74,35 @@ def _control(
     )
 
 
-def find_service(
-    client: docker.DockerClient, args: argparse.Namespace, *, strict: bool = True
-) -> ServiceTarget:
-    """Resolve the service SERVICE of the flags' project: its configuration, drain contract, route
-    and platform; RolloutInputError (nothing changed) for anything that makes it unsafe to roll,
-    unless not `strict` (for a look only): then those are the target's `problems`."""
-    flags, config = merged_config(args, args.service)
-    spec = read_service(config, args.service)
-    problems = refusals(spec)
-    if problems and strict:
-        raise RolloutInputError(f"service {spec.name!r} cannot be rolled safely: {'; '.join(problems)}")
+def _contract(
+    args: argparse.Namespace, spec: ServiceSpec, problems: list[str], *, strict: bool
+) -> DrainContract:
+    """The drain contract `--drain` or the label declares; without one, RolloutInputError, or
+    for a look only (not `strict`) a problem, and the phase of a replica comes from its health."""
     declared = getattr(args, "drain", None) or spec.labels.get(DRAIN_LABEL)
     if not declared and strict:
         raise RolloutInputError(f"service {spec.name!r} has no drain contract: {CONTRACTS_HELP}")
     if not declared:
         problems.append(f"no drain contract: {CONTRACTS_HELP}")
-    # Without one (a look only), a replica's phase comes from its health alone.
-    contract = parse_contract(declared) if declared else DrainContract(SIGTERM_KIND)
-    api_url = _loopback(
+    return parse_contract(declared) if declared else DrainContract(SIGTERM_KIND)
+
+
+def find_service(
+    args: argparse.Namespace, *, strict: bool = True, engine: Callable[[], docker.DockerClient] = connect
+) -> ServiceTarget:
+    """Resolve the service SERVICE of the flags' project: its configuration, drain contract, route
+    and platform; RolloutInputError (nothing changed) for anything that makes it unsafe to roll,
+    unless not `strict` (for a look only): then those are the target's `problems`. Every input is
+    checked before the engine is asked (`engine` connects to it)."""
+    if args.traefik_api:
+        loopback_api(args.traefik_api, "Traefik's API")
+    flags, config = merged_config(args, args.service)
+    spec = read_service(config, args.service)
+    problems = refusals(spec)
+    if problems and strict:
+        raise RolloutInputError(f"service {spec.name!r} cannot be rolled safely: {'; '.join(problems)}")
+    contract = _contract(args, spec, problems, strict=strict)
+    api_url = loopback_api(
         args.traefik_api or spec.labels.get(TRAEFIK_API_LABEL) or DEFAULT_TRAEFIK_API, "Traefik's API"
     )
     exposed = static_of(config.get("services") or {}).exposed_by_default
@@ -227,6 +114,7 @@ def find_service(
             raise
         problems.append(str(error))
         check = None
+    client = engine()
     running = docker_sdk.replicas(client, spec.project, spec.name)
     target = ComposeTarget(
         **{
@@ -240,7 +128,7 @@ def find_service(
             "router_name": route.routers[0],
             "balancer_name": route.balancer,
             "traefik_api": api_url,
-            "entrypoint_url": _entrypoint_url(client, api_url, route),
+            "entrypoint_url": entrypoint_url(client, api_url, route),
         }
     )
     platform = DockerPlatform(client, target, _control(client, spec, contract, check))

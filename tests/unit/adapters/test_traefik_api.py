@@ -69,4 +69,5 @@ def test_confirming_a_route_on_a_broken_api_says_so_in_one_line_with_the_passwor
 
 def test_masked_hides_only_the_password():
     assert masked("http://admin:s3cret@127.0.0.1:8080") == "http://admin:***@127.0.0.1:8080"
+    assert masked("http://admin:s3cret@127.0.0.1:abc") == "http://admin:***@127.0.0.1:abc"
     assert masked("http://127.0.0.1:8080") == "http://127.0.0.1:8080"

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from zerodrop.cli import main
-from zerodrop.cli.service_target import merged_config
+from zerodrop.cli.compose_flags import merged_config
 from zerodrop.errors import RolloutInputError
 
 BASE = """\
