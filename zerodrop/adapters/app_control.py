@@ -64,6 +64,10 @@ class AppControl(Protocol):
         and the version that answered."""
         ...
 
+    def forget(self, container_id: str) -> None:
+        """A replica was removed: drop what is kept about it."""
+        ...
+
 
 class LabApp:
     """The lab's app: APP_VERSION, SIGUSR1/SIGUSR2, /stats asked inside the container."""
@@ -101,6 +105,9 @@ class LabApp:
         docker_sdk.send_signal(container, "SIGHUP")
         stats = in_container.replica_stats(container, streams_within=wait)
         return StreamsEnded(int(stats["streams_ended"]), int(stats["streams"]))
+
+    def forget(self, container_id: str) -> None:
+        """Nothing is kept: the app itself says whether it is drained."""
 
     def answer(self, cfg: ComposeTarget) -> EntrypointAnswer:
         """GET /health, which must answer 200; the version from X-App-Version."""

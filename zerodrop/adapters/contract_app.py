@@ -14,6 +14,7 @@ from docker.errors import APIError, ContainerError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters import docker_sdk, in_container
+from zerodrop.adapters.drain_records import DrainRecords
 from zerodrop.adapters.route_check import CheckRequest
 from zerodrop.errors import ReplicaUnreachable
 from zerodrop.model import EntrypointAnswer, Release, StreamsEnded
@@ -46,6 +47,7 @@ class ContractApp:
         helper_image: str = "python:3.12-slim",
         check: CheckRequest | None = None,
         streams_signal: str = "",
+        records: DrainRecords | None = None,
     ) -> None:
         self.client = client
         self.service = service
@@ -55,7 +57,7 @@ class ContractApp:
         self.helper_image = helper_image
         self.check = check or CheckRequest("", "localhost", "/", tls=False, verify=True, timeout=10.0)
         self.streams_signal = streams_signal
-        self.drained: set[str] = set()
+        self.records = records or DrainRecords(None)  # which replicas are drained, in any process
         # file: whether the image can remove the drain file (it has `rm`), asked before the first
         # drain: None until then. Without it a drained replica cannot be put back.
         self.removable: bool | None = None
@@ -81,7 +83,7 @@ class ContractApp:
         """The contract's drain: its signal, its file, or SIGTERM."""
         if self.contract.kind == FILE_KIND and self.removable is None:
             self.removable = _can_remove_files(container)
-        self.drained.add(container.id or "")
+        self.records.add(container.id or "", self.contract.line())
         if self.contract.kind == SIGNAL_KINDS:
             docker_sdk.send_signal(container, self.contract.drain_signal)
         elif self.contract.kind == FILE_KIND:
@@ -98,11 +100,12 @@ class ContractApp:
             if result.exit_code != 0:
                 raise ReplicaUnreachable(f"removing {self.contract.path} in {container.name} failed")
         if self.contract.reclaimable:
-            self.drained.discard(container.id or "")
+            self.records.remove(container.id or "")
 
     def phase(self, container: Container) -> str:
-        """draining once drained (or its drain file is there), else its health: ready or starting."""
-        draining = (container.id or "") in self.drained
+        """draining once a drain is recorded for it, by this process or another (or its drain file
+        is there), else its health: ready or starting."""
+        draining = self.records.drained(container.id or "")
         if self.contract.kind == FILE_KIND:
             draining = _exists(container, self.contract.path)
         if draining:
@@ -143,6 +146,10 @@ class ContractApp:
             return None
         docker_sdk.send_signal(container, self.streams_signal)
         return StreamsEnded(-1)
+
+    def forget(self, container_id: str) -> None:
+        """A removed replica's drain record goes with it."""
+        self.records.remove(container_id)
 
     def answer(self, cfg: ComposeTarget) -> EntrypointAnswer:
         """The check the router declares (zerodrop.adapters.route_check); the service does not

@@ -211,6 +211,7 @@ class DockerPlatform:
         if container is not None:
             with contextlib.suppress(NotFound), transient(f"removing {container.name}"):
                 container.remove(force=True)
+        self.control.forget(replica_id)
 
     def diagnostics(self, replica_id: str) -> list[str]:
         """Health log and last 20 log lines."""

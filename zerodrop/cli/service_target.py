@@ -18,6 +18,7 @@ from zerodrop.adapters.compose_service import ServiceSpec, read_service, refusal
 from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
+from zerodrop.adapters.drain_records import DrainRecords
 from zerodrop.adapters.route_check import CheckRequest
 from zerodrop.adapters.traefik_routes import (
     Route,
@@ -71,6 +72,7 @@ def _control(
         helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
         check=check,
         streams_signal=parse_streams(labels[STREAMS_LABEL]) if STREAMS_LABEL in labels else "",
+        records=DrainRecords(state_dir() / "services" / spec.name / f"{spec.project}.drains.json"),
     )
 
 

@@ -126,3 +126,31 @@ def test_a_file_contract_on_an_image_with_no_rm_is_known_before_the_first_drain_
     control.drain(container)
     assert recorder.calls[0].startswith("rm -f /nonexistent/") and recorder.files == {"/tmp/drain": b""}
     assert not control.reclaimable
+
+
+@pytest.mark.parametrize("contract", ["signal:SIGUSR1/SIGUSR2", "sigterm"])
+def test_a_drain_is_recorded_before_its_signal_and_seen_by_another_process(tmp_path, contract):
+    """A rollout drains a replica and is killed: a new process (recover, the next rollout) reads
+    the record and sees the replica as draining, though Docker still calls it healthy."""
+    from zerodrop.adapters.drain_records import DrainRecords
+
+    records = tmp_path / "state" / "shop.drains.json"
+
+    def process() -> ContractApp:
+        client = cast(Any, None)
+        return ContractApp(
+            client, "web", parse_contract(contract), override_dir=tmp_path, records=DrainRecords(records)
+        )
+
+    killed, (recorder, container) = process(), made("healthy")
+    sent: list[bool] = []
+    recorder.kill = lambda signal: sent.append(records.is_file())  # type: ignore[method-assign]
+    killed.drain(container)
+    assert sent == [True], "the record is written before the signal is sent"
+    later = process()
+    assert later.phase(container) == "draining"
+    if later.reclaimable:
+        later.undrain(container)
+        assert process().phase(container) == "ready"
+    later.forget(container.id or "")
+    assert not DrainRecords(records).drained(container.id or "")
