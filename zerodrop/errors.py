@@ -23,6 +23,7 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
     │   │   └── StackError                     1  a docker stack command
     │   ├── ReplicaLost                        1  a replica counted on stopped running or serving
     │   ├── RouteBroken                        1  Traefik's router no longer routes as it did
+    │   ├── RecoverFailed                      1  recover stopped; what it started was taken away
     │   └── StreamMalformed                    1  a held stream sent data the probe cannot read
     ├── WaitTimeout (a TimeoutError)           1  a wait ran out of time
     └── RolloutStopped (a RuntimeError)        1  "rollout stopped: " the current batch was undone
@@ -148,6 +149,13 @@ class ReplicaLost(OperationFailed):
 class RouteBroken(OperationFailed):
     """Traefik's router for the service no longer routes as it did (a new replica's labels
     define it differently, say): its servers may be listed, yet every request misses."""
+
+
+class RecoverFailed(OperationFailed):
+    """`recover` could not finish: Traefik's router did not route before it began (nothing was
+    changed), or a replica it started did not come up (it was taken away again)."""
+
+    prefix = "recover stopped: "
 
 
 class StreamMalformed(OperationFailed):

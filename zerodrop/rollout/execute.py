@@ -67,13 +67,9 @@ def execute_rollout(
         raise RolloutInputError(f"compose file not found: {cfg.compose_file}")
     if interrupt is not None:
         platform.should_stop = lambda: interrupt.signum is not None
-    with rollout_lock(cfg.state_dir, cfg.project, f"rollout to {options.target.version}") as lock:
-        if not platform.replicas():
-            raise RolloutInputError(
-                f"no running replicas of service {cfg.service!r} in project {cfg.project!r}"
-            )
-        if not options.build and not platform.image_exists(options.target):
-            raise RolloutInputError(f"image for version {options.target.version!r} does not exist")
+    purpose, count = f"rollout to {options.target.version}", cfg.replicas
+    with rollout_lock(cfg.state_dir, cfg.project, purpose, replicas=count) as lock:
+        _refuse_what_cannot_roll(platform, cfg, options)
         jsonl = open_log(log_path)
         log = RolloutLog(out=out, jsonl=jsonl)
         try:
@@ -97,6 +93,15 @@ def execute_rollout(
         finally:
             if jsonl is not None:
                 jsonl.close()
+
+
+def _refuse_what_cannot_roll(platform: RolloutPlatform, cfg: ComposeTarget, options: RolloutOptions) -> None:
+    """RolloutInputError (nothing changed) for a service with no running replica, or a target
+    image that is not there to roll to."""
+    if not platform.replicas():
+        raise RolloutInputError(f"no running replicas of service {cfg.service!r} in project {cfg.project!r}")
+    if not options.build and not platform.image_exists(options.target):
+        raise RolloutInputError(f"image for version {options.target.version!r} does not exist")
 
 
 def roll_and_remember(engine: RolloutEngine, cfg: ComposeTarget, before: Release) -> RolloutResult:

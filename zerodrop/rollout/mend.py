@@ -13,9 +13,10 @@ from zerodrop.rollout.deadlines import TimedService, derive_deadlines
 from zerodrop.rollout.history import current_release
 from zerodrop.rollout.lock import LockState, lock_state, rollout_lock
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import Timeouts, resolve_timeouts
+from zerodrop.rollout.plan import Timeouts, check_timeouts, resolve_timeouts
 from zerodrop.rollout.platform import RolloutPlatform, ServicePlatform
-from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, recover, state_lines
+from zerodrop.rollout.recover import recover
+from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, state_lines
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.retire import CutWork
 from zerodrop.target import ComposeTarget
@@ -73,6 +74,13 @@ def resolve_deadlines(
     return resolve_timeouts(health, route, deadlines)
 
 
+def desired_replicas(target: ComposeTarget, lock: LockState) -> int:
+    """How many replicas the service is meant to have: what the rollout a stale lock marks
+    started from (a service scaled with `up --scale` has no count of its own to read, and the
+    killed rollout's extra replica must not count), else the target's."""
+    return lock.replicas if lock.stale and lock.replicas else target.replicas
+
+
 def mend(
     platform: ServicePlatform,
     target: ComposeTarget,
@@ -85,17 +93,18 @@ def mend(
 ) -> Mended:
     """Say what an earlier rollout left behind, one `found:` line each, and recover when that is
     needed (`always`: recover in any case, which does nothing to a service that is whole)."""
-    found = findings(view, target.replicas, lock)
+    desired = desired_replicas(target, lock)
+    found = findings(view, desired, lock)
     for line in found:
         log.note(f"found: {line}")
-    if not always and not needs_recovery(view, target.replicas, lock):
+    if not always and not needs_recovery(view, desired, lock):
         return Mended(found)
-    log.note(f"recovering to {target.replicas} ready replica(s) first" if not always else "recovering")
+    log.note(f"recovering to {desired} ready replica(s) first" if not always else "recovering")
     cut = recover(
         platform,
         ReplicaWaits(platform),
         log,
-        target.replicas,
+        desired,
         deployed_release(target, platform),
         health_timeout=timeouts.health,
         route_timeout=timeouts.route,
@@ -113,11 +122,12 @@ def execute_recover(
 ) -> Recovered:
     """Bring the service back to its replica count of ready, routed replicas after a killed
     rollout, under the rollout lock; what was found, done, and is still wrong afterwards."""
+    check_timeouts(health, route)
     with rollout_lock(target.state_dir, target.project, "recover") as lock:
         log = RolloutLog(out=out, prefix="recover")
         view = look(platform)
         timeouts = resolve_deadlines(platform, log, health=health, route=route, derive=bool(view.running))
         mended = mend(platform, target, timeouts, log, lock=lock, view=view, always=True)
         after = look(platform)
-    still = findings(after, target.replicas, lock_state(target.state_dir, target.project))
+    still = findings(after, desired_replicas(target, lock), lock_state(target.state_dir, target.project))
     return Recovered(mended.found, mended.acted, mended.cut, state_lines(after), still)

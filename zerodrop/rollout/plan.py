@@ -58,16 +58,22 @@ def validate_options(options: RolloutOptions) -> None:
         raise RolloutInputError(
             f"--max-draining must be at least --max-surge ({options.max_surge}), not {options.max_draining}"
         )
-    for name, value in (("--timeout", options.health_timeout), ("--route-timeout", options.route_timeout)):
+    check_timeouts(options.health_timeout, options.route_timeout)
+    for key in options.target.env:
+        if not ENV_KEY_PATTERN.match(key):
+            raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
+
+
+def check_timeouts(health: float | None, route: float | None) -> None:
+    """RolloutInputError unless each deadline given is a positive number of seconds up to
+    MAX_TIMEOUT (a rollout's and a recover's alike)."""
+    for name, value in (("--timeout", health), ("--route-timeout", route)):
         if value is None:
             continue
         if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
             raise RolloutInputError(
                 f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
             )
-    for key in options.target.env:
-        if not ENV_KEY_PATTERN.match(key):
-            raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
 
 
 def check_variables(env: dict[str, str], settable: set[str], elsewhere: set[str]) -> None:
@@ -98,11 +104,18 @@ class Timeouts:
 
 
 def resolve_timeouts(health: float | None, route: float | None, derived: Deadlines | None) -> Timeouts:
-    """Each deadline from its flag if given, else derived from the service's timing, else (no
-    timing could be read: nothing runs) the fallback default."""
+    """Each deadline from its flag if given, else derived from the service's timing (clamped to
+    MAX_TIMEOUT: a healthcheck of a day must not make a wait of days), else (no timing could be
+    read: nothing runs) the fallback default."""
+
+    def pick(given: float | None, derived_one: float | None, default: float) -> float:
+        if given is not None:
+            return given
+        return min(derived_one, MAX_TIMEOUT) if derived_one is not None else default
+
     return Timeouts(
-        health=health if health is not None else derived.health if derived else DEFAULT_HEALTH_TIMEOUT,
-        route=route if route is not None else derived.route if derived else DEFAULT_ROUTE_TIMEOUT,
+        health=pick(health, derived.health if derived else None, DEFAULT_HEALTH_TIMEOUT),
+        route=pick(route, derived.route if derived else None, DEFAULT_ROUTE_TIMEOUT),
     )
 
 

@@ -2,26 +2,20 @@
 bring it back to N ready, routed replicas without dropping a request.
 
 `look` reads Docker and Traefik's API; `state_lines` says what serves (the truthful end of a failed
-rollout, and `lab status`); `findings` names each leftover in one line; `recover` mends them:
-stopped containers removed, drained replicas put back (or retired, if extra), extras retired
-gracefully, missing replicas started, always adding capacity before taking any away.
+rollout, and `lab status`); `findings` names each leftover in one line; zerodrop.rollout.recover
+mends them.
 """
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from dataclasses import dataclass
-from functools import partial
 
 from zerodrop.errors import PlatformUnavailable
-from zerodrop.model import Release, Replica, is_ready
+from zerodrop.model import Replica, is_ready
 from zerodrop.parallel import each
 from zerodrop.rollout.lock import LockState
-from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retire import CutWork, retire
 
 DRAINING = "draining"
 
@@ -162,65 +156,3 @@ def needs_recovery(view: ServiceView, desired: int, lock: LockState) -> bool:
     if any(r.status != "running" for r in view.replicas) or any(view.drained(r) for r in view.running):
         return True
     return lock.stale and len(view.running) != desired
-
-
-def _retirement_order(view: ServiceView) -> list[Replica]:
-    """Which running replicas to retire first when there are too many: the drained (already out
-    of rotation), then the not ready, then the newest."""
-
-    def key(replica: Replica) -> tuple[int, int, int]:
-        return (not view.drained(replica), is_ready(replica.health), -replica.number)
-
-    return sorted(view.running, key=key)
-
-
-def recover(
-    platform: ServicePlatform,
-    gates: ReplicaWaits,
-    log: RolloutLog,
-    desired: int,
-    release: Release,
-    *,
-    health_timeout: float,
-    route_timeout: float,
-) -> list[CutWork]:
-    """Bring the service to `desired` ready replicas that Traefik routes, dropping no request:
-    remove stopped containers, put kept drained replicas back and start missing ones (of
-    `release`) before retiring any extra replica gracefully. Returns work that had to be cut."""
-    view = look(platform)
-    for replica in view.replicas:
-        if replica.status != "running":
-            with log.phase("remove", f"stopped {replica.name}"):
-                gates.call(partial(platform.remove, replica.id), f"removing {replica.name}", route_timeout)
-    ordered = _retirement_order(view)
-    extra = ordered[: max(0, len(ordered) - desired)]
-    if not platform.reclaimable:  # a SIGTERM drain cannot be taken back: such a replica retires
-        extra += [r for r in ordered if view.drained(r) and r not in extra]
-    keep = [r for r in view.running if r not in extra]
-    for replica in keep:
-        if view.drained(replica):
-            gates.call(partial(platform.undrain, replica.id), f"undraining {replica.name}", route_timeout)
-        with log.phase("back-in", f"kept {replica.name}"):
-            gates.healthy(replica, health_timeout)
-            gates.routed(replica, route_timeout)
-    if len(keep) < desired:
-        before = {r.id for r in platform.replicas(include_stopped=True)}
-        with log.phase("create", f"{desired - len(keep)} x {release.version}"):
-            platform.scale_up(release, desired + len(extra))  # extras still run until retired
-        for replica in [r for r in platform.replicas() if r.id not in before]:
-            with log.phase("start-to-routed", f"new {replica.name}", replica.created):
-                gates.healthy(replica, health_timeout)
-                gates.routed(replica, route_timeout)
-    cut: list[CutWork] = []
-    for replica in extra:
-        began = time.time()
-        if not view.drained(replica):
-            gates.call(partial(platform.drain, replica.id), f"draining {replica.name}", route_timeout)
-        with log.phase("drain-to-out", f"extra {replica.name}", began):
-            gates.unrouted(replica, route_timeout)
-        label = f"extra {replica.name}"
-        done = retire(
-            platform, gates, log, replica, label=label, drain_began=began, call_timeout=route_timeout
-        )
-        cut += [done] if done else []
-    return cut

@@ -74,7 +74,7 @@ class Undo:
                 self.log.note(f"diagnostics of {replica.name}:")
                 for line in self._diagnostics(replica):
                     self.log.note(f"  {line}")
-            attempts(f"taking new {replica.name} away", partial(self._take_away, replica, serving))
+            attempts(f"taking new {replica.name} away", partial(self.take_away, replica, serving))
         for old in lame:
             attempts(f"retiring old {old.name}", partial(self._retire_lame, old))
         if needed > 0:
@@ -132,7 +132,9 @@ class Undo:
         )
         self.cut += [done] if done else []
 
-    def _take_away(self, replica: Replica, serving: bool) -> None:
+    def take_away(self, replica: Replica, serving: bool = True) -> None:
+        """A new replica that is not needed: drained, confirmed out of Traefik's list and retired
+        with its grace if it may be serving; else removed."""
         if serving and self.gates.is_routed(replica):
             began = time.time()
             self.gates.call(

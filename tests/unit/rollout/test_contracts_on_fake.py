@@ -15,7 +15,7 @@ from zerodrop.model import Release
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
-from zerodrop.rollout.recovery import recover
+from zerodrop.rollout.recover import recover
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt
 

@@ -11,13 +11,14 @@ import signal
 import pytest
 
 from tests.unit.fake_platform import FakePlatform
-from zerodrop.errors import EXIT_UNVERIFIED, RolloutFailed, RolloutInterrupted
+from zerodrop.errors import EXIT_UNVERIFIED, RecoverFailed, RolloutFailed, RolloutInterrupted
 from zerodrop.model import EntrypointAnswer, Release
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
-from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, recover, state_lines
+from zerodrop.rollout.recover import recover
+from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, state_lines
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult
 
@@ -378,3 +379,29 @@ def test_an_undo_that_falls_short_names_the_recover_command_of_the_tool_that_ran
         engine(platform, route_timeout=0.05, recover_command=command).run()
     short = [line for line in caught.value.left_behind if "fewer than before the batch" in line]
     assert short and short[0].endswith(f"run `{command}`") and "python -m lab" not in short[0]
+
+
+def recover_on(platform: FakePlatform, desired: int = 2):
+    return recover(
+        platform, ReplicaWaits(platform, poll=0.001), RolloutLog(out=lambda _: None), desired, Release("v1"),
+        health_timeout=0.2, route_timeout=0.2,
+    )  # fmt: skip
+
+
+def test_recover_whose_new_replica_breaks_the_router_takes_it_away_and_keeps_what_served():
+    """The labels changed between a killed rollout and recover: the replica recover starts
+    defines the router differently and Traefik drops it. Recover must see it, take its replica
+    away (drained, out, stopped) and fail, leaving the replica that served serving."""
+    platform = FakePlatform(count=1, new_behaviour={"breaks_router": True})
+    with pytest.raises(RecoverFailed, match="taken away"):
+        recover_on(platform)
+    assert names(platform.serving()) == ["app-1"] and set(platform.replicas_by_id) == {"id1"}
+    assert platform.route_problem() is None
+
+
+def test_recover_checks_the_router_before_it_creates_anything():
+    platform = FakePlatform(count=1)
+    platform.by_name("app-1").breaks_router = True
+    with pytest.raises(RecoverFailed, match="not starting"):
+        recover_on(platform)
+    assert not any(call.startswith(("scale_up", "drain", "stop", "remove")) for call in platform.calls)
