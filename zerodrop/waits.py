@@ -6,7 +6,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from functools import partial
 from typing import TypeVar
@@ -40,14 +39,14 @@ def wait_for(
         raise ValueError(f"a wait needs a finite, non-negative deadline, not {timeout}")
     last_error: list[str] = []
     deadline = time.monotonic() + timeout
-    # Each check runs on a worker thread, so that one call that hangs cannot carry the wait past
-    # its deadline: the deadline bounds the whole wait, not only the retries between calls.
-    worker = ThreadPoolExecutor(1, thread_name_prefix=threading.current_thread().name)
+    # Each check runs on a daemon thread of its own, so that one call that hangs cannot carry the
+    # wait past its deadline (the deadline bounds the whole wait, not only the retries between
+    # calls), nor hold the process open after it has said what it did.
+    name = threading.current_thread().name
 
     def attempt() -> T | None:
-        future = worker.submit(check)
         try:
-            result = future.result(timeout=max(deadline - time.monotonic(), MIN_CALL_SECONDS))
+            result = _bounded(check, max(deadline - time.monotonic(), MIN_CALL_SECONDS), name)
         except FutureTimeout:
             raise WaitTimeout(
                 f"timed out after {timeout:.0f}s waiting for {what}: a call was still running at the deadline"
@@ -64,10 +63,31 @@ def wait_for(
         raise WaitTimeout(
             f"timed out after {timeout:.0f}s waiting for {what}{_seen(last_seen, last_error)}"
         ) from None
-    finally:
-        worker.shutdown(wait=False)  # a call still running ends on its own (each has a timeout)
     assert result is not None
     return result
+
+
+def _bounded(call: Callable[[], T], seconds: float, name: str) -> T:
+    """`call()` on a daemon thread, its result or its exception; FutureTimeout if it has not
+    returned within `seconds` (it is left to end on its own: every call has a timeout of its own)."""
+    outcome: list[tuple[bool, object]] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as error:  # handed to the waiting thread, which raises it
+            outcome.append((False, error))
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name=f"{name}-wait", daemon=True).start()
+    if not done.wait(seconds):
+        raise FutureTimeout()
+    ok, value = outcome[0]
+    if not ok:
+        raise value  # type: ignore[misc]
+    return value  # type: ignore[return-value]
 
 
 def _retrying(timeout: float, interval: float, wake: threading.Event | None) -> Retrying:

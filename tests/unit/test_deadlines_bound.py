@@ -66,3 +66,26 @@ def test_review_6_a_gate_is_bounded_even_when_one_call_hangs():
         wait_for(lambda: release.wait(5), what="a hanging call", timeout=0.3, interval=0.05)
     release.set()
     assert time.monotonic() - started < 1.5
+
+
+def test_a_call_that_hangs_past_its_wait_does_not_hold_the_process_open():
+    """A wait gives up at its deadline while its call still hangs (an engine that stopped
+    answering): the process must still end once it has said so, not wait for the call."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading\n"
+        "from zerodrop.errors import WaitTimeout\n"
+        "from zerodrop.waits import wait_for\n"
+        "try:\n"
+        "    wait_for(lambda: threading.Event().wait(), what='a hung call', timeout=0.2)\n"
+        "except WaitTimeout as error:\n"
+        "    print('gave up:', error)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=False, capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0 and "gave up" in done.stdout, done.stderr
+    assert time.monotonic() - started < 10, "the hung call held the process open"

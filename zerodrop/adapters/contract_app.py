@@ -3,6 +3,7 @@ from an override file that names the new image, and it drains as its drain contr
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import tarfile
@@ -10,7 +11,8 @@ from pathlib import Path, PurePosixPath
 
 import docker
 import httpx
-from docker.errors import APIError, ContainerError, ImageNotFound, NotFound
+import requests
+from docker.errors import APIError, ImageNotFound, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters import docker_sdk, in_container
@@ -128,12 +130,10 @@ class ContractApp:
             self.endpoint.path,
             timeout,
         ]
-        try:
-            output = self.client.containers.run(
-                self.helper_image, command, network_mode=f"container:{container.id}", remove=True, stdout=True
-            )
-        except (ContainerError, ImageNotFound, APIError) as error:
-            raise ReplicaUnreachable(f"asking {container.name} for its in-flight work: {error}") from None
+        output = run_helper(
+            self.client, self.helper_image, command, f"container:{container.id}", HELPER_TIMEOUT * 2 + wait,
+            what=f"asking {container.name} for its in-flight work",
+        )  # fmt: skip
         try:
             return self.endpoint.read(json.loads(output))
         except ValueError:
@@ -163,6 +163,38 @@ class ContractApp:
             ) from None
         status = response.status_code
         return EntrypointAnswer(status, None, self.check.accepts(status), self.check.expectation())
+
+
+def run_helper(
+    client: docker.DockerClient,
+    image: str,
+    command: list[str],
+    network_mode: str,
+    deadline: float,
+    *,
+    what: str,
+) -> bytes:
+    """Run a short-lived helper container detached, wait at most `deadline` seconds for it, and
+    return what it printed; it is killed and removed at its deadline, and removed in any case.
+    ReplicaUnreachable if it could not run, failed, or ran out of time."""
+    try:
+        helper = client.containers.run(image, command, network_mode=network_mode, detach=True)
+    except (ImageNotFound, APIError) as error:
+        raise ReplicaUnreachable(f"{what}: {error}") from None
+    try:
+        try:
+            status = int(helper.wait(timeout=deadline).get("StatusCode", 1))
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            with contextlib.suppress(APIError):
+                helper.kill()
+            raise ReplicaUnreachable(f"{what}: the helper did not answer within {deadline:g}s") from None
+        output: bytes = helper.logs(stdout=True, stderr=False)
+        if status != 0:
+            raise ReplicaUnreachable(f"{what}: the helper exited {status}")
+        return output
+    finally:
+        with contextlib.suppress(APIError, NotFound):
+            helper.remove(force=True)
 
 
 def _can_remove_files(container: Container) -> bool:

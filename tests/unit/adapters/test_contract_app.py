@@ -154,3 +154,35 @@ def test_a_drain_is_recorded_before_its_signal_and_seen_by_another_process(tmp_p
         assert process().phase(container) == "ready"
     later.forget(container.id or "")
     assert not DrainRecords(records).drained(container.id or "")
+
+
+def test_the_inflight_helper_runs_detached_and_is_killed_and_removed_at_its_deadline():
+    """A helper that hangs (a replica whose endpoint never answers) must not hold the rollout: it
+    runs detached, and at its deadline it is killed and removed, and the call says so."""
+    import requests
+
+    from zerodrop.adapters.contract_app import run_helper
+    from zerodrop.errors import ReplicaUnreachable
+
+    calls: list[str] = []
+
+    class Helper:
+        def wait(self, timeout: float) -> dict[str, int]:
+            calls.append(f"wait {timeout:g}")
+            raise requests.exceptions.ReadTimeout("timed out")
+
+        def kill(self) -> None:
+            calls.append("kill")
+
+        def remove(self, force: bool) -> None:
+            calls.append("remove")
+
+    class Containers:
+        def run(self, image: str, command: list[str], network_mode: str, detach: bool) -> Helper:
+            calls.append(f"run detach={detach}")
+            return Helper()
+
+    client = SimpleNamespace(containers=Containers())
+    with pytest.raises(ReplicaUnreachable, match="did not answer within 3s"):
+        run_helper(client, "python:3.12-slim", ["true"], "container:c1", 3.0, what="asking c1")  # type: ignore[arg-type]
+    assert calls == ["run detach=True", "wait 3", "kill", "remove"]
