@@ -12,11 +12,11 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
     │   ├── LintInputError                     2  the compose file cannot be read
     │   ├── SoakInputError                     2  rounds the soak will not run
     │   └── SwarmInputError                    2  what the Swarm lab cannot do
-    ├── Unavailable (a RuntimeError)           1  something did not answer
-    │   ├── PlatformUnavailable                1  may pass if retried (Docker, Traefik, a replica)
-    │   ├── DockerUnavailable                  1  the engine
-    │   ├── TraefikUnavailable                 1  Traefik's API
-    │   └── ReplicaUnreachable                 1  the app, asked from inside its container
+    ├── Unavailable (a RuntimeError)           5  something did not answer: nothing was changed
+    │   ├── PlatformUnavailable                5  may pass if retried (Docker, Traefik, a replica)
+    │   ├── DockerUnavailable                  5  the engine
+    │   ├── TraefikUnavailable                 5  Traefik's API
+    │   └── ReplicaUnreachable                 5  the app, asked from inside its container
     ├── OperationFailed (a RuntimeError)       1  a step failed
     │   ├── DockerCliError                     1  a docker command
     │   │   ├── ComposeError                   1  a compose command
@@ -43,6 +43,8 @@ EXIT_BAD_INPUT = 2  # bad input, or another rollout holds the lock: nothing was 
 EXIT_CUT = 3  # done, but an old replica was stopped with work in flight or exited uncleanly
 EXIT_UNVERIFIED = 4  # done (every replica replaced and routed), but the last request through the
 # entrypoint did not answer as the router declares: nothing was undone, the new image is deployed
+EXIT_UNAVAILABLE = 5  # nothing was changed: the engine or Traefik did not answer (try again later);
+# once a rollout or recover has changed something, a failure is 1 (its undo ran) instead
 EXIT_SIGNAL_BASE = 128  # interrupted by signal N (SIGINT 130, SIGTERM 143): current batch undone
 
 
@@ -104,7 +106,10 @@ class SwarmInputError(InputError):
 
 
 class Unavailable(ZerodropError, RuntimeError):
-    """Something zerodrop talks to did not answer."""
+    """Something zerodrop talks to did not answer, before anything was changed (a rollout or a
+    recover that has begun turns it into a failure of its own, exit 1, after its undo)."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class PlatformUnavailable(Unavailable):

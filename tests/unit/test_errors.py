@@ -14,7 +14,7 @@ import lab
 import zerodrop
 from lab.cli import main
 from zerodrop import errors
-from zerodrop.errors import EXIT_BAD_INPUT, EXIT_FAILED, RolloutInterrupted, ZerodropError
+from zerodrop.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, RolloutInterrupted, ZerodropError
 
 
 def exception_classes() -> dict[str, type[BaseException]]:
@@ -43,7 +43,8 @@ def test_every_error_says_its_exit_status_and_is_drawn_in_the_tree():
         if kind is errors.Reclaimed:
             continue
         assert issubclass(kind, ZerodropError), name
-        assert kind.exit_code in {EXIT_FAILED, EXIT_BAD_INPUT}, name
+        assert kind.exit_code in {EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE}, name
+        assert (kind.exit_code == EXIT_UNAVAILABLE) == issubclass(kind, errors.Unavailable), name
         assert f" {kind.__name__}" in tree, f"{name} is missing from the tree in zerodrop/errors.py"
     assert RolloutInterrupted(signal.SIGTERM).exit_code == 143
 

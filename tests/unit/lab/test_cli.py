@@ -54,9 +54,9 @@ def test_review_7_rollout_input_is_refused_before_docker_is_asked(argv, message,
 
 def test_review_router_set_accepts_a_variable_only_the_environment_reads(capsys, monkeypatch):
     """SLOW_SECONDS is read by the app's environment alone: it passes the check and the command
-    goes on to Docker (unreachable here: exit 1, not 2)."""
+    goes on to Docker (unreachable here: exit 5, nothing changed, not 2)."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-    assert main(["rollout", "--to", "v2", "--set", "SLOW_SECONDS=3"]) == 1
+    assert main(["rollout", "--to", "v2", "--set", "SLOW_SECONDS=3"]) == 5  # nothing was changed
     assert "unreachable" in capsys.readouterr().err
 
 
