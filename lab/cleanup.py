@@ -13,6 +13,7 @@ import docker
 from docker.errors import APIError, NotFound
 
 from zerodrop.adapters.docker_sdk import PROJECT_LABEL
+from zerodrop.adapters.engine_lock import PROJECT_LABEL as LOCK_PROJECT_LABEL
 
 # zdswarm-: private Swarm stacks (removed by lab.swarm_lab.remove_leftover_stacks, not by compose labels).
 # zdcluster-: the tests' three-node clusters (lab.cluster_nodes.remove_leftover_clusters; the
@@ -67,6 +68,12 @@ def remove_leftovers(
             done.projects.add(project)
             with contextlib.suppress(NotFound):
                 container.remove(force=True, v=True)
+                done.removed["containers"] += 1
+    for lock in client.containers.list(all=True, filters={"label": LOCK_PROJECT_LABEL}, ignore_removed=True):
+        if project := _leftover({PROJECT_LABEL: lock.labels.get(LOCK_PROJECT_LABEL, "")}, prefixes, keep):
+            done.projects.add(project)
+            with contextlib.suppress(NotFound):
+                lock.remove(force=True)
                 done.removed["containers"] += 1
     for kind, collection in (("networks", client.networks), ("volumes", client.volumes)):
         for item in collection.list(filters=has_project):

@@ -14,6 +14,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from lab.config import REPO_ROOT
 from lab.example_shop import EXAMPLE, IMAGE, REPLICAS, Shop, build_images, images, running_shop
 from lab.under_load import measure_under_load
 from zerodrop.adapters.docker_sdk import service_containers
@@ -92,7 +93,7 @@ def test_no_healthcheck_is_refused_and_nothing_changes(docker_client, shop, tmp_
 def test_a_missing_image_is_refused_and_nothing_changes(docker_client, shop):
     before = ids(docker_client, shop)
     done = shop.zerodrop("--image", f"{IMAGE}:no-such-version")
-    assert done.returncode == 2 and "not on this engine and not pullable" in done.stderr
+    assert done.returncode == 2 and "not on this engine, and the pull failed" in done.stderr
     assert ids(docker_client, shop) == before
 
 
@@ -111,6 +112,48 @@ def lint(*args: str) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=EXAMPLE, check=False)
     print(done.stdout, done.stderr, sep="\n")
     return done
+
+
+def test_a_dry_run_fetches_nothing_and_says_whether_the_image_is_there(docker_client, shop):
+    """An image the engine does not have: the dry run says a rollout would pull it, pulls nothing
+    (a pull from nowhere would fail: exit 2), and changes nothing."""
+    before = ids(docker_client, shop)
+    done = shop.zerodrop("--image", "127.0.0.1:1/nowhere/shop:v9", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert "not on this engine: a rollout would pull it first" in done.stdout
+    assert ids(docker_client, shop) == before
+
+
+def test_one_rollout_of_a_service_at_a_time_on_the_engine_whatever_home_runs_it(
+    docker_client, shop, tmp_path
+):
+    """Two users (two $HOMEs, so two state folders) roll the same service on one engine: the lock
+    lives on the engine, so the second is refused while the first runs (exit 2, naming the lock
+    container), and the first finishes."""
+    import os
+
+    first_log = tmp_path / "first.jsonl"
+    argv = [sys.executable, "-m", "zerodrop", "rollout", "api", "--image", f"{IMAGE}:v2", *shop.flags()]
+    argv += ["--traefik-api", f"http://127.0.0.1:{shop.api_port}"]
+    homes = [tmp_path / "alice", tmp_path / "bob"]
+    env = [{**os.environ, "HOME": str(h), "XDG_STATE_HOME": ""} for h in homes]
+    first = subprocess.Popen([*argv, "--log", str(first_log)], env=env[0], cwd=REPO_ROOT, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
+    from zerodrop.waits import wait_for
+
+    def creating() -> bool:
+        return first_log.is_file() and '"create"' in first_log.read_text()
+
+    wait_for(creating, what="the first rollout's create", timeout=120, interval=0.05)
+    second = subprocess.run(
+        argv, env=env[1], cwd=REPO_ROOT, text=True, capture_output=True, timeout=120, check=False
+    )
+    out, _ = first.communicate(timeout=600)
+    print(second.stderr, out, sep="\n")
+    assert second.returncode == 2 and "already running on this engine" in second.stderr, second.stderr
+    assert "zerodrop-lock-" in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    assert first.returncode == 0, out
+    assert images(docker_client, shop) == [f"{IMAGE}:v2"] * REPLICAS
 
 
 def test_lint_reads_the_files_as_compose_merges_them():

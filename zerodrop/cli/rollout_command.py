@@ -15,7 +15,7 @@ from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.cli.arguments import OneLineParser, count, phase_log_file
 from zerodrop.cli.compose_flags import add_compose_flags
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
-from zerodrop.cli.service_target import ServiceTarget, find_service
+from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.stopped_report import report_stopped
 from zerodrop.errors import EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped, first_line
@@ -142,7 +142,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     out(f"rollout: drain contract: {found.contract.line()}")
     interrupt = Interrupt()
     try:
-        with signals_to(interrupt):
+        with held_on_the_engine(found, f"rollout to {args.image}"), signals_to(interrupt):
             result = execute_rollout(
                 found.platform, found.target, options, log_path, out, interrupt=interrupt
             )

@@ -8,7 +8,7 @@ from collections import Counter
 
 from zerodrop.cli.arguments import OneLineParser, finite_seconds
 from zerodrop.cli.compose_flags import add_compose_flags
-from zerodrop.cli.service_target import ServiceTarget, find_service
+from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
 from zerodrop.rollout.lock import lock_state
 from zerodrop.rollout.mend import execute_recover
@@ -95,7 +95,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_recover(args: argparse.Namespace) -> int:
     """Mend what a killed rollout left; 0 whole, 1 still wrong, 2 bad input, 3 work was cut."""
     found = find_service(args)
-    return recover_and_say(found.platform, found.target, args)
+    with held_on_the_engine(found, "recover"):
+        return recover_and_say(found.platform, found.target, args)
 
 
 def recover_and_say(platform: RolloutPlatform, target: ComposeTarget, args: argparse.Namespace) -> int:

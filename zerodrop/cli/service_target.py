@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 import docker
@@ -19,6 +20,7 @@ from zerodrop.adapters.contract_app import ContractApp
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.adapters.drain_records import DrainRecords
+from zerodrop.adapters.engine_lock import engine_lock
 from zerodrop.adapters.route_check import CheckRequest
 from zerodrop.adapters.traefik_routes import (
     Route,
@@ -74,6 +76,13 @@ def _control(
         streams_signal=parse_streams(labels[STREAMS_LABEL]) if STREAMS_LABEL in labels else "",
         records=DrainRecords(state_dir() / "services" / spec.name / f"{spec.project}.drains.json"),
     )
+
+
+def held_on_the_engine(found: ServiceTarget, purpose: str) -> AbstractContextManager[None]:
+    """The service's lock on its engine (zerodrop.adapters.engine_lock), made from the image its
+    replicas run: every client of that engine sees it, whatever its $HOME."""
+    images = [r.image for r in found.platform.replicas()] or [found.spec.image]
+    return engine_lock(found.platform.client, found.spec.project, found.spec.name, images[0], purpose)
 
 
 def _contract(
