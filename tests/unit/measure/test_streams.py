@@ -180,3 +180,45 @@ def test_data_the_probe_cannot_read_is_a_malformed_drop_not_a_crash(body):
     result = asyncio.run(main())
     assert result.streams and result.streams[0].ending == MALFORMED
     assert len(result.records) > 0, "the records gathered so far are kept"
+
+
+def test_a_servers_retry_hint_is_clamped_and_a_lane_waiting_on_it_wakes_when_the_probe_stops():
+    """A server that asks for a day between reconnects: the lane waits at most MAX_RETRY_MS, and
+    its wait ends as soon as the probe stops, so the probe ends within its own duration."""
+    import asyncio
+    import time
+
+    from aiohttp import web
+
+    from zerodrop.measure.probe import Probe
+    from zerodrop.measure.streams import MAX_RETRY_MS
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        await response.write(b'retry: 86400000\nid: 1\ndata: {"id": 1}\n\n')
+        return response  # the end of the response: the lane waits for the hint, clamped
+
+    async def health(_: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    async def main() -> tuple[ProbeResult, float]:
+        app = web.Application()
+        app.router.add_get("/stream", handler)
+        app.router.add_get("/health", health)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        started = time.monotonic()
+        try:
+            options = stream_probe(f"http://127.0.0.1:{port}", streams=1, duration=1.0, app_checks=False)
+            result = await Probe(options, out=lambda _: None).run()
+        finally:
+            await runner.cleanup()
+        return result, time.monotonic() - started
+
+    result, took = asyncio.run(main())
+    assert result.streams[0].retry_ms == MAX_RETRY_MS
+    assert took < 5.0, f"the probe ran {took:.1f}s: the lane's wait did not wake at the stop"

@@ -119,3 +119,11 @@ def test_a_rollout_stores_the_count_it_starts_from_in_its_marker(target):
     platform.on("drain app-1", lambda _: seen.append(lock_state(target.state_dir, target.project).holder))
     execute_rollout(platform, target.with_overrides(replicas=2), options(), None, lambda _: None)
     assert seen and seen[0].endswith("from 2 replicas")
+
+
+@pytest.mark.parametrize(("health", "route"), [(1e9, None), (None, float("inf")), (-1, None)])
+def test_recover_deadlines_are_bounded_like_a_rollouts(target, health, route):
+    platform = FakePlatform()
+    with pytest.raises(RolloutInputError, match="must be a positive number of seconds"):
+        execute_recover(platform, target, health=health, route=route, out=lambda _: None)
+    assert not any(call.startswith(("scale_up", "drain", "stop")) for call in platform.calls)
