@@ -150,7 +150,7 @@ def test_1_2_new_version_that_crashes_or_never_gets_healthy_is_removed_and_v1_se
     check_failures_and_writes(docker_client, stack, measured, faults, name=name, status=status)
 
 
-def test_review_router_set_that_would_change_routing_is_refused_and_nothing_changes(docker_client, stack):
+def test_set_that_would_change_routing_is_refused_and_nothing_changes(docker_client, stack):
     """1. v1 serves under the probe 2. `rollout --to v2 --set APP_HOST=x.localhost` (a new
     replica would define router `app` with another rule, and Traefik would drop the router)
     3. exit 2 with one line, the same containers serve, 0 failed."""
@@ -171,7 +171,7 @@ def test_review_router_set_that_would_change_routing_is_refused_and_nothing_chan
     check_failures_and_writes(docker_client, stack, measured, faults, name="set-host", status=status)
 
 
-def test_review_router_a_replica_that_breaks_the_router_fails_the_rollout_and_is_undone(docker_client, stack):
+def test_a_replica_that_breaks_the_router_fails_the_rollout_and_is_undone(docker_client, stack):
     """The severe finding, reached without --set: the child's own settings give its new replica
     another Host rule. Traefik drops router `app` once that replica is healthy, and requests answer
     404 while the service still lists every server. The rollout must not exit 0: it exits 1 naming
@@ -199,7 +199,7 @@ def test_review_router_a_replica_that_breaks_the_router_fails_the_rollout_and_is
 ENGINE_PAUSE = 4.0  # seconds dockerd is frozen mid-undo
 
 
-def test_review_2_docker_engine_paused_mid_undo_the_undo_finishes_and_v1_serves(docker_client, stack):
+def test_docker_engine_paused_mid_undo_the_undo_finishes_and_v1_serves(docker_client, stack):
     """1. a rollout drains its first old replica 2. SIGINT: the undo begins 3. as it puts the old
     replica back, dockerd is frozen (SIGSTOP) for 4 s, so every Docker call hangs 4. the undo
     finishes after the engine comes back: exit 130, v1 x2 ready and routed, the new replica gone,

@@ -26,7 +26,7 @@ def hanging_docker(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", f"{tmp_path}:/usr/bin:/bin")
 
 
-def test_review_6_a_docker_command_ends_as_soon_as_the_rollout_is_interrupted(hanging_docker):
+def test_a_docker_command_ends_as_soon_as_the_rollout_is_interrupted(hanging_docker):
     asked = time.monotonic()
     with pytest.raises(DockerCliError, match="interrupted"):
         run_docker(
@@ -35,14 +35,14 @@ def test_review_6_a_docker_command_ends_as_soon_as_the_rollout_is_interrupted(ha
     assert time.monotonic() - asked < 3
 
 
-def test_review_6_a_docker_command_ends_at_its_timeout(hanging_docker):
+def test_a_docker_command_ends_at_its_timeout(hanging_docker):
     asked = time.monotonic()
     with pytest.raises(DockerCliError, match="timed out"):
         run_docker("compose", "up", env={"PATH": "/usr/bin:/bin"}, timeout=0.3)
     assert time.monotonic() - asked < 3
 
 
-def test_review_6_retirements_finish_within_one_bound_not_one_per_retirement():
+def test_retirements_finish_within_one_bound_not_one_per_retirement():
     """Three retirements that never end: finish() gives up after one bound, not three."""
     platform = FakePlatform()
     retiring = Retirements(
@@ -57,7 +57,7 @@ def test_review_6_retirements_finish_within_one_bound_not_one_per_retirement():
     assert len(retiring.errors) == 3
 
 
-def test_review_6_a_gate_is_bounded_even_when_one_call_hangs():
+def test_a_gate_is_bounded_even_when_one_call_hangs():
     """A check whose one call hangs (an engine that accepts and never answers): the wait still
     ends at its deadline, not when the call does."""
     release = threading.Event()

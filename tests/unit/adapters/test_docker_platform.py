@@ -63,7 +63,7 @@ def refused() -> requests.exceptions.ConnectionError:
 
 
 @pytest.mark.parametrize("failure", ["refused", "engine-500"])
-def test_review_5_a_sigterm_that_failed_is_sent_again_on_the_retry(platform_with, failure):
+def test_a_sigterm_that_failed_is_sent_again_on_the_retry(platform_with, failure):
     """The first SIGTERM's call fails (engine unreachable, or a 500 from the engine, which is not
     "it has exited already", 409): the retry must send both SIGTERMs, so the app stops gracefully
     and runs its shutdown work; no SIGKILL."""
@@ -76,7 +76,7 @@ def test_review_5_a_sigterm_that_failed_is_sent_again_on_the_retry(platform_with
     assert container.signals == ["SIGTERM", "SIGTERM"]
 
 
-def test_review_5_a_connection_error_while_waiting_is_not_the_grace_running_out(platform_with):
+def test_a_connection_error_while_waiting_is_not_the_grace_running_out(platform_with):
     """The engine drops the wait's connection at once: that is retried, not answered by SIGKILL."""
     container = ScriptedContainer(wait_script=[refused(), {"StatusCode": 0}])
     platform = platform_with(container)
@@ -86,7 +86,7 @@ def test_review_5_a_connection_error_while_waiting_is_not_the_grace_running_out(
     assert container.signals == ["SIGTERM", "SIGTERM"]  # no third SIGTERM, no SIGKILL
 
 
-def test_review_6_a_retried_stop_waits_only_what_is_left_of_the_grace(platform_with, monkeypatch):
+def test_a_retried_stop_waits_only_what_is_left_of_the_grace(platform_with, monkeypatch):
     """The grace counts from the first SIGTERM, as docker stop's does: a retry 20 s later waits
     the 10 s that are left, not a fresh 30 s."""
     clock = [1000.0]

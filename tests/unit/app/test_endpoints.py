@@ -137,7 +137,7 @@ def test_stats_idle_within_answers_as_soon_as_nothing_is_in_flight(settings):
         assert client.get("/stats", params={"idle_within": 6}).status_code == 422
 
 
-def test_review_5_buffered_events_stay_buffered_when_their_write_fails(tmp_path):
+def test_buffered_events_stay_buffered_when_their_write_fails(tmp_path):
     """The shutdown write fails: the events are still in the buffer (not dropped before the write
     succeeded), and the failure is raised for the lifespan to report."""
     blocker = tmp_path / "file"
@@ -149,7 +149,7 @@ def test_review_5_buffered_events_stay_buffered_when_their_write_fails(tmp_path)
     assert len(state.buffered) == 1 and state.persisted == 0
 
 
-def test_review_8_a_slow_request_cannot_outlive_a_graceful_stop(settings):
+def test_a_slow_request_cannot_outlive_a_graceful_stop(settings):
     """?seconds= is bounded by what a stop lets finish: the lame-duck window plus the graceful
     timeout (25 s by default), not 120 s."""
     assert settings.longest_request == 25.0
@@ -158,7 +158,7 @@ def test_review_8_a_slow_request_cannot_outlive_a_graceful_stop(settings):
         assert client.get("/?seconds=120").status_code == 422
 
 
-def test_review_8_the_buffer_is_bounded_and_a_refused_write_is_not_acknowledged(settings, monkeypatch):
+def test_the_buffer_is_bounded_and_a_refused_write_is_not_acknowledged(settings, monkeypatch):
     monkeypatch.setattr("zerodrop_app.api.MAX_BUFFERED_EVENTS", 2)
     with TestClient(create_app(settings)) as client:
         answers = [client.post("/events", json={"n": n}) for n in range(3)]
@@ -173,7 +173,7 @@ def test_an_event_must_be_a_json_object(settings):
         assert client.post("/events", content=b"not json").status_code == 422
 
 
-def test_review_9_write_ids_are_unique_across_restarts_of_one_container():
+def test_write_ids_are_unique_across_restarts_of_one_container():
     """A restarted container keeps its hostname and its process counts from 1 again: the ids of
     its writes must still differ from those its earlier process wrote to the volume."""
     before, after = ReplicaState(replica="abc"), ReplicaState(replica="abc")

@@ -83,7 +83,7 @@ def test_a_second_sigterm_after_an_empty_drain_window_still_persists_the_writes(
     assert [json.loads(line)["id"] for line in lines] == [event_id]
 
 
-def test_review_5_a_shutdown_write_that_fails_is_not_a_clean_exit(tmp_path):
+def test_a_shutdown_write_that_fails_is_not_a_clean_exit(tmp_path):
     """DATA_DIR cannot be created (a file stands where the folder should be): the acknowledged
     write cannot be persisted, so the process must not exit 0 (the rollout would count it clean)."""
     blocker = tmp_path / "not-a-folder"
@@ -95,7 +95,7 @@ def test_review_5_a_shutdown_write_that_fails_is_not_a_clean_exit(tmp_path):
         assert process.wait(timeout=30) != 0
 
 
-def test_review_8_a_large_body_is_refused_before_it_is_read(tmp_path):
+def test_a_large_body_is_refused_before_it_is_read(tmp_path):
     """A client declares a 50 MB event and sends 10 bytes of it: the app answers 413 at once,
     without waiting for (or holding) the rest."""
     with app_process(tmp_path, "big") as (_process, url):
@@ -112,7 +112,7 @@ def test_review_8_a_large_body_is_refused_before_it_is_read(tmp_path):
     ("name", "value"),
     [("DRAIN_SECONDS", "nan"), ("GRACEFUL_TIMEOUT", "inf"), ("SLOW_SECONDS", "-1"), ("APP_PORT", "70000")],
 )
-def test_review_8_a_setting_that_is_not_a_finite_duration_stops_the_start(tmp_path, name, value):
+def test_a_setting_that_is_not_a_finite_duration_stops_the_start(tmp_path, name, value):
     """nan would never end the lame duck; the app refuses it at start, in one line, exit 2."""
     env = {**os.environ, "PYTHONPATH": str(APP_DIR), "DATA_DIR": str(tmp_path), name: value}
     done = subprocess.run(
@@ -128,7 +128,7 @@ def test_review_8_a_setting_that_is_not_a_finite_duration_stops_the_start(tmp_pa
     assert len(lines) == 1 and lines[0].startswith(f"zerodrop_app: {name}={value!r}"), lines
 
 
-def test_review_8_a_fractional_graceful_timeout_is_not_truncated_to_zero(tmp_path):
+def test_a_fractional_graceful_timeout_is_not_truncated_to_zero(tmp_path):
     """GRACEFUL_TIMEOUT=0.9 once became 0 (int()), and a request in flight at the stop was cut
     with a 500: a request of 0.5 s must finish, and the process exit 0."""
     settings = {"GRACEFUL_TIMEOUT": "0.9", "DRAIN_SECONDS": "0", "SLOW_SECONDS": "0.5"}

@@ -42,7 +42,7 @@ def test_bad_arguments_print_one_line_and_exit_2(argv, message, capsys):
         (["rollout", "--to", "bad!tag"], "not a valid image tag"),
     ],
 )
-def test_review_7_rollout_input_is_refused_before_docker_is_asked(argv, message, capsys, monkeypatch):
+def test_rollout_input_is_refused_before_docker_is_asked(argv, message, capsys, monkeypatch):
     """With the engine unreachable, bad input still says what is wrong (exit 2), not that the
     engine is unreachable; a --set that would change routing or compose is bad input."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
@@ -52,7 +52,7 @@ def test_review_7_rollout_input_is_refused_before_docker_is_asked(argv, message,
     assert message in err, err
 
 
-def test_review_router_set_accepts_a_variable_only_the_environment_reads(capsys, monkeypatch):
+def test_set_accepts_a_variable_only_the_environment_reads(capsys, monkeypatch):
     """SLOW_SECONDS is read by the app's environment alone: it passes the check and the command
     goes on to Docker (unreachable here: exit 5, nothing changed, not 2)."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
@@ -69,7 +69,7 @@ def test_review_router_set_accepts_a_variable_only_the_environment_reads(capsys,
         (["probe", "--report", "/proc/no-such/r.json"], "cannot be written"),
     ],
 )
-def test_review_7_arguments_checked_before_anything_runs(argv, message, capsys):
+def test_arguments_checked_before_anything_runs(argv, message, capsys):
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
@@ -86,7 +86,7 @@ def test_review_7_arguments_checked_before_anything_runs(argv, message, capsys):
         ("APP_HOST", "x`) || Host(`evil", "host name"),
     ],
 )
-def test_review_7_settings_that_would_escape_or_break_are_bad_input(
+def test_settings_that_would_escape_or_break_are_bad_input(
     variable, value, message, capsys, monkeypatch
 ):
     monkeypatch.setenv(variable, value)
@@ -96,13 +96,13 @@ def test_review_7_settings_that_would_escape_or_break_are_bad_input(
     assert len(err.splitlines()) == 1 and message in err, err
 
 
-def test_review_7_swarm_rollout_refuses_a_bad_tag_before_docker(capsys, monkeypatch):
+def test_swarm_rollout_refuses_a_bad_tag_before_docker(capsys, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     assert main(["swarm", "rollout", "--to", "bad!tag"]) == 2
     assert "not a valid image tag" in capsys.readouterr().err
 
 
-def test_review_7_report_of_a_file_that_is_not_a_probe_report(tmp_path, capsys):
+def test_report_of_a_file_that_is_not_a_probe_report(tmp_path, capsys):
     for text in ("{}", "not json", "[1]"):
         path = tmp_path / "r.json"
         path.write_text(text)

