@@ -18,10 +18,10 @@ import json
 import os
 import uuid
 
-from lab.cluster_config import load_cluster_config
-from lab.cluster_faults import KILL, PARTITION, NodeFault, fault_target
-from lab.cluster_lab import VERSIONS, cluster_down, cluster_up
-from lab.cluster_measure import ClusterMeasurement, measure_broken_and_fixed, measure_fault, with_lame_duck
+from lab.cluster.config import load_cluster_config
+from lab.cluster.faults import KILL, PARTITION, NodeFault, fault_target
+from lab.cluster.measure import ClusterMeasurement, measure_broken_and_fixed, measure_fault, with_lame_duck
+from lab.cluster.stack import VERSIONS, cluster_down, cluster_up
 from lab.compose_lab import ensure_images, free_loopback_port
 from lab.config import load_config
 from zerodrop.adapters.docker_sdk import connect

@@ -23,9 +23,9 @@ import uuid
 from pathlib import Path
 from statistics import mean
 
-from lab.cluster_config import load_cluster_config
-from lab.cluster_lab import DEFAULT_TRAEFIK_IMAGE
-from lab.cluster_nodes import load_images, node_container, node_exec, run_node, wait_engines
+from lab.cluster.config import load_cluster_config
+from lab.cluster.nodes import load_images, node_container, node_exec, run_node, wait_engines
+from lab.cluster.stack import DEFAULT_TRAEFIK_IMAGE
 from lab.compose_lab import ensure_images, free_loopback_port
 from lab.config import REPO_ROOT, load_config
 from zerodrop.adapters.docker_sdk import connect

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from lab.compose_lab import ensure_images
 from lab.config import load_config
-from lab.swarm_config import load_swarm_config
-from lab.swarm_lab import ensure_swarm, leave_swarm_if_ours
-from lab.swarm_lab_measure import VARIANTS, SwarmMeasurement, measure_rollback, measure_variant
+from lab.swarm.config import load_swarm_config
+from lab.swarm.measure import VARIANTS, SwarmMeasurement, measure_rollback, measure_variant
+from lab.swarm.stack import ensure_swarm, leave_swarm_if_ours
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.measure.timeline import plot_timeline
 

@@ -15,8 +15,8 @@ from docker.errors import APIError, NotFound
 from zerodrop.adapters.docker_sdk import PROJECT_LABEL
 from zerodrop.adapters.engine_lock import PROJECT_LABEL as LOCK_PROJECT_LABEL
 
-# zdswarm-: private Swarm stacks (removed by lab.swarm_lab.remove_leftover_stacks, not by compose labels).
-# zdcluster-: the tests' three-node clusters (lab.cluster_nodes.remove_leftover_clusters; the
+# zdswarm-: private Swarm stacks (removed by lab.swarm.stack.remove_leftover_stacks, not by compose labels).
+# zdcluster-: the tests' three-node clusters (lab.cluster.nodes.remove_leftover_clusters; the
 # default cluster, zdcluster, is `make cluster-down`'s to remove).
 LEFTOVER_PREFIXES = (
     "zdtest-",

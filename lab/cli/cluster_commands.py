@@ -7,11 +7,11 @@ import argparse
 import docker
 from docker.errors import DockerException
 
-from lab.cluster_config import ClusterConfig, load_cluster_config
-from lab.cluster_lab import VERSIONS, cluster_down, cluster_up, manager_client, node_views
+from lab.cluster.config import ClusterConfig, load_cluster_config
+from lab.cluster.stack import VERSIONS, cluster_down, cluster_up, manager_client, node_views
 from lab.compose_lab import ensure_images
-from lab.swarm_routing import current_version, routing_now
-from lab.swarm_update import swarm_update
+from lab.swarm.routing import current_version, routing_now
+from lab.swarm.update import swarm_update
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError, SwarmInputError
 from zerodrop.target import ComposeTarget

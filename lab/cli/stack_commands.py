@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from lab import cleanup, compose_lab
-from lab.cluster_nodes import remove_leftover_clusters
-from lab.swarm_lab import remove_leftover_stacks
+from lab.cluster.nodes import remove_leftover_clusters
+from lab.swarm.stack import remove_leftover_stacks
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 
 from lab.compose_lab import ensure_images
-from lab.swarm_config import load_swarm_config
-from lab.swarm_lab import swarm_down, swarm_up
-from lab.swarm_routing import current_version, routing_now, tasks
-from lab.swarm_update import swarm_update
+from lab.swarm.config import load_swarm_config
+from lab.swarm.engine import swarm_active
+from lab.swarm.routing import current_version, routing_now, tasks
+from lab.swarm.stack import swarm_down, swarm_up
+from lab.swarm.update import swarm_update
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.adapters.docker_swarm import swarm_active
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.rollout.plan import VERSION_PATTERN
 from zerodrop.target import ComposeTarget

@@ -19,11 +19,11 @@ from docker.models.containers import Container
 from lab.compose_lab import private_project
 from lab.config import REPO_ROOT
 from lab.under_load import default_probe_options, measure_under_load
+from lab.workshop.watch import Mark, short_name, watching
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import exit_code, health_log_ends
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import RequestRecord, tally_line
-from zerodrop.measure.watch import Mark, short_name, watching
 from zerodrop.measure.writes import check_writes, final_write_check
 from zerodrop.model import PhaseRecord, Release, Replica
 from zerodrop.parallel import each

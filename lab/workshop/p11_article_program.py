@@ -17,10 +17,10 @@ from lab.config import load_config
 from lab.conformance import STRANGERS, Running, running_stranger
 from lab.under_load import measure_under_load
 from lab.workshop.harness import BROKEN, FIXED, Outcome, Page, stop_all
+from lab.workshop.watch import watching
 from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.adapters.docker_sdk import get_container, replicas
 from zerodrop.measure.probe_data import ProbeResult
-from zerodrop.measure.watch import watching
 from zerodrop.rollout.phase_log import load_phases
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for

@@ -18,14 +18,14 @@ import docker
 import pytest
 
 from bench.cluster_faults import spans, table
-from lab.cluster_config import CLUSTER_LABEL, ClusterConfig, load_cluster_config
-from lab.cluster_faults import KILL, NodeFault, fault_target
-from lab.cluster_lab import manager_client, node_views
-from lab.cluster_measure import FAULT_WINDOW_SECONDS, measure_broken_and_fixed, measure_fault
-from lab.cluster_nodes import remove_nodes
+from lab.cluster.config import CLUSTER_LABEL, ClusterConfig, load_cluster_config
+from lab.cluster.faults import KILL, NodeFault, fault_target
+from lab.cluster.measure import FAULT_WINDOW_SECONDS, measure_broken_and_fixed, measure_fault
+from lab.cluster.nodes import remove_nodes
+from lab.cluster.stack import manager_client, node_views
 from lab.compose_lab import free_loopback_port
 from lab.config import REPO_ROOT
-from lab.swarm_routing import routing_now
+from lab.swarm.routing import routing_now
 from zerodrop.adapters.traefik_api import get_through_traefik
 from zerodrop.measure.timeline import plot_timeline
 

@@ -18,10 +18,10 @@ import pytest
 
 from lab.compose_lab import ensure_images, free_loopback_port
 from lab.config import REPO_ROOT, load_config
-from lab.swarm_config import SwarmConfig, load_swarm_config
-from lab.swarm_lab import ensure_swarm, leave_swarm_if_ours
-from lab.swarm_lab_measure import BROKEN, FAST_POLL, FIXED, measure_rollback, measure_variant, variant_named
-from zerodrop.adapters.docker_swarm import stack_containers, swarm_active
+from lab.swarm.config import SwarmConfig, load_swarm_config
+from lab.swarm.engine import stack_containers, swarm_active
+from lab.swarm.measure import BROKEN, FAST_POLL, FIXED, measure_rollback, measure_variant, variant_named
+from lab.swarm.stack import ensure_swarm, leave_swarm_if_ours
 from zerodrop.adapters.traefik_api import get_through_traefik
 
 pytestmark = pytest.mark.lab

@@ -86,9 +86,7 @@ def test_arguments_checked_before_anything_runs(argv, message, capsys):
         ("APP_HOST", "x`) || Host(`evil", "host name"),
     ],
 )
-def test_settings_that_would_escape_or_break_are_bad_input(
-    variable, value, message, capsys, monkeypatch
-):
+def test_settings_that_would_escape_or_break_are_bad_input(variable, value, message, capsys, monkeypatch):
     monkeypatch.setenv(variable, value)
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     assert main(["status"]) == 2

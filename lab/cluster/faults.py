@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 
 import docker
 
-from lab.cluster_config import ClusterConfig
-from lab.cluster_lab import manager_client
-from lab.cluster_nodes import node_exec, wait_engines
-from lab.swarm_routing import routing_now, tasks, wait_settled
+from lab.cluster.config import ClusterConfig
+from lab.cluster.nodes import node_exec, wait_engines
+from lab.cluster.stack import manager_client
+from lab.swarm.routing import routing_now, tasks, wait_settled
 from zerodrop.errors import TraefikUnavailable
 from zerodrop.waits import wait_for
 

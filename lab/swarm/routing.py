@@ -8,8 +8,8 @@ from typing import Any
 
 import docker
 
-from lab.swarm_config import SwarmConfig
-from zerodrop.adapters import docker_swarm
+from lab.swarm import engine
+from lab.swarm.config import SwarmConfig
 from zerodrop.adapters.traefik_api import routed_ips
 from zerodrop.errors import TraefikUnavailable
 from zerodrop.waits import wait_for
@@ -55,7 +55,7 @@ def _task_view(task: dict[str, Any], network: str) -> TaskView:
 def tasks(client: docker.DockerClient, cfg: SwarmConfig) -> list[TaskView]:
     """Every task Swarm keeps for the app service, by slot."""
     network = f"{cfg.stack}_lab"
-    views = [_task_view(t, network) for t in docker_swarm.swarm_tasks(client, cfg.app_service)]
+    views = [_task_view(t, network) for t in engine.swarm_tasks(client, cfg.app_service)]
     return sorted(views, key=lambda v: (v.slot, v.desired != "running"))
 
 
@@ -118,9 +118,9 @@ def wait_settled(client: docker.DockerClient, cfg: SwarmConfig, version: str, ti
 def current_version(client: docker.DockerClient, cfg: SwarmConfig) -> str | None:
     """The APP_VERSION of the app service's spec now, or None if the service does not exist (or
     swarm mode is off)."""
-    if not docker_swarm.swarm_active(client):
+    if not engine.swarm_active(client):
         return None
-    service = docker_swarm.swarm_service(client, cfg.app_service)
+    service = engine.swarm_service(client, cfg.app_service)
     if service is None:
         return None
     spec = service["Spec"]["TaskTemplate"]["ContainerSpec"]

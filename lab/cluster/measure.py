@@ -12,14 +12,14 @@ from typing import Any
 
 import docker
 
-from lab.cluster_config import ClusterConfig
-from lab.cluster_faults import NodeFault, cause, heal, wait_back, wait_node_down, wait_replaced
-from lab.cluster_lab import manager_client
-from lab.swarm_lab import stack_deploy
-from lab.swarm_routing import current_version, tasks
-from lab.swarm_update import UPDATE_DONE, SwarmUpdate, swarm_update
+from lab.cluster.config import ClusterConfig
+from lab.cluster.faults import NodeFault, cause, heal, wait_back, wait_node_down, wait_replaced
+from lab.cluster.stack import manager_client
+from lab.swarm import engine
+from lab.swarm.routing import current_version, tasks
+from lab.swarm.stack import stack_deploy
+from lab.swarm.update import UPDATE_DONE, SwarmUpdate, swarm_update
 from lab.under_load import ProbeTally, default_probe_options, measure_under_load
-from zerodrop.adapters import docker_swarm
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import tally_line
 from zerodrop.measure.report import latency_line
@@ -111,7 +111,7 @@ def with_lame_duck(cfg: ClusterConfig, drain_seconds: float | None) -> ClusterCo
     broken variant), by a rolling update if it runs anything else; the config it runs with."""
     variant = dataclasses.replace(cfg, swarm=cfg.swarm.with_refresh(cfg.swarm.refresh_seconds, drain_seconds))
     manager = manager_client(variant)
-    service = docker_swarm.swarm_service(manager, variant.swarm.app_service) or {}
+    service = engine.swarm_service(manager, variant.swarm.app_service) or {}
     spec = ((service.get("Spec") or {}).get("TaskTemplate") or {}).get("ContainerSpec") or {}
     wanted = {"APP_VERSION=v1", f"DRAIN_SECONDS={variant.swarm.drain_seconds:g}"}
     if not wanted <= set(spec.get("Env") or []):
@@ -195,7 +195,7 @@ def _start_update(cfg: ClusterConfig) -> None:
 
 def _update_state(cfg: ClusterConfig) -> str:
     """The state of the app service's last update (updating, completed, rollback_completed...)."""
-    service = docker_swarm.swarm_service(manager_client(cfg), cfg.swarm.app_service) or {}
+    service = engine.swarm_service(manager_client(cfg), cfg.swarm.app_service) or {}
     return str((service.get("UpdateStatus") or {}).get("State", ""))
 
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import docker
 from docker.errors import NotFound
 
-from lab.cluster_config import ClusterConfig
-from lab.cluster_nodes import form_swarm, load_images, remove_nodes, start_nodes, wait_engines
-from lab.swarm_lab import swarm_up
-from lab.swarm_routing import SwarmRouting, current_version, tasks
+from lab.cluster.config import ClusterConfig
+from lab.cluster.nodes import form_swarm, load_images, remove_nodes, start_nodes, wait_engines
+from lab.swarm.routing import SwarmRouting, current_version, tasks
+from lab.swarm.stack import swarm_up
 from zerodrop.errors import SwarmInputError
 
 ENGINE_START_SECONDS = 120  # a node's dockerd answers in a few seconds; a cold host's disk is slower

@@ -9,10 +9,11 @@ from typing import Any
 
 import docker
 
-from lab.swarm_config import SwarmConfig
-from lab.swarm_lab import stack_deploy
-from lab.swarm_routing import SwarmRouting, current_version, wait_settled
-from zerodrop.adapters import docker_sdk, docker_swarm
+from lab.swarm import engine
+from lab.swarm.config import SwarmConfig
+from lab.swarm.routing import SwarmRouting, current_version, wait_settled
+from lab.swarm.stack import stack_deploy
+from zerodrop.adapters import docker_sdk
 from zerodrop.errors import SwarmInputError
 from zerodrop.waits import wait_for
 
@@ -54,7 +55,7 @@ class SwarmUpdate:
 
 
 def _update_status(client: docker.DockerClient, cfg: SwarmConfig) -> dict[str, Any]:
-    service = docker_swarm.swarm_service(client, cfg.app_service) or {}
+    service = engine.swarm_service(client, cfg.app_service) or {}
     status: dict[str, Any] = service.get("UpdateStatus") or {}
     return status
 

@@ -9,9 +9,9 @@ import pytest
 import yaml
 
 from lab.config import REPO_ROOT
-from lab.swarm_config import load_swarm_config, swarm_lame_duck
-from lab.swarm_lab import default_route_address
-from lab.swarm_routing import SwarmRouting, TaskView, _task_view
+from lab.swarm.config import load_swarm_config, swarm_lame_duck
+from lab.swarm.routing import SwarmRouting, TaskView, _task_view
+from lab.swarm.stack import default_route_address
 from zerodrop.errors import ConfigError
 
 STACK_FILE = REPO_ROOT / "docker-stack.yml"

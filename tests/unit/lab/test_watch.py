@@ -3,10 +3,10 @@ timeline drawn from marks alone (a plain docker command has no phase log)."""
 
 from __future__ import annotations
 
+from lab.workshop.watch import _mark
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import SHORT, RequestRecord
 from zerodrop.measure.timeline import plot_timeline
-from zerodrop.measure.watch import _mark
 
 
 def event(action: str, at: float, **attributes: str) -> dict[str, object]:
@@ -60,7 +60,7 @@ def test_a_plain_docker_stop_is_drawn_from_its_marks(tmp_path, monkeypatch):
 
 
 def test_marks_name_a_container_without_its_project():
-    from zerodrop.measure.watch import short_name
+    from lab.workshop.watch import short_name
 
     assert short_name("zdws-s3b-8bffc5-app-1", "zdws-s3b-8bffc5") == "app-1"
     assert short_name("other-app-1", "zdws-s3b-8bffc5") == "other-app-1"

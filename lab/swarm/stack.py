@@ -16,9 +16,10 @@ from pathlib import Path
 
 import docker
 
-from lab.swarm_config import SwarmConfig
-from lab.swarm_routing import SwarmRouting, wait_settled
-from zerodrop.adapters import docker_sdk, docker_swarm
+from lab.swarm import engine
+from lab.swarm.config import SwarmConfig
+from lab.swarm.routing import SwarmRouting, wait_settled
+from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.errors import StackError, SwarmInputError
 from zerodrop.waits import wait_for
@@ -53,11 +54,11 @@ def interface_address(interface: str) -> str | None:
 def ensure_swarm(client: docker.DockerClient, cfg: SwarmConfig) -> bool:
     """Make the engine a single-node swarm if it is not one; True if this call did (and then a
     marker in the state dir remembers it, with whether docker_gwbridge existed before)."""
-    if docker_swarm.swarm_active(client):
+    if engine.swarm_active(client):
         return False
     address = default_route_address() if cfg.advertise_addr == "auto" else cfg.advertise_addr
     had_bridge = GATEWAY_BRIDGE in {n.name for n in client.networks.list(names=[GATEWAY_BRIDGE])}
-    docker_swarm.swarm_init(client, address)
+    engine.swarm_init(client, address)
     cfg.state_dir.mkdir(parents=True, exist_ok=True)
     (cfg.state_dir / INITIALISED_MARKER).write_text(
         f"advertise_addr={address}\nhad_gateway_bridge={had_bridge}\n", encoding="utf-8"
@@ -71,10 +72,10 @@ def leave_swarm_if_ours(client: docker.DockerClient, cfg: SwarmConfig) -> bool:
     marker = cfg.state_dir / INITIALISED_MARKER
     if not marker.is_file():
         return False
-    if docker_swarm.swarm_active(client):
-        if docker_swarm.swarm_stacks(client):
+    if engine.swarm_active(client):
+        if engine.swarm_stacks(client):
             return False  # someone else's services: leave the swarm to them
-        docker_swarm.swarm_leave(client)
+        engine.swarm_leave(client)
     if "had_gateway_bridge=False" in marker.read_text(encoding="utf-8"):
         for network in client.networks.list(names=[GATEWAY_BRIDGE]):
             if network.name == GATEWAY_BRIDGE:
@@ -106,19 +107,18 @@ def stack_deploy(cfg: SwarmConfig, version: str, extra_env: dict[str, str] | Non
 
 def stack_remove(client: docker.DockerClient, cfg: SwarmConfig, timeout: float) -> None:
     """`docker stack rm`, then wait (bounded) until its containers and networks are gone."""
-    if docker_swarm.swarm_active(client) and cfg.stack in docker_swarm.swarm_stacks(client):
+    if engine.swarm_active(client) and cfg.stack in engine.swarm_stacks(client):
         _stack_command("rm", cfg.stack, env=cfg.docker_env())
     wait_for(
         lambda: (
-            not docker_swarm.stack_containers(client, cfg.stack)
-            and not docker_swarm.stack_networks(client, cfg.stack)
+            not engine.stack_containers(client, cfg.stack) and not engine.stack_networks(client, cfg.stack)
         ),
         what=f"stack {cfg.stack}'s containers and networks to go",
         timeout=timeout,
         interval=0.5,
-        last_seen=lambda: f"{len(docker_swarm.stack_containers(client, cfg.stack))} container(s) left",
+        last_seen=lambda: f"{len(engine.stack_containers(client, cfg.stack))} container(s) left",
     )
-    for volume in client.volumes.list(filters={"label": f"{docker_swarm.STACK_LABEL}={cfg.stack}"}):
+    for volume in client.volumes.list(filters={"label": f"{engine.STACK_LABEL}={cfg.stack}"}):
         volume.remove(force=True)
 
 
@@ -148,7 +148,7 @@ def swarm_up(client: docker.DockerClient, cfg: SwarmConfig, version: str = "v1")
 def swarm_down(client: docker.DockerClient, cfg: SwarmConfig, timeout: float = 120) -> bool:
     """Remove the stack (containers, networks, volumes), and leave swarm mode if the lab switched
     it on; True if it left."""
-    if docker_swarm.swarm_active(client):
+    if engine.swarm_active(client):
         stack_remove(client, cfg, timeout)
     return leave_swarm_if_ours(client, cfg)
 
@@ -158,16 +158,16 @@ def remove_leftover_stacks(
 ) -> list[str]:
     """Remove the Swarm stacks killed test runs left (names starting with one of `prefixes`):
     their services, then, once their containers have exited, networks and volumes. Their names."""
-    if not docker_swarm.swarm_active(client):
+    if not engine.swarm_active(client):
         return []
-    stacks = {name for name in docker_swarm.swarm_stacks(client) if name and name.startswith(prefixes)}
+    stacks = {name for name in engine.swarm_stacks(client) if name and name.startswith(prefixes)}
     for name in sorted(stacks):
         _stack_command("rm", name)
     for name in sorted(stacks):
         wait_for(
             lambda name=name: (
-                not docker_swarm.stack_containers(client, name)  # type: ignore[misc]
-                and not docker_swarm.stack_networks(client, name)
+                not engine.stack_containers(client, name)  # type: ignore[misc]
+                and not engine.stack_networks(client, name)
             ),
             what=f"stack {name}'s containers and networks to go",
             timeout=timeout,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lab.config import PROJECT_NAME, REPO_ROOT, matching, port_number, setting_reader, whole_number
-from lab.swarm_config import SwarmConfig, load_swarm_config
+from lab.swarm.config import SwarmConfig, load_swarm_config
 
 CLUSTER_LABEL = "zerodrop.cluster"  # on every node container and the cluster's network: its name
 WORKERS = 2  # one manager and two workers: the smallest cluster where a worker can fail

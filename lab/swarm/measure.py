@@ -14,9 +14,9 @@ from typing import Any
 import docker
 
 from lab.compose_lab import free_loopback_port
-from lab.swarm_config import SwarmConfig
-from lab.swarm_lab import stack_remove, swarm_up
-from lab.swarm_update import SwarmUpdate, swarm_update
+from lab.swarm.config import SwarmConfig
+from lab.swarm.stack import stack_remove, swarm_up
+from lab.swarm.update import SwarmUpdate, swarm_update
 from lab.under_load import ProbeTally, default_probe_options, measure_under_load
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import tally_line

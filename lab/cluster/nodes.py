@@ -11,7 +11,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
-from lab.cluster_config import CLUSTER_LABEL, NODE_DOCKER_PORT, ClusterConfig
+from lab.cluster.config import CLUSTER_LABEL, NODE_DOCKER_PORT, ClusterConfig
 from zerodrop.errors import OperationFailed, StackError, SwarmInputError
 from zerodrop.parallel import each
 from zerodrop.waits import wait_for
