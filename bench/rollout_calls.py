@@ -29,6 +29,7 @@ import requests
 
 from lab.compose_lab import ensure_images, private_project
 from lab.config import load_config
+from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters import compose, docker_cli, docker_platform
 from zerodrop.adapters.docker_sdk import connect
@@ -128,7 +129,7 @@ def main() -> None:
         def action() -> float:
             with timed_calls(calls):
                 began.append(time.time())
-                execute_rollout(docker_platform.DockerPlatform(client, cfg), cfg, rollout, None, note)
+                execute_rollout(lab_platform(client, cfg), cfg, rollout, None, note)
                 return time.time() - began[0]
 
         measured = measure_under_load(action, options, out=lambda _: None)

@@ -35,10 +35,10 @@ import docker
 
 from lab.compose_lab import ensure_images, private_project, wait_all_routed
 from lab.config import load_config
+from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
 from lab.workshop.harness import stop_all
 from zerodrop.adapters import compose
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect, get_container, replicas, send_signal, service_containers
 from zerodrop.errors import EXIT_CUT, EXIT_OK, first_line
 from zerodrop.measure.probe_data import ProbeOptions
@@ -194,7 +194,7 @@ def lab_rollout(max_surge: Callable[[ComposeTarget], int]) -> Callable[[Run], No
         options = RolloutOptions(Release(run.target), max_surge=max_surge(run.cfg), build=False)
         log_path = run.cfg.out_dir / f"{run.cfg.project}.rollout.jsonl"
         result = execute_rollout(
-            DockerPlatform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
+            lab_platform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
         )
         run.floor = rollout_floor(result)
         run.exit_code = EXIT_CUT if result.cut else EXIT_OK

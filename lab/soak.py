@@ -15,8 +15,8 @@ from typing import Any
 import docker
 
 from lab.compose_lab import ensure_images, private_project
+from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import RolloutStopped, SoakInputError
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.writes import WriteCheck, final_write_check
@@ -95,7 +95,7 @@ def soak(
                 log_path = cfg.out_dir / f"{cfg.project}-round-{n + 1}.jsonl"
                 try:
                     options = RolloutOptions(Release(version), build=False)
-                    platform = DockerPlatform(client, cfg)
+                    platform = lab_platform(client, cfg)
                     result = execute_rollout(platform, cfg, options, log_path, lambda _: None)
                 except RolloutStopped as stopped:
                     report.stopped = f"round {n + 1} to {version}: {stopped}"

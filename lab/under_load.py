@@ -11,7 +11,7 @@ from typing import Generic, TypeVar
 
 import docker
 
-from zerodrop.adapters.docker_platform import DockerPlatform
+from lab.lab_app import lab_platform
 from zerodrop.errors import RolloutStopped
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.probe_thread import ProbeThread
@@ -132,7 +132,7 @@ def probe_during_rollout(
 ) -> MeasuredRollout:
     """A rollout under load, then the lost-write check."""
     measured = measure_under_load(
-        lambda: execute_rollout(DockerPlatform(client, cfg), cfg, rollout, log_path, out),
+        lambda: execute_rollout(lab_platform(client, cfg), cfg, rollout, log_path, out),
         probe_options,
         out=out,
         expected_errors=(RolloutStopped,),

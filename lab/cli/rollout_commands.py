@@ -8,9 +8,9 @@ from lab import soak
 from lab.cli.arguments import (
     parse_assignments,
 )
+from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, probe_during_rollout, save_report
 from zerodrop.adapters.compose_file import settable_variables
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.stopped_report import report_stopped, say
@@ -46,7 +46,7 @@ def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     interrupt = Interrupt()
     try:
         with signals_to(interrupt):
-            result = execute_rollout(DockerPlatform(client, cfg), cfg, options, log_path, interrupt=interrupt)
+            result = execute_rollout(lab_platform(client, cfg), cfg, options, log_path, interrupt=interrupt)
     except RolloutStopped as stopped:
         status = report_stopped(stopped, "lab")
         say(f"rollout: phase log {log_path}")

@@ -6,9 +6,9 @@ import argparse
 
 from lab import cleanup, compose_lab
 from lab.cluster.nodes import remove_leftover_clusters
+from lab.lab_app import lab_platform
 from lab.swarm.stack import remove_leftover_stacks
 from zerodrop.adapters import compose
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.service_commands import recover_and_say
 from zerodrop.errors import EXIT_FAILED
@@ -52,7 +52,7 @@ def cmd_down(cfg: ComposeTarget, _: argparse.Namespace) -> int:
 def cmd_status(cfg: ComposeTarget, _: argparse.Namespace) -> int:
     """Show each replica's version, health and whether Traefik routes to it."""
     client = connect()
-    view = look(DockerPlatform(client, cfg))
+    view = look(lab_platform(client, cfg))
     if not view.replicas:
         print(f"lab: no replicas of {cfg.service!r} in project {cfg.project!r}")
         return EXIT_FAILED
@@ -94,4 +94,4 @@ def cmd_clean(cfg: ComposeTarget, _: argparse.Namespace) -> int:
 
 def cmd_recover(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Bring the service back to APP_REPLICAS ready, routed replicas after a killed rollout."""
-    return recover_and_say(DockerPlatform(connect(), cfg), cfg, args)
+    return recover_and_say(lab_platform(connect(), cfg), cfg, args)

@@ -18,6 +18,7 @@ from docker.models.containers import Container
 
 from lab.compose_lab import private_project
 from lab.config import REPO_ROOT
+from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
 from lab.workshop.watch import Mark, short_name, watching
 from zerodrop.adapters.docker_platform import DockerPlatform
@@ -106,7 +107,7 @@ class Scene:
 
     def platform(self) -> DockerPlatform:
         """The stack's service, as the rollout sees it."""
-        return DockerPlatform(self.client, self.cfg)
+        return lab_platform(self.client, self.cfg)
 
 
 Action = Callable[[Scene], None]

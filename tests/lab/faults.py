@@ -18,7 +18,7 @@ from typing import Any
 import docker
 
 from lab.config import REPO_ROOT, lab_environment
-from zerodrop.adapters.docker_platform import DockerPlatform
+from lab.lab_app import lab_platform
 from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import RequestRecord
@@ -88,7 +88,7 @@ class LabProcess:
 
 def replica_named(client: docker.DockerClient, cfg: ComposeTarget, prefix: str) -> list[Replica]:
     """Running replicas of the app whose name ends with one of the phase log's labels."""
-    return [r for r in DockerPlatform(client, cfg).replicas() if r.name.startswith(prefix)]
+    return [r for r in lab_platform(client, cfg).replicas() if r.name.startswith(prefix)]
 
 
 def kill(client: docker.DockerClient, replica: Replica) -> float:
@@ -128,7 +128,7 @@ def split_failures(
 def assert_end_state(client: docker.DockerClient, cfg: ComposeTarget, version: str | set[str]) -> None:
     """Exactly APP_REPLICAS containers, all running, healthy, ready (none drained) and routed by
     Traefik, which routes nothing else; on the expected version(s); no finding (no stale lock)."""
-    view = look(DockerPlatform(client, cfg))
+    view = look(lab_platform(client, cfg))
     described = [(r.name, r.version, r.status, r.health, view.phases.get(r.id)) for r in view.replicas]
     assert len(view.replicas) == cfg.replicas, f"wanted {cfg.replicas} replicas: {described}"
     assert all(r.status == "running" and r.health == "healthy" for r in view.replicas), described

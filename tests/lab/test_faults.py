@@ -24,6 +24,7 @@ import pytest
 
 from lab.compose_lab import ensure_images, private_project
 from lab.config import load_config
+from lab.lab_app import lab_platform
 from lab.under_load import UnderLoad, default_probe_options, measure_under_load
 from tests.lab.faults import (
     FaultRecord,
@@ -38,7 +39,6 @@ from tests.lab.faults import (
     traefik_container,
     written_by,
 )
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.adapters.in_container import replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
@@ -373,7 +373,7 @@ def test_7_sigint_in_each_phase_undoes_the_step_and_exits_130(docker_client, sta
                 if e.get("event") == "end" and e["phase"] == "drain-to-out"
                 and e["replica"].startswith("old ") and e["ok"]
             )  # fmt: skip
-            versions = {r.version for r in DockerPlatform(docker_client, stack).replicas()}
+            versions = {r.version for r in lab_platform(docker_client, stack).replicas()}
             outcomes.append((phase, status, versions))
             assert status == 130, f"{phase}: exit {status}"
             if phase in BEFORE_HAND_OVER:

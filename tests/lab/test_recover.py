@@ -23,6 +23,7 @@ import pytest
 from lab.compose_lab import ensure_images, private_project
 from lab.config import REPO_ROOT, load_config
 from lab.conformance import STRANGERS, running_stranger
+from lab.lab_app import lab_platform
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.measure.probe_data import ProbeOptions
 from zerodrop.measure.probe_thread import ProbeThread
@@ -92,7 +93,7 @@ def test_a_rollout_killed_after_draining_the_only_replica_then_recover_leaves_on
         probe = ProbeOptions(base_url=cfg.http_url, host=cfg.app_host, long_concurrency=0, short_rate=20,
                              write_rate=0, write_path=None, app_checks=False)  # fmt: skip
         recover_then_probe(
-            docker_client, DockerPlatform(docker_client, cfg), [*flags, "--drain", contract], env, probe
+            docker_client, lab_platform(docker_client, cfg), [*flags, "--drain", contract], env, probe
         )
 
 
@@ -112,4 +113,4 @@ def test_a_rollout_killed_after_draining_the_only_replica_by_its_drain_file_then
             project=running.project, service="web", api_port=running.api_port, balancer_name=running.balancer
         )
         probe = replace(running.probe_options(), long_concurrency=0, short_rate=20)
-        recover_then_probe(docker_client, DockerPlatform(docker_client, cfg), flags, env, probe)
+        recover_then_probe(docker_client, lab_platform(docker_client, cfg), flags, env, probe)

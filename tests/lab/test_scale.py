@@ -7,8 +7,8 @@ import pytest
 
 from lab.compose_lab import memory_by_container, private_project
 from lab.config import load_config
+from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
-from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.adapters.docker_sdk import replicas
 from zerodrop.measure.report import rollout_floor
 from zerodrop.measure.writes import final_write_check
@@ -31,11 +31,11 @@ def test_eight_replicas_come_up_roll_and_roll_back_with_nothing_dropped(docker_c
         def roll_and_back():
             there = RolloutOptions(Release("v2"), build=False)
             forward = execute_rollout(
-                DockerPlatform(docker_client, cfg), cfg, there, tmp_path / "forward.jsonl", print
+                lab_platform(docker_client, cfg), cfg, there, tmp_path / "forward.jsonl", print
             )
             back = RolloutOptions(resolve_target(cfg, PREVIOUS, {}), build=False)
             return forward, execute_rollout(
-                DockerPlatform(docker_client, cfg), cfg, back, tmp_path / "back.jsonl", print
+                lab_platform(docker_client, cfg), cfg, back, tmp_path / "back.jsonl", print
             )
 
         measured = measure_under_load(roll_and_back, default_probe_options(cfg), out=lambda _: None)

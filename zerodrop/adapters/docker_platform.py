@@ -17,7 +17,7 @@ from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
 
 from zerodrop.adapters import compose, docker_sdk
-from zerodrop.adapters.app_control import AppControl, LabApp
+from zerodrop.adapters.app_control import AppControl
 from zerodrop.adapters.traefik_api import routed_ips, router_doc, router_problem
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable, first_line
 from zerodrop.model import EntrypointAnswer, Release, Replica, StreamsEnded
@@ -46,14 +46,12 @@ def transient(what: str) -> Iterator[None]:
 
 class DockerPlatform:
     """ServicePlatform on the local engine, for one service of a compose project; `control` is how
-    it reaches the app inside the replicas (the lab's app unless told otherwise)."""
+    it reaches the app inside the replicas (a service's drain contract; the lab hands its own)."""
 
-    def __init__(
-        self, client: docker.DockerClient, cfg: ComposeTarget, control: AppControl | None = None
-    ) -> None:
+    def __init__(self, client: docker.DockerClient, cfg: ComposeTarget, control: AppControl) -> None:
         self.client = client
         self.cfg = cfg
-        self.control: AppControl = control or LabApp()
+        self.control = control
         self.signals_sent: dict[str, int] = {}  # SIGTERMs `stop` has sent, by replica id
         self.stop_deadlines: dict[str, float] = {}  # when `stop` SIGKILLs, by replica id
         # Whether a compose command under way should be ended (the rollout sets its interrupt).

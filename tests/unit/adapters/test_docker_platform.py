@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from lab.config import load_config
+from lab.lab_app import LabApp
 from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.errors import PlatformUnavailable
@@ -46,7 +47,7 @@ class ScriptedContainer:
 def platform_with(monkeypatch):
     def make(container: ScriptedContainer) -> DockerPlatform:
         monkeypatch.setattr(docker_sdk, "get_container", lambda _client, _id: container)
-        return DockerPlatform(client=None, cfg=load_config())  # type: ignore[arg-type]
+        return DockerPlatform(client=None, cfg=load_config(), control=LabApp())  # type: ignore[arg-type]
 
     return make
 
