@@ -37,7 +37,7 @@ from lab.compose_lab import ensure_images, private_project, wait_all_routed
 from lab.config import load_config
 from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
-from lab.workshop.harness import stop_all
+from lab.workshop.actions import stop_all
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import connect, get_container, replicas, send_signal, service_containers
 from zerodrop.errors import EXIT_CUT, EXIT_OK, first_line

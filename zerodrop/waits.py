@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -39,14 +40,14 @@ def wait_for(
         raise ValueError(f"a wait needs a finite, non-negative deadline, not {timeout}")
     last_error: list[str] = []
     deadline = time.monotonic() + timeout
-    # Each check runs on a daemon thread of its own, so that one call that hangs cannot carry the
-    # wait past its deadline (the deadline bounds the whole wait, not only the retries between
-    # calls), nor hold the process open after it has said what it did.
-    name = threading.current_thread().name
+    # Each check runs on the wait's own worker, a daemon thread, so that one call that hangs
+    # cannot carry the wait past its deadline (the deadline bounds the whole wait, not only the
+    # retries between calls), nor hold the process open after it has said what it did.
+    worker = _Worker(threading.current_thread().name)
 
     def attempt() -> T | None:
         try:
-            result = _bounded(check, max(deadline - time.monotonic(), MIN_CALL_SECONDS), name)
+            result = worker.run(check, max(deadline - time.monotonic(), MIN_CALL_SECONDS))
         except FutureTimeout:
             raise WaitTimeout(
                 f"timed out after {timeout:.0f}s waiting for {what}: a call was still running at the deadline"
@@ -63,31 +64,53 @@ def wait_for(
         raise WaitTimeout(
             f"timed out after {timeout:.0f}s waiting for {what}{_seen(last_seen, last_error)}"
         ) from None
+    finally:
+        worker.close()
     assert result is not None
     return result
 
 
-def _bounded(call: Callable[[], T], seconds: float, name: str) -> T:
-    """`call()` on a daemon thread, its result or its exception; FutureTimeout if it has not
-    returned within `seconds` (it is left to end on its own: every call has a timeout of its own)."""
-    outcome: list[tuple[bool, object]] = []
-    done = threading.Event()
+Job = tuple[Callable[[], object], list[tuple[bool, object]], threading.Event]  # call, outcome, done
 
-    def run() -> None:
-        try:
-            outcome.append((True, call()))
-        except BaseException as error:  # handed to the waiting thread, which raises it
-            outcome.append((False, error))
-        finally:
-            done.set()
 
-    threading.Thread(target=run, name=f"{name}-wait", daemon=True).start()
-    if not done.wait(seconds):
-        raise FutureTimeout()
-    ok, value = outcome[0]
-    if not ok:
-        raise value  # type: ignore[misc]
-    return value  # type: ignore[return-value]
+class _Worker:
+    """One daemon thread that runs a wait's calls one after another (started at the first)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = f"{name}-wait"
+        self.calls: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+
+    def _serve(self) -> None:
+        while (job := self.calls.get()) is not None:
+            call, outcome, done = job
+            try:
+                outcome.append((True, call()))
+            except BaseException as error:  # handed to the waiting thread, which raises it
+                outcome.append((False, error))
+            finally:
+                done.set()
+
+    def run(self, call: Callable[[], T], seconds: float) -> T:
+        """`call()` on the worker, its result or its exception; FutureTimeout if it has not
+        returned within `seconds` (it is left to end on its own: every call has a timeout)."""
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._serve, name=self.name, daemon=True)
+            self.thread.start()
+        outcome: list[tuple[bool, object]] = []
+        done = threading.Event()
+        self.calls.put((call, outcome, done))
+        if not done.wait(seconds):
+            raise FutureTimeout()
+        ok, value = outcome[0]
+        if not ok:
+            raise value  # type: ignore[misc]
+        return value  # type: ignore[return-value]
+
+    def close(self) -> None:
+        """Let the thread end once the call it runs (if any) has returned."""
+        if self.thread is not None:
+            self.calls.put(None)
 
 
 def _retrying(timeout: float, interval: float, wake: threading.Event | None) -> Retrying:

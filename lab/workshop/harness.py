@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import docker
-from docker.models.containers import Container
 
 from lab.compose_lab import private_project
 from lab.config import REPO_ROOT
@@ -22,18 +21,11 @@ from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
 from lab.workshop.watch import Mark, short_name, watching
 from zerodrop.adapters.docker_platform import DockerPlatform
-from zerodrop.adapters.docker_sdk import exit_code, health_log_ends
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.measure.records import RequestRecord, tally_line
 from zerodrop.measure.writes import check_writes, final_write_check
-from zerodrop.model import PhaseRecord, Release, Replica
-from zerodrop.parallel import each
-from zerodrop.rollout.execute import execute_rollout
-from zerodrop.rollout.phase_log import load_phases
-from zerodrop.rollout.plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
-from zerodrop.rollout.replica_waits import ReplicaWaits
+from zerodrop.model import PhaseRecord, Replica
 from zerodrop.target import ComposeTarget
-from zerodrop.waits import wait_for
 
 BROKEN, FIXED, RECIPE = "broken", "fixed", "recipe"  # recipe: a third variant, the recipe in use
 OVERRIDES = REPO_ROOT / "docs" / "workshop" / "overrides"  # per-scenario compose override files
@@ -208,44 +200,3 @@ def finish(scene: Scene, probe: ProbeResult, *, final: bool = True) -> Outcome:
     writes = check(scene.client, scene.cfg.project, scene.cfg.service, probe.acked_event_ids())
     outcome.acked_writes, outcome.lost_writes = writes.acked, len(writes.missing)
     return outcome
-
-
-def right_after_a_healthcheck(container: Container) -> None:
-    """Return as soon as Docker has finished a new healthcheck of the container, so an action
-    taken now meets the longest wait before the next one (the window a reader sees at worst)."""
-    seen = health_log_ends(container)
-    wait_for(
-        lambda: health_log_ends(container) != seen, what="the next healthcheck", timeout=10, interval=0.05
-    )
-
-
-def stop_all(containers: list[Container], timeout: int | None) -> list[int | None]:
-    """docker stop several containers at once (as `docker stop a b` does); their exit codes.
-    timeout None: each container's own stop timeout (compose's stop_grace_period)."""
-
-    def stop(container: Container) -> int | None:
-        if timeout is None:
-            container.stop()
-        else:
-            container.stop(timeout=timeout)
-        return exit_code(container)
-
-    return each(stop, containers)
-
-
-def drain_and_confirm(scene: Scene, replica: Replica) -> float:
-    """SIGUSR1, then wait (the rollout's own gate) until Traefik's API no longer lists the
-    replica; seconds it took."""
-    platform = scene.platform()
-    started = time.monotonic()
-    platform.drain(replica.id)
-    ReplicaWaits(platform).unrouted(replica, DEFAULT_ROUTE_TIMEOUT)
-    return time.monotonic() - started
-
-
-def rollout(scene: Scene, version: str) -> None:
-    """The rollout tool, as the fixed variants use it; its phases go to the outcome."""
-    log_path = scene.cfg.out_dir / f"{scene.cfg.project}.rollout.jsonl"
-    options = RolloutOptions(target=Release(version), build=False)
-    execute_rollout(scene.platform(), scene.cfg, options, log_path, quiet)
-    scene.outcome.phases = load_phases(log_path)

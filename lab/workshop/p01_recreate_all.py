@@ -4,7 +4,8 @@ recreates every replica at once. Fixed: the rollout tool."""
 from __future__ import annotations
 
 from lab.compose_lab import wait_all_routed
-from lab.workshop.harness import BROKEN, Page, Scene, rollout
+from lab.workshop.actions import rollout
+from lab.workshop.harness import BROKEN, Page, Scene
 from zerodrop.adapters import compose
 
 

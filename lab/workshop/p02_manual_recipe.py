@@ -9,7 +9,8 @@ from collections.abc import Callable
 from docker.models.containers import Container
 
 from lab.compose_lab import wait_all_routed
-from lab.workshop.harness import BROKEN, FIXED, Page, Scene, right_after_a_healthcheck, rollout, stop_all
+from lab.workshop.actions import right_after_a_healthcheck, rollout, stop_all
+from lab.workshop.harness import BROKEN, FIXED, Page, Scene
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import get_container, replicas
 

@@ -4,15 +4,8 @@ drain it first (SIGUSR1), confirm in Traefik's API that it is out, then `docker 
 
 from __future__ import annotations
 
-from lab.workshop.harness import (
-    BROKEN,
-    FIXED,
-    Page,
-    Scene,
-    drain_and_confirm,
-    right_after_a_healthcheck,
-    stop_all,
-)
+from lab.workshop.actions import drain_and_confirm, right_after_a_healthcheck, stop_all
+from lab.workshop.harness import BROKEN, FIXED, Page, Scene
 from zerodrop.adapters.docker_sdk import get_container, replicas
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import LONG

@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from docker.models.containers import Container
 
-from lab.workshop.harness import BROKEN, FIXED, Page, Scene, drain_and_confirm, stop_all
+from lab.workshop.actions import drain_and_confirm, stop_all
+from lab.workshop.harness import BROKEN, FIXED, Page, Scene
 from zerodrop.adapters.docker_sdk import get_container, replicas
 from zerodrop.adapters.in_container import replica_stats
 from zerodrop.adapters.traefik_api import get_through_traefik

@@ -4,7 +4,8 @@ Fixed: 90 s (longest request 15 s + drain 5 s + shutdown work 45 s = 65 s, plus 
 
 from __future__ import annotations
 
-from lab.workshop.harness import BROKEN, FIXED, Page, Scene, stop_all
+from lab.workshop.actions import stop_all
+from lab.workshop.harness import BROKEN, FIXED, Page, Scene
 from zerodrop.adapters.docker_sdk import get_container, replicas
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import WRITE

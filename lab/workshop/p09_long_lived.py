@@ -13,7 +13,8 @@ import time
 
 from docker.models.containers import Container
 
-from lab.workshop.harness import BROKEN, FIXED, RECIPE, Page, Scene, rollout
+from lab.workshop.actions import rollout
+from lab.workshop.harness import BROKEN, FIXED, RECIPE, Page, Scene
 from lab.workshop.p02_manual_recipe import replace_by_hand
 from zerodrop.adapters import docker_sdk
 from zerodrop.measure.probe_data import ProbeResult

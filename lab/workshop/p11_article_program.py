@@ -16,7 +16,8 @@ import docker
 from lab.config import load_config
 from lab.conformance import STRANGERS, Running, running_stranger
 from lab.under_load import measure_under_load
-from lab.workshop.harness import BROKEN, FIXED, Outcome, Page, stop_all
+from lab.workshop.actions import stop_all
+from lab.workshop.harness import BROKEN, FIXED, Outcome, Page
 from lab.workshop.watch import watching
 from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.adapters.docker_sdk import get_container, replicas
