@@ -88,7 +88,7 @@ test: $(DEV_STAMP) ## sets up what is missing, then unit tests, `pipx install .`
 	bash scripts/check-install.sh
 	bash scripts/build-cluster-node-image.sh
 	bash scripts/setup-browser.sh
-	$(PY) -m pytest tests/lab -m lab -v -s
+	$(PY) -m pytest tests/lab -m lab -v -s --durations=40
 
 test-unit: $(DEV_STAMP) ## the tests that need no Docker engine (one reads files with the compose CLI)
 	$(PY) -m pytest tests/unit -q

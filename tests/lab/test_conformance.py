@@ -4,7 +4,7 @@ v1 -> v2 by the real `zerodrop rollout` under the probe through their Traefik on
 must drop no request and exit as it truly ended: 0, or 3 naming the SIGKILL that really happened.
 
 `make test-conformance` runs every row (ZERODROP_CONFORMANCE=all); `make test` runs the stdlib
-server's two rows: killed at its grace by Traefik's idle connections, then fixed."""
+server's first row: killed at its grace by Traefik's idle connections, and saying so."""
 
 from __future__ import annotations
 
