@@ -15,9 +15,10 @@ from typing import Any
 import docker
 
 from lab.compose_lab import ensure_images, private_project
+from lab.errors import SoakInputError
 from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, measure_under_load
-from zerodrop.errors import RolloutStopped, SoakInputError
+from zerodrop.errors import RolloutStopped
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.writes import WriteCheck, final_write_check
 from zerodrop.model import Release

@@ -1,4 +1,5 @@
-"""Every exception zerodrop and its lab raise, and the exit status each one ends a command with.
+"""Every exception zerodrop raises, and the exit status each one ends a command with (the lab's
+own, in lab/errors.py, extend this tree).
 
 A command that fails prints one line, `<prefix><message>`, and exits with the class's status:
 
@@ -9,9 +10,8 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
     │   ├── RolloutLocked                      2  another rollout of the project is running
     │   ├── HistoryUnreadable                  2  the rollout history cannot be read
     │   ├── ProbeInputError                    2  the probe was asked for what it must not do
-    │   ├── LintInputError                     2  the compose file cannot be read
-    │   ├── SoakInputError                     2  rounds the soak will not run
-    │   └── SwarmInputError                    2  what the Swarm lab cannot do
+    │   └── LintInputError                     2  the compose file cannot be read
+    │       (the lab adds its own below InputError: lab/errors.py)
     ├── Unavailable (a RuntimeError)           5  something did not answer: nothing was changed
     │   ├── PlatformUnavailable                5  may pass if retried (Docker, Traefik, a replica)
     │   ├── DockerUnavailable                  5  the engine
@@ -95,14 +95,6 @@ class ProbeInputError(InputError):
 
 class LintInputError(InputError):
     """The compose file cannot be read."""
-
-
-class SoakInputError(InputError):
-    """The soak was asked for a number of rounds it will not run."""
-
-
-class SwarmInputError(InputError):
-    """The Swarm lab was asked for something it cannot do (nothing was changed)."""
 
 
 class Unavailable(ZerodropError, RuntimeError):

@@ -10,10 +10,11 @@ from docker.errors import DockerException
 from lab.cluster.config import ClusterConfig, load_cluster_config
 from lab.cluster.stack import VERSIONS, cluster_down, cluster_up, manager_client, node_views
 from lab.compose_lab import ensure_images
+from lab.errors import SwarmInputError
 from lab.swarm.routing import current_version, routing_now
 from lab.swarm.update import swarm_update
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.errors import EXIT_FAILED, InputError, SwarmInputError
+from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.target import ComposeTarget
 
 

@@ -12,7 +12,8 @@ from docker.errors import APIError, NotFound
 from docker.models.containers import Container
 
 from lab.cluster.config import CLUSTER_LABEL, NODE_DOCKER_PORT, ClusterConfig
-from zerodrop.errors import OperationFailed, StackError, SwarmInputError
+from lab.errors import SwarmInputError
+from zerodrop.errors import OperationFailed, StackError
 from zerodrop.parallel import each
 from zerodrop.waits import wait_for
 

@@ -12,9 +12,9 @@ from docker.errors import NotFound
 
 from lab.cluster.config import ClusterConfig
 from lab.cluster.nodes import form_swarm, load_images, remove_nodes, start_nodes, wait_engines
+from lab.errors import SwarmInputError
 from lab.swarm.routing import SwarmRouting, current_version, tasks
 from lab.swarm.stack import swarm_up
-from zerodrop.errors import SwarmInputError
 
 ENGINE_START_SECONDS = 120  # a node's dockerd answers in a few seconds; a cold host's disk is slower
 VERSIONS = ("v1", "v2", "v3")  # the app images every node holds (v3 never gets healthy in tests)

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import docker
 
+from lab.errors import SwarmInputError
 from lab.swarm import engine
 from lab.swarm.config import SwarmConfig
 from lab.swarm.routing import SwarmRouting, wait_settled
 from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.docker_cli import run_docker
-from zerodrop.errors import StackError, SwarmInputError
+from zerodrop.errors import StackError
 from zerodrop.waits import wait_for
 
 INITIALISED_MARKER = "swarm-initialised-by-lab"  # in the state dir: `swarm-down` leaves swarm mode

@@ -9,12 +9,12 @@ from typing import Any
 
 import docker
 
+from lab.errors import SwarmInputError
 from lab.swarm import engine
 from lab.swarm.config import SwarmConfig
 from lab.swarm.routing import SwarmRouting, current_version, wait_settled
 from lab.swarm.stack import stack_deploy
 from zerodrop.adapters import docker_sdk
-from zerodrop.errors import SwarmInputError
 from zerodrop.waits import wait_for
 
 UPDATE_DONE = frozenset({"completed", "paused", "rollback_completed", "rollback_paused"})

@@ -1,5 +1,6 @@
-"""Every error a command can raise is one line and an exit status, from one place: the tree in
-zerodrop/errors.py, which the CLI maps without a table of its own."""
+"""Every error a command can raise is one line and an exit status, from one tree: zerodrop's in
+zerodrop/errors.py, and the lab's extension of it in lab/errors.py; the CLIs map it without a
+table of their own."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 import lab
 import zerodrop
+from lab import errors as lab_errors
 from lab.cli import main
 from zerodrop import errors
 from zerodrop.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, RolloutInterrupted, ZerodropError
@@ -31,14 +33,15 @@ def exception_classes() -> dict[str, type[BaseException]]:
     return found
 
 
-def test_every_exception_class_lives_in_zerodrop_errors():
+def test_every_exception_class_lives_in_one_of_the_two_error_modules():
     classes = exception_classes()
     assert len(classes) > 20
-    assert {name.rsplit(".", 1)[0] for name in classes} == {"zerodrop.errors"}
+    assert {name.rsplit(".", 1)[0] for name in classes} == {"zerodrop.errors", "lab.errors"}
+    assert all(issubclass(kind, ZerodropError) for name, kind in classes.items() if name.startswith("lab."))
 
 
 def test_every_error_says_its_exit_status_and_is_drawn_in_the_tree():
-    tree = errors.__doc__ or ""
+    tree = (errors.__doc__ or "") + (lab_errors.__doc__ or "")
     for name, kind in exception_classes().items():
         if kind is errors.Reclaimed:
             continue
