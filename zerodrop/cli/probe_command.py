@@ -15,7 +15,7 @@ from zerodrop.cli.arguments import (
     stream_options,
     writable_file,
 )
-from zerodrop.errors import EXIT_FAILED, EXIT_OK
+from zerodrop.errors import EXIT_FAILED, EXIT_OK, ProbeInputError
 from zerodrop.measure.probe import probe_until_signal
 from zerodrop.measure.probe_data import MAX_DURATION, ProbeOptions
 from zerodrop.measure.report import summarize
@@ -39,11 +39,28 @@ def add_probe_command(commands: argparse._SubParsersAction[OneLineParser]) -> No
     group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
     group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
     probe.add_argument("--report", type=writable_file, help="save every request to this JSON file")
+    probe.add_argument(
+        "--plot",
+        type=writable_file,
+        help="draw the timeline PNG (needs the plot extra: pip install 'zerodrop[plot]')",
+    )
     probe.set_defaults(run=cmd_probe)
+
+
+def _needs_matplotlib() -> None:
+    """ProbeInputError (before any load) when the plot extra is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("matplotlib") is None:
+        raise ProbeInputError(
+            "--plot needs matplotlib: pip install 'zerodrop[plot]' (or pipx inject zerodrop matplotlib)"
+        )
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
     """Probe; exit 1 if any request failed or any stream dropped, 0 if none did."""
+    if args.plot:
+        _needs_matplotlib()
     options = ProbeOptions(
         base_url=args.url.rstrip("/"),
         host=args.host,
@@ -62,5 +79,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
     print(summarize(result))
     if args.report:
         print(f"probe: report {result.write(args.report)}")
+    if args.plot:
+        from zerodrop.measure.timeline import plot_timeline
+
+        title = f"{args.host}: {len(result.failures)} failed"
+        print(f"probe: timeline {plot_timeline(result, [], args.plot, title=title)}")
     streams = result.streams_report()
     return EXIT_FAILED if result.failures or (streams and streams.drops) else EXIT_OK

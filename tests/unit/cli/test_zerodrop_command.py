@@ -81,12 +81,13 @@ def test_the_probe_loads_any_service_and_counts_a_plain_answer_as_an_answer(tmp_
         status = main([
             "probe", "--url", f"http://127.0.0.1:{port}", "--host", "svc.test", "--short-path", "/ping",
             "--write-path", "/orders", "--short-rate", "40", "--write-rate", "20", "--duration", "1",
-            "--report", str(tmp_path / "r.json"),
+            "--report", str(tmp_path / "r.json"), "--plot", str(tmp_path / "t.png"),
         ])  # fmt: skip
     out = capsys.readouterr().out
     report = json.loads((tmp_path / "r.json").read_text())
     kinds = {r["kind"] for r in report["records"]}
     assert status == 0 and "failed 0" in out and kinds == {"short", "write"}, out
+    assert (tmp_path / "t.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", "zerodrop probe draws its timeline"
 
 
 def test_the_probe_refuses_any_address_but_loopback(capsys):
