@@ -68,6 +68,7 @@ def recover_then_probe(
     out, _ = done.communicate(timeout=300)
     print(out)
     assert done.returncode == 0, out
+    assert "zerodrop-lock" not in out, "the engine's lock is not a replica of the service"
     result = ProbeThread(replace(probe, duration=SETTLE_SECONDS)).start().wait(60)
     running = platform.replicas()
     routed = platform.routed_ips()

@@ -27,6 +27,7 @@ PID_LABEL = "zerodrop.lock.pid"
 HOST_LABEL = "zerodrop.lock.host"
 PROJECT_LABEL = "zerodrop.lock.project"  # not compose's own label: compose would call it an orphan
 HTTP_CONFLICT = 409
+COMPOSE_LABELS = "com.docker.compose."
 
 
 def lock_name(project: str, service: str) -> str:
@@ -52,7 +53,11 @@ def _gone_from_here(container: Container) -> bool:
 
 
 def _create(client: docker.DockerClient, name: str, image: str, holder: str, project: str) -> None:
-    labels = {HOLDER_LABEL: holder, PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}
+    # A container takes its image's labels, and an image compose built carries compose's own
+    # (project, service): blanked here, or compose and zerodrop would count the lock as a replica.
+    inherited = client.images.get(image).labels or {}
+    labels = {key: "" for key in inherited if key.startswith(COMPOSE_LABELS)}
+    labels |= {HOLDER_LABEL: holder, PID_LABEL: str(os.getpid()), HOST_LABEL: socket.gethostname()}
     labels[PROJECT_LABEL] = project
     client.containers.create(image, command=["true"], entrypoint=["true"], name=name, labels=labels)
 
