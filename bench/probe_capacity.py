@@ -13,8 +13,8 @@ import argparse
 import time
 
 from lab.config import load_config
+from lab.probe_thread import ProbeThread
 from zerodrop.measure.probe_data import ProbeOptions
-from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.records import SHORT, WRITE
 from zerodrop.measure.report import latency_line
 

@@ -12,9 +12,9 @@ from typing import Generic, TypeVar
 import docker
 
 from lab.lab_app import lab_platform
+from lab.probe_thread import ProbeThread
 from zerodrop.errors import RolloutStopped
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
-from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.records import LONG, SHORT
 from zerodrop.measure.writes import WriteCheck, check_writes
 from zerodrop.model import PhaseRecord

@@ -24,9 +24,9 @@ from lab.compose_lab import ensure_images, private_project
 from lab.config import REPO_ROOT, load_config
 from lab.conformance import STRANGERS, running_stranger
 from lab.lab_app import lab_platform
+from lab.probe_thread import ProbeThread
 from zerodrop.adapters.docker_platform import DockerPlatform
 from zerodrop.measure.probe_data import ProbeOptions
-from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab

@@ -107,7 +107,7 @@ def test_rollout_to_a_replica_that_never_gets_healthy_fails_and_v2_keeps_serving
 ):
     """1. the probe runs 2. a rollout to v3 whose replica initialises longer than --timeout
     3. exit 1, the v3 replica is removed, 0 failed requests, v2 still answers."""
-    from zerodrop.measure.probe_thread import ProbeThread
+    from lab.probe_thread import ProbeThread
 
     cfg = cli_env
     probe = ProbeThread(default_probe_options(cfg, duration=300)).start()
@@ -199,8 +199,8 @@ def test_standard_clients_a_browsers_eventsources_and_a_reconnecting_websocket_l
     reconnecting client holds 2 WebSockets, and the probe's load runs 2. roll to v1 3. exit 0:
     no id skipped or repeated, no stream closed by the browser, no silence over 1 s, every lane
     moved from v2 to v1, and no request failed."""
+    from lab.probe_thread import ProbeThread
     from lab.standard_clients import WebsocketsClients, browser_eventsources
-    from zerodrop.measure.probe_thread import ProbeThread
 
     cfg = cli_env
     before = "v2" if versions_answering(cfg) == {"v2"} else "v1"  # v2 in file order; alone, v1

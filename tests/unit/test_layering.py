@@ -144,9 +144,15 @@ MAX_MODULE_LINES = 250
 MAX_FUNCTION_LINES = 50
 
 
+def capped_modules() -> dict[str, Path]:
+    """Every module the size caps hold: the tool, the lab, the app and the benches."""
+    tops = ("zerodrop", "lab", "app", "bench")
+    return {module_name(p): p for top in tops for p in sorted((REPO_ROOT / top).rglob("*.py"))}
+
+
 def test_no_module_over_250_lines_and_no_function_over_50():
     too_long: list[str] = []
-    for name, path in modules().items():
+    for name, path in capped_modules().items():
         text = path.read_text(encoding="utf-8")
         if len(text.splitlines()) > MAX_MODULE_LINES:
             too_long.append(f"{name}: {len(text.splitlines())} lines")
@@ -156,3 +162,24 @@ def test_no_module_over_250_lines_and_no_function_over_50():
                 if length > MAX_FUNCTION_LINES:
                     too_long.append(f"{name}.{node.name}: {length} lines")
     assert too_long == []
+
+
+ENTRY_POINTS = ("zerodrop.cli", "zerodrop.__main__")  # what the `zerodrop` command runs
+PROTOCOLS = ("zerodrop.rollout.platform", "zerodrop.adapters.app_control")  # what the lab plugs into
+
+
+def test_the_tool_holds_only_what_its_commands_reach_and_the_protocols_the_lab_plugs_into():
+    """Nothing in zerodrop/ is there for the lab, the benches or the tests alone: every module is
+    reached by imports from the command or from the protocols (a package's __init__ comes with
+    its modules)."""
+    graph = internal_imports()
+    reached: set[str] = set()
+    todo = [m for m in graph if any(within(m, root) for root in (*ENTRY_POINTS, *PROTOCOLS))]
+    while todo:
+        name = todo.pop()
+        if name not in reached:
+            reached.add(name)
+            todo += [t for t in graph.get(name, ()) if within(t, "zerodrop")]
+    packages = {module_name(p) for p in (REPO_ROOT / "zerodrop").rglob("__init__.py")}
+    alone = sorted(m for m in graph if within(m, "zerodrop") and m not in reached and m not in packages)
+    assert alone == [], f"reached only from the lab, the benches or the tests: {alone}"

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from zerodrop_app.settings import AppSettings
 
+from lab.probe_thread import ProbeThread
 from tests.unit.serving import app_in_thread, free_port
 from zerodrop.errors import ProbeInputError
 from zerodrop.measure.probe import Probe
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
-from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.records import LONG, SHORT, WRITE, RequestRecord, tally_line
 from zerodrop.measure.report import percentile, summarize
 from zerodrop.measure.timeline import plot_timeline

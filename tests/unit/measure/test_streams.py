@@ -12,10 +12,10 @@ import httpx
 import pytest
 from zerodrop_app.settings import AppSettings
 
+from lab.probe_thread import ProbeThread
 from tests.unit.serving import app_in_thread
 from zerodrop.errors import ProbeInputError
 from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
-from zerodrop.measure.probe_thread import ProbeThread
 from zerodrop.measure.report import summarize
 from zerodrop.measure.stream_verdicts import ENDED, MALFORMED, STOPPED, StreamSegment, classify
 from zerodrop.waits import wait_for
