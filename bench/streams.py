@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from bench.strategies import ONE, STRATEGIES, STREAMS_LOAD, Cell, Row, run_plan
+from bench.strategy_kinds import ONE, STRATEGIES, STREAMS_LOAD
+from bench.strategy_rows import Cell, Row
+from bench.strategy_runs import run_plan
 from lab.config import load_config
 
 HEADER = [

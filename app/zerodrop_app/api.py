@@ -150,34 +150,20 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
     app = FastAPI(title="zerodrop app", version=settings.version, lifespan=lifespan)
     app.state.replica = state
 
-    def starting_response() -> JSONResponse | None:
-        if state.phase is Phase.STARTING:
-            return JSONResponse({"error": "starting", "replica": settings.replica}, status_code=503)
-        return None
-
     def identity() -> dict[str, Any]:
         return {"version": settings.version, "replica": settings.replica}
 
-    @app.get("/")
-    async def slow(seconds: float | None = Query(default=None, ge=0, le=settings.longest_request)) -> Any:
-        """Slow work: sleeps SLOW_SECONDS (or ?seconds=, at most what a stop lets finish) then
-        answers."""
-        if (busy := starting_response()) is not None:
-            return busy
-        state.slow_started += 1
-        started = _now()
-        duration = settings.slow_seconds if seconds is None else seconds
-        await asyncio.sleep(duration)
-        return {**identity(), "slept": duration, "start": started, "end": _now()}
+    add_health_routes(app, identity, state)
+    add_work_routes(app, settings, state, identity)
+    add_event_routes(app, settings, state, identity)
+    add_stats_route(app, identity, state)
+    add_stream_routes(app, settings, state)
+    app.add_middleware(ReplicaMiddleware, settings=settings, state=state)
+    return app
 
-    @app.get("/ping")
-    async def ping() -> Any:
-        """Medium work: sleeps PING_SECONDS then answers."""
-        if (busy := starting_response()) is not None:
-            return busy
-        started = _now()
-        await asyncio.sleep(settings.ping_seconds)
-        return {**identity(), "pong": True, "start": started, "end": _now()}
+
+def add_health_routes(app: FastAPI, identity: Callable[[], dict[str, Any]], state: ReplicaState) -> None:
+    """`GET /health` (liveness) and `GET /healthz` (readiness: 200 only when ready)."""
 
     @app.get("/health")
     async def health() -> dict[str, Any]:
@@ -190,12 +176,53 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
         body = {**identity(), "phase": state.phase.value}
         return JSONResponse(body, status_code=200 if state.phase is Phase.READY else 503)
 
+
+def starting(state: ReplicaState, settings: AppSettings) -> JSONResponse | None:
+    """The answer a work request gets while the replica starts (503), None once it is ready."""
+    if state.phase is Phase.STARTING:
+        return JSONResponse({"error": "starting", "replica": settings.replica}, status_code=503)
+    return None
+
+
+def add_work_routes(
+    app: FastAPI, settings: AppSettings, state: ReplicaState, identity: Callable[[], dict[str, Any]]
+) -> None:
+    """The work the probe loads: `GET /` (slow) and `GET /ping` (medium); 503 while starting."""
+
+    @app.get("/")
+    async def slow(seconds: float | None = Query(default=None, ge=0, le=settings.longest_request)) -> Any:
+        """Slow work: sleeps SLOW_SECONDS (or ?seconds=, at most what a stop lets finish) then
+        answers."""
+        if (busy := starting(state, settings)) is not None:
+            return busy
+        state.slow_started += 1
+        started = _now()
+        duration = settings.slow_seconds if seconds is None else seconds
+        await asyncio.sleep(duration)
+        return {**identity(), "slept": duration, "start": started, "end": _now()}
+
+    @app.get("/ping")
+    async def ping() -> Any:
+        """Medium work: sleeps PING_SECONDS then answers."""
+        if (busy := starting(state, settings)) is not None:
+            return busy
+        started = _now()
+        await asyncio.sleep(settings.ping_seconds)
+        return {**identity(), "pong": True, "start": started, "end": _now()}
+
+
+def add_event_routes(
+    app: FastAPI, settings: AppSettings, state: ReplicaState, identity: Callable[[], dict[str, Any]]
+) -> None:
+    """The writes: `POST /events` (buffered, persisted by the shutdown work) and `GET /events`
+    (what is buffered now)."""
+
     @app.post("/events")
     async def add_event(request: Request, hold: float = Query(default=0, ge=0, le=5)) -> Any:
         """Buffer a small JSON object (after `hold` seconds of simulated work); it is persisted by
         the shutdown work. 413 above 4 KB (checked before the body is parsed), 503 when the
         buffer is full: a write that is not acknowledged is not lost."""
-        if (busy := starting_response()) is not None:
+        if (busy := starting(state, settings)) is not None:
             return busy
         payload = await read_event(request)
         if isinstance(payload, JSONResponse):
@@ -211,8 +238,3 @@ def create_app(settings: AppSettings, state: ReplicaState | None = None) -> Fast
     async def buffered_events() -> dict[str, Any]:
         """Ids of the events buffered in memory, not yet persisted (for the lost-write check)."""
         return {**identity(), "buffered": [item["id"] for item in state.buffered]}
-
-    add_stats_route(app, identity, state)
-    add_stream_routes(app, settings, state)
-    app.add_middleware(ReplicaMiddleware, settings=settings, state=state)
-    return app

@@ -9,7 +9,9 @@ import subprocess
 import pytest
 
 from bench.own_service import COMPOSE_UP, actions, run_one
-from bench.strategies import DRAIN_SLEEP, ONE, RECIPE_SLEEP, SURGE, run_plan, smoke_plan
+from bench.strategies import smoke_plan
+from bench.strategy_kinds import DRAIN_SLEEP, ONE, RECIPE_SLEEP, SURGE
+from bench.strategy_runs import run_plan
 from bench.streams import streams_plan, streams_table
 from lab.config import REPO_ROOT, load_config
 from lab.example_shop import build_images

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bench.rollout_calls import Call, kind_of
-from bench.strategies import old_replicas_busy_until
+from bench.strategy_runs import old_replicas_busy_until
 from zerodrop.measure.records import RequestRecord
 
 
@@ -32,7 +32,8 @@ def test_calls_are_grouped_by_method_and_path_without_ids_or_query():
 def test_the_published_strategies_table_reads_back_into_rows():
     """docs/evidence.md's table is what the bench wrote: it reads back whole, so the picture can be
     redrawn from it by the current plotting code."""
-    from bench.strategies import RECREATE, rows_from_table
+    from bench.strategy_kinds import RECREATE
+    from bench.strategy_rows import rows_from_table
     from lab.config import REPO_ROOT
 
     rows = rows_from_table((REPO_ROOT / "docs" / "evidence.md").read_text(encoding="utf-8"))

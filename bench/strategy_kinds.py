@@ -1,0 +1,119 @@
+"""The strategies bench/strategies.py compares, each replacing a fresh 2-replica v1 stack by v2:
+recreate-all, the manual recipe, drain + sleep 10, and the lab's rollout (one at a time, and
+--max-surge N); their names, the loads, and what each run reports back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import docker
+
+from lab.compose_lab import wait_all_routed
+from lab.lab_app import lab_platform
+from lab.workshop.actions import stop_all
+from zerodrop.adapters import compose
+from zerodrop.adapters.docker_sdk import get_container, replicas, send_signal
+from zerodrop.errors import EXIT_CUT, EXIT_OK
+from zerodrop.measure.report import rollout_floor
+from zerodrop.model import Release, is_ready
+from zerodrop.rollout.execute import execute_rollout
+from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.target import ComposeTarget
+from zerodrop.waits import wait_for
+
+RECIPE_SLEEP = 10.0  # the documented recipe's fixed `sleep 10` between the drain flag and the stop
+RECIPE_STOP_GRACE = 30  # the manual recipe's `docker stop -t 30`
+WAIT_BOUND = 900.0  # no strategy step waits longer than this for replicas to be routed or healthy
+PEAK_SAMPLE_SECONDS = 0.2
+
+RECREATE, RECIPE, DRAIN_SLEEP, ONE, SURGE = (
+    "recreate-all",
+    "manual recipe",
+    "drain + sleep 10",
+    "lab rollout, 1 at a time",
+    "lab rollout, --max-surge N",
+)
+DEFAULT_LOAD, HIGH_LOAD = "20 GET/s", "1000 GET/s"
+STREAMS_LOAD = "20 GET/s + streams"  # the default load holding 4 SSE streams and 2 WebSockets too
+
+
+@dataclass
+class Run:
+    """One strategy's stack and what it reports back."""
+
+    client: docker.DockerClient
+    cfg: ComposeTarget
+    target: str = "v2"
+    floor: float | None = None
+    exit_code: int | None = None  # the lab rollout's exit status (0 done, 3 done with cut work)
+
+
+def recreate_all(run: Run) -> None:
+    """`docker compose up -d` with the new version: compose recreates every replica."""
+    compose.up(run.cfg, "--no-build", extra_env={"APP_VERSION": run.target})
+    wait_all_routed(run.client, run.cfg, run.cfg.replicas, timeout=WAIT_BOUND)
+
+
+def _scale_up_new(run: Run) -> list[str]:
+    """Start as many new replicas as there are old ones; the old ones' ids."""
+    old = [r.id for r in replicas(run.client, run.cfg.project, run.cfg.service)]
+    compose.scale(run.cfg, 2 * len(old), extra_env={"APP_VERSION": run.target})
+    return old
+
+
+def _stop_and_remove(run: Run, old: list[str], grace: int | None) -> None:
+    containers = [c for replica_id in old if (c := get_container(run.client, replica_id)) is not None]
+    stop_all(containers, timeout=grace)
+    for container in containers:
+        container.remove(force=True)
+    compose.scale(run.cfg, run.cfg.replicas, extra_env={"APP_VERSION": run.target})
+
+
+def manual_recipe(run: Run) -> None:
+    """Scale up, wait until Traefik routes the new ones, docker stop -t 30 the old, scale back."""
+    old = _scale_up_new(run)
+    wait_all_routed(run.client, run.cfg, 2 * len(old), timeout=WAIT_BOUND)
+    _stop_and_remove(run, old, RECIPE_STOP_GRACE)
+
+
+def drain_and_sleep(run: Run) -> None:
+    """Start every new replica, wait until Docker calls them healthy, drain flag, sleep 10, stop."""
+    old = _scale_up_new(run)
+
+    def new_ones_healthy() -> bool:
+        new = [r for r in replicas(run.client, run.cfg.project, run.cfg.service) if r.id not in old]
+        return len(new) == len(old) and all(is_ready(r.health) for r in new)
+
+    wait_for(new_ones_healthy, what="the new replicas healthy", timeout=WAIT_BOUND, interval=0.5)
+    for replica_id in old:
+        container = get_container(run.client, replica_id)
+        if container is not None:
+            send_signal(container, "SIGUSR1")  # the app's drain flag: readiness fails, serving goes on
+    time.sleep(RECIPE_SLEEP)  # the recipe's fixed guess, the very thing this strategy measures
+    _stop_and_remove(run, old, None)
+
+
+def lab_rollout(max_surge: Callable[[ComposeTarget], int]) -> Callable[[Run], None]:
+    """The lab's own rollout with the given batch size; it reports its floor."""
+
+    def roll(run: Run) -> None:
+        options = RolloutOptions(Release(run.target), max_surge=max_surge(run.cfg), build=False)
+        log_path = run.cfg.out_dir / f"{run.cfg.project}.rollout.jsonl"
+        result = execute_rollout(
+            lab_platform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
+        )
+        run.floor = rollout_floor(result)
+        run.exit_code = EXIT_CUT if result.cut else EXIT_OK
+
+    return roll
+
+
+STRATEGIES: dict[str, Callable[[Run], None]] = {
+    RECREATE: recreate_all,
+    RECIPE: manual_recipe,
+    DRAIN_SLEEP: drain_and_sleep,
+    ONE: lab_rollout(lambda cfg: 1),
+    SURGE: lab_rollout(lambda cfg: cfg.replicas),
+}
