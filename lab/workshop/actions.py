@@ -12,9 +12,10 @@ from lab.workshop.harness import Scene, quiet
 from zerodrop.adapters.docker_sdk import exit_code, health_log_ends
 from zerodrop.model import Release, Replica
 from zerodrop.parallel import each
+from zerodrop.rollout.deadlines import DEFAULT_ROUTE_TIMEOUT
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.phase_log import load_phases
-from zerodrop.rollout.plan import DEFAULT_ROUTE_TIMEOUT, RolloutOptions
+from zerodrop.rollout.plan import RolloutOptions
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.waits import wait_for
 

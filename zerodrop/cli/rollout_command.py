@@ -116,6 +116,7 @@ def recover_command(args: argparse.Namespace) -> str:
     flags = [a for f in args.files for a in ("-f", str(f))]
     flags += ["-p", args.project_name] if args.project_name else []
     flags += [a for f in args.env_files for a in ("--env-file", str(f))]
+    flags += ["--drain", args.drain] if args.drain else []
     return " ".join(["zerodrop", "recover", args.service, *flags])
 
 

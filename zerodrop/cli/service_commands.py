@@ -26,6 +26,7 @@ def _add_service_command(
     parser.add_argument("service", metavar="SERVICE", help="the compose service")
     add_compose_flags(parser)
     parser.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
+    parser.add_argument("--drain", help="the drain contract, if the service's label does not declare it")
     return parser
 
 
@@ -44,10 +45,7 @@ def add_service_commands(commands: argparse._SubParsersAction[OneLineParser]) ->
     recover = _add_service_command(
         commands, "recover", "bring the service back to its replica count of ready, routed replicas"
     )
-    recover.add_argument("--timeout", type=finite_seconds, help="seconds a new replica has to turn healthy")
-    recover.add_argument(
-        "--route-timeout", type=finite_seconds, help="seconds Traefik has to add or drop one"
-    )
+    add_deadline_flags(recover)
     recover.set_defaults(run=cmd_recover)
 
 

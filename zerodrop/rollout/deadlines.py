@@ -1,5 +1,7 @@
-"""Rollout deadlines derived from the service's own timing: its healthcheck (interval, timeout,
-retries, start_period), its stop grace period, and Traefik's provider throttle.
+"""Every rollout deadline, resolved in one place (`resolve_deadlines`, the only reader of the
+flags and the service's timing): each flag given, else derived from the service's own timing:
+its healthcheck (interval, timeout, retries, start_period), its stop grace period, and Traefik's
+provider throttle.
 
 A fixed guess fails both ways: 30 s to leave rotation is too short for a 30 s healthcheck
 interval with one retry and far too long for a 1 s one. What Docker and Traefik promise:
@@ -15,11 +17,14 @@ Each deadline is that worst case times MARGIN_FACTOR plus MARGIN_SECONDS.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from zerodrop.durations import parse_duration
+from zerodrop.errors import RolloutInputError
+from zerodrop.rollout.phase_log import RolloutLog
 
 # Docker's defaults for a healthcheck field left unset (`docker inspect` shows 0).
 DOCKER_INTERVAL = 30.0
@@ -28,6 +33,10 @@ DOCKER_RETRIES = 3
 DOCKER_STOP_GRACE = 10.0
 THROTTLE_FLAG = "--providers.providersThrottleDuration"
 TRAEFIK_DEFAULT_THROTTLE = 2.0  # Traefik's default for THROTTLE_FLAG
+# Used only when no service timing could be read (the unit tests' fake platform, say).
+DEFAULT_HEALTH_TIMEOUT = 120.0
+DEFAULT_ROUTE_TIMEOUT = 30.0
+MAX_TIMEOUT = 24 * 3600.0  # no deadline, given or derived, is longer
 MARGIN_FACTOR = 2.0  # twice the worst case Docker and Traefik promise ...
 MARGIN_SECONDS = 5.0  # ... plus this, for a busy machine (API calls, exec, CPU contention)
 SLOW_ROLLOUT_SECONDS = 120.0  # `lab lint` warns when detection alone puts a rollout past this
@@ -148,3 +157,54 @@ def timing_from_inspect(config: Mapping[str, Any], proxy_args: Iterable[str]) ->
         throttle=throttle,
         start_interval=seconds("StartInterval", 0.0) or None,  # absent before Docker 25
     )
+
+
+def check_timeouts(health: float | None, route: float | None) -> None:
+    """RolloutInputError unless each deadline given is a positive number of seconds up to
+    MAX_TIMEOUT (a rollout's and a recover's alike)."""
+    for name, value in (("--timeout", health), ("--route-timeout", route)):
+        if value is None:
+            continue
+        if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
+            raise RolloutInputError(
+                f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
+            )
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long a rollout waits for a new replica to turn healthy, and for Traefik to add or drop a
+    server. Resolved once, before anything changes; every part of the rollout reads these."""
+
+    health: float
+    route: float
+
+
+def resolve_timeouts(health: float | None, route: float | None, derived: Deadlines | None) -> Timeouts:
+    """Each deadline from its flag if given, else derived from the service's timing (clamped to
+    MAX_TIMEOUT: a healthcheck of a day must not make a wait of days), else (no timing could be
+    read: nothing runs) the fallback default."""
+
+    def pick(given: float | None, derived_one: float | None, default: float) -> float:
+        if given is not None:
+            return given
+        return min(derived_one, MAX_TIMEOUT) if derived_one is not None else default
+
+    return Timeouts(
+        health=pick(health, derived.health if derived else None, DEFAULT_HEALTH_TIMEOUT),
+        route=pick(route, derived.route if derived else None, DEFAULT_ROUTE_TIMEOUT),
+    )
+
+
+def resolve_deadlines(
+    platform: TimedService, log: RolloutLog, *, health: float | None, route: float | None, derive: bool = True
+) -> Timeouts:
+    """The deadlines, once: each flag given, else derived from the running service's own timing
+    (`derive`; nothing to derive from when no replica runs), printing how each was found."""
+    deadlines = derive_deadlines(platform.service_timing()) if derive else None
+    if deadlines is not None:
+        log.note(deadlines.line())
+    for flag, value in (("--timeout", health), ("--route-timeout", route)):
+        if value is not None:
+            log.note(f"{flag} {value:g}s overrides the derived deadline")
+    return resolve_timeouts(health, route, deadlines)

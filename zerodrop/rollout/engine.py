@@ -33,11 +33,12 @@ from zerodrop.errors import (
 )
 from zerodrop.model import Replica
 from zerodrop.rollout.create import create_batch
+from zerodrop.rollout.deadlines import Timeouts
 from zerodrop.rollout.final_check import answers_through_entrypoint
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.new_replicas import NewReplicas
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import Batch, RolloutOptions, Timeouts, plan_batches
+from zerodrop.rollout.plan import Batch, RolloutOptions, plan_batches
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult

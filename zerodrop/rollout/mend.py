@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 
 from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
 from zerodrop.model import Release
-from zerodrop.rollout.deadlines import TimedService, derive_deadlines
+from zerodrop.rollout.deadlines import Timeouts, check_timeouts, resolve_deadlines
 from zerodrop.rollout.history import current_release
 from zerodrop.rollout.lock import LockState, lock_state, rollout_lock
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import Timeouts, check_timeouts, resolve_timeouts
 from zerodrop.rollout.platform import RolloutPlatform, ServicePlatform
 from zerodrop.rollout.recover import recover
 from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, state_lines
@@ -58,20 +57,6 @@ def deployed_release(target: ComposeTarget, platform: ServicePlatform) -> Releas
         return deployed
     versions = [r.version for r in platform.replicas()]
     return Release(max(set(versions), key=versions.count) if versions else "v1")
-
-
-def resolve_deadlines(
-    platform: TimedService, log: RolloutLog, *, health: float | None, route: float | None, derive: bool = True
-) -> Timeouts:
-    """The deadlines, once: each flag given, else derived from the running service's own timing
-    (`derive`; nothing to derive from when no replica runs), printing how each was found."""
-    deadlines = derive_deadlines(platform.service_timing()) if derive else None
-    if deadlines is not None:
-        log.note(deadlines.line())
-    for flag, value in (("--timeout", health), ("--route-timeout", route)):
-        if value is not None:
-            log.note(f"{flag} {value:g}s overrides the derived deadline")
-    return resolve_timeouts(health, route, deadlines)
 
 
 def desired_replicas(target: ComposeTarget, lock: LockState) -> int:

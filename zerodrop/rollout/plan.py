@@ -3,13 +3,12 @@ their validation, and the order in which old replicas are replaced (batches)."""
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 
 from zerodrop.errors import RolloutInputError
 from zerodrop.model import Release, Replica
-from zerodrop.rollout.deadlines import Deadlines
+from zerodrop.rollout.deadlines import check_timeouts
 
 VERSION_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # An image reference as Docker writes one: [registry[:port]/]name[/name...][:tag][@sha256:digest].
@@ -19,10 +18,6 @@ IMAGE_PATTERN = re.compile(
 )
 ENV_KEY_PATTERN = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 DEFAULT_MAX_SURGE = 1
-# Used only when no service timing could be read (the unit tests' fake platform, say).
-DEFAULT_HEALTH_TIMEOUT = 120.0
-DEFAULT_ROUTE_TIMEOUT = 30.0
-MAX_TIMEOUT = 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -64,18 +59,6 @@ def validate_options(options: RolloutOptions) -> None:
             raise RolloutInputError(f"--set {key}=...: variable names are upper-case letters, digits, _")
 
 
-def check_timeouts(health: float | None, route: float | None) -> None:
-    """RolloutInputError unless each deadline given is a positive number of seconds up to
-    MAX_TIMEOUT (a rollout's and a recover's alike)."""
-    for name, value in (("--timeout", health), ("--route-timeout", route)):
-        if value is None:
-            continue
-        if not math.isfinite(value) or not 0 < value <= MAX_TIMEOUT:
-            raise RolloutInputError(
-                f"{name} must be a positive number of seconds up to {MAX_TIMEOUT:.0f}, not {value}"
-            )
-
-
 def check_variables(env: dict[str, str], settable: set[str], elsewhere: set[str]) -> None:
     """RolloutInputError unless every `--set` variable is one the service's environment alone
     reads: nothing may change routing labels, ports, the image or compose itself."""
@@ -92,31 +75,6 @@ def check_variables(env: dict[str, str], settable: set[str], elsewhere: set[str]
             raise RolloutInputError(
                 f"--set {key}: the service's environment does not use it (it reads: {allowed})"
             )
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """How long a rollout waits for a new replica to turn healthy, and for Traefik to add or drop a
-    server. Resolved once, before anything changes; every part of the rollout reads these."""
-
-    health: float
-    route: float
-
-
-def resolve_timeouts(health: float | None, route: float | None, derived: Deadlines | None) -> Timeouts:
-    """Each deadline from its flag if given, else derived from the service's timing (clamped to
-    MAX_TIMEOUT: a healthcheck of a day must not make a wait of days), else (no timing could be
-    read: nothing runs) the fallback default."""
-
-    def pick(given: float | None, derived_one: float | None, default: float) -> float:
-        if given is not None:
-            return given
-        return min(derived_one, MAX_TIMEOUT) if derived_one is not None else default
-
-    return Timeouts(
-        health=pick(health, derived.health if derived else None, DEFAULT_HEALTH_TIMEOUT),
-        route=pick(route, derived.route if derived else None, DEFAULT_ROUTE_TIMEOUT),
-    )
 
 
 def plan_batches(old: list[Replica], max_surge: int) -> list[list[Replica]]:

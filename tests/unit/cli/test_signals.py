@@ -13,9 +13,10 @@ from tests.unit.fake_platform import FakePlatform
 from zerodrop.cli.signals import signals_to
 from zerodrop.errors import RolloutInterrupted
 from zerodrop.model import Release
+from zerodrop.rollout.deadlines import resolve_timeouts
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
+from zerodrop.rollout.plan import RolloutOptions
 from zerodrop.rollout.result import Interrupt
 
 

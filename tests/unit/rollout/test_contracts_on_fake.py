@@ -12,9 +12,10 @@ from tests.unit.fake_platform import FakePlatform
 from tests.unit.rollout.test_engine_faults import engine, killed_mid_rollout, names
 from zerodrop.errors import RolloutInterrupted
 from zerodrop.model import Release
+from zerodrop.rollout.deadlines import resolve_timeouts
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import RolloutOptions, resolve_timeouts
+from zerodrop.rollout.plan import RolloutOptions
 from zerodrop.rollout.recover import recover
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt

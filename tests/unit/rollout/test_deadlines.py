@@ -60,7 +60,7 @@ class TimedFake:
 
 
 def test_the_rollout_prints_its_derived_deadlines_and_a_flag_overrides_one():
-    from zerodrop.rollout.mend import resolve_deadlines
+    from zerodrop.rollout.deadlines import resolve_deadlines
     from zerodrop.rollout.phase_log import RolloutLog
 
     lines: list[str] = []
@@ -74,7 +74,7 @@ def test_the_rollout_prints_its_derived_deadlines_and_a_flag_overrides_one():
 
 
 def test_deadlines_are_resolved_once_from_the_flag_the_timing_or_the_fallback():
-    from zerodrop.rollout.plan import (
+    from zerodrop.rollout.deadlines import (
         DEFAULT_HEALTH_TIMEOUT,
         DEFAULT_ROUTE_TIMEOUT,
         Timeouts,

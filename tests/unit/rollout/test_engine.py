@@ -8,11 +8,12 @@ from tests.unit.fake_platform import FakePlatform
 from zerodrop.errors import RolloutFailed, RolloutInputError, RolloutLocked
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
+from zerodrop.rollout.deadlines import resolve_timeouts
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.history import remember_rollout
 from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.plan import RolloutOptions, plan_batches, resolve_timeouts, validate_options
+from zerodrop.rollout.plan import RolloutOptions, plan_batches, validate_options
 
 
 def roller(platform: FakePlatform, **options) -> tuple[RolloutEngine, list[str]]:
