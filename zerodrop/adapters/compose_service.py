@@ -50,12 +50,35 @@ class ServiceSpec:
         )
 
 
-def _healthcheck(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+def _true(value: object) -> bool:
+    """A compose boolean, as compose reads one (`true`, `"true"`, `True`; `"false"` is false)."""
+    return value is True or str(value).strip().lower() in {"true", "yes", "1"}
+
+
+def healthcheck_of(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A service's healthcheck, None when it has none or has it off (`disable: true`, or a test of
+    NONE). The one reader of it: the rollout's refusals and lint's rules both ask it."""
     check = data.get("healthcheck")
-    if not check or check.get("disable"):
+    if not isinstance(check, Mapping) or not check or _true(check.get("disable")):
         return None
     test = check.get("test") or []
     return None if (test[:1] == ["NONE"] if isinstance(test, list) else test == "NONE") else check
+
+
+def published_ports_of(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The fixed host ports a service publishes, long syntax (`docker compose config`) or short
+    (`8080:80`, `127.0.0.1:8080:80`); a target-only port (`8000`) takes a free host port for each
+    replica, so it is not one. The one reader of them, for the rollout and lint alike."""
+    found: list[str] = []
+    for port in data.get("ports") or []:
+        if isinstance(port, Mapping):
+            if port.get("published"):
+                found.append(str(port["published"]))
+        elif ":" in str(port).split("/", 1)[0]:
+            host = str(port).split("/", 1)[0].rsplit(":", 1)[0].rsplit(":", 1)[-1]
+            if host:
+                found.append(host)
+    return tuple(found)
 
 
 def read_service(config: Mapping[str, Any], name: str) -> ServiceSpec:
@@ -70,18 +93,15 @@ def read_service(config: Mapping[str, Any], name: str) -> ServiceSpec:
     labels = data.get("labels") or {}
     if isinstance(labels, list):
         labels = dict(item.split("=", 1) for item in labels if "=" in item)
-    ports = tuple(
-        str(p.get("published")) for p in data.get("ports") or [] if isinstance(p, dict) and p.get("published")
-    )
     replicas = (data.get("deploy") or {}).get("replicas")
     return ServiceSpec(
         name=name,
         project=str(config.get("name", "")),
         image=str(data.get("image", "")),
         labels={str(k): str(v) for k, v in labels.items()},
-        healthcheck=_healthcheck(data),
+        healthcheck=healthcheck_of(data),
         container_name=data.get("container_name"),
-        published_ports=ports,
+        published_ports=published_ports_of(data),
         network_mode=data.get("network_mode"),
         stop_grace=parse_duration(data.get("stop_grace_period"), DOCKER_STOP_GRACE),
         replicas=int(replicas) if replicas is not None else None,

@@ -21,6 +21,7 @@ from zerodrop.adapters.compose_file import (
     load_compose,
     setting,
 )
+from zerodrop.adapters.compose_service import published_ports_of
 from zerodrop.adapters.service_program import shell_form_cmd
 from zerodrop.adapters.traefik_routes import routed_by_traefik
 from zerodrop.durations import parse_duration
@@ -174,8 +175,11 @@ def slow_provider_throttle(s: Service) -> str | None:
 
 @rule("ports", "02-manual-recipe")
 def publishes_ports(s: Service) -> str | None:
-    """Published ports stop a second replica from starting."""
-    return when(s.data.get("ports"), "publishes `ports`: a second replica cannot start beside the first")
+    """Fixed published host ports stop a second replica from starting (as the rollout refuses)."""
+    fixed = published_ports_of(s.data)
+    return when(
+        fixed, f"publishes host port(s) {', '.join(fixed)}: a second replica cannot start beside the first"
+    )
 
 
 @rule("container-name", "02-manual-recipe")

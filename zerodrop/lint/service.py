@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from zerodrop.adapters.compose_file import number, setting
+from zerodrop.adapters.compose_service import healthcheck_of
 from zerodrop.durations import parse_duration
 from zerodrop.rollout.deadlines import (
     DOCKER_INTERVAL,
@@ -104,10 +105,5 @@ class Service:
 
 
 def healthcheck_off(data: dict[str, Any]) -> bool:
-    """Whether a service has no healthcheck, or has it disabled."""
-    healthcheck = data.get("healthcheck") or {}
-    off = healthcheck.get("disable") in {True, "true", "True"} or healthcheck.get("test") in (
-        ["NONE"],
-        "NONE",
-    )
-    return not healthcheck or off
+    """Whether a service has no healthcheck, or has it off: as the rollout reads it."""
+    return healthcheck_of(data) is None
