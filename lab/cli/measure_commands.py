@@ -13,7 +13,8 @@ from lab.workshop import SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.lint.engine_rules import engine_rules
-from zerodrop.lint.rules import RULES, lint_file
+from zerodrop.lint.rules import RULES
+from zerodrop.lint.run import lint_file
 from zerodrop.measure.probe import probe_until_signal
 from zerodrop.measure.report import load_result, summarize
 from zerodrop.measure.timeline import plot_timeline

@@ -13,7 +13,7 @@ from zerodrop.cli.compose_flags import add_compose_flags, merged_config
 from zerodrop.errors import EXIT_FAILED, EXIT_OK, LintInputError, RolloutInputError
 from zerodrop.lint.contract_rules import TOOL_RULES
 from zerodrop.lint.engine_rules import engine_rules
-from zerodrop.lint.rules import lint_compose
+from zerodrop.lint.run import lint_compose
 from zerodrop.lint.traefik_static import from_file
 from zerodrop.rollout.contract import (
     DRAIN_LABEL,

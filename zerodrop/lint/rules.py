@@ -7,27 +7,18 @@ Docker: zerodrop.adapters.compose_file reads the file the way compose does.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from zerodrop.adapters.compose_file import (
-    command,
-    environment,
     interpolate,
-    is_traefik,
-    labels,
-    load_compose,
     setting,
 )
 from zerodrop.adapters.compose_service import published_ports_of
 from zerodrop.adapters.service_program import shell_form_cmd
-from zerodrop.adapters.traefik_routes import routed_by_traefik
 from zerodrop.durations import parse_duration
 from zerodrop.errors import LintInputError
 from zerodrop.lint.service import Service, healthcheck_off
-from zerodrop.lint.traefik_static import TraefikStatic, static_of
 from zerodrop.rollout.deadlines import SLOW_ROLLOUT_SECONDS
 
 __all__ = [
@@ -36,8 +27,6 @@ __all__ = [
     "LintInputError",
     "Rule",
     "interpolate",
-    "lint_compose",
-    "lint_file",
     "parse_duration",
 ]
 
@@ -212,43 +201,3 @@ def shell_is_pid_1(s: Service) -> str | None:
         f"{shell}: the shell is PID 1 and does not pass SIGTERM on, so there is no "
         "graceful shutdown, only SIGKILL at the grace deadline"
     )
-
-
-def _linted(service_labels: dict[str, str], static: TraefikStatic) -> bool:
-    """A service Traefik routes (traefik.enable, else exposedByDefault) that says so: enabled
-    outright or with a router of its own (Traefik's default rule for every other container is
-    not a route anyone relies on)."""
-    declared = "traefik.enable" in service_labels or any(
-        k.startswith("traefik.http.routers.") for k in service_labels
-    )
-    return declared and routed_by_traefik(service_labels, static.exposed_by_default)
-
-
-def lint_compose(
-    data: dict[str, Any], compose_dir: Path, static: TraefikStatic | None = None, rules: list[Rule] = RULES
-) -> list[Finding]:
-    """Every trap found in the compose data, rule by rule for each routed service. Traefik's
-    settings come from `static`, else from the flags of a Traefik service in the data."""
-    services: dict[str, dict[str, Any]] = data["services"]
-    static = static or static_of(services)
-    findings: list[Finding] = []
-    for name, data_of in services.items():
-        service_labels = labels(data_of)
-        if is_traefik(data_of) or not _linted(service_labels, static):
-            continue
-        service = Service(
-            name, data_of, service_labels, environment(data_of), command(data_of),
-            static.idle, static.network, compose_dir, static.throttle,
-        )  # fmt: skip
-        for each in rules:
-            message = each.check(service)
-            if message:
-                findings.append(Finding(each.code, name, message, each.page, each.warning))
-    return findings
-
-
-def lint_file(
-    path: Path, environ: Mapping[str, str] | None = None, rules: list[Rule] = RULES
-) -> list[Finding]:
-    """Findings for a compose file."""
-    return lint_compose(load_compose(path, environ), path.parent, rules=rules)

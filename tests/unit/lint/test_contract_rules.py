@@ -10,7 +10,8 @@ import pytest
 
 from zerodrop.errors import LintInputError, RolloutInputError
 from zerodrop.lint.contract_rules import TOOL_RULES
-from zerodrop.lint.rules import Finding, lint_compose
+from zerodrop.lint.rules import Finding
+from zerodrop.lint.run import lint_compose
 from zerodrop.lint.traefik_static import TraefikStatic, from_file
 
 CHECK = ["CMD", "bash", "-c", "test ! -e /tmp/drain && exec 3<>/dev/tcp/127.0.0.1/8000"]

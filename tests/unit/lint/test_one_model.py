@@ -11,7 +11,7 @@ import pytest
 
 from zerodrop.adapters.compose_service import read_service, refusals
 from zerodrop.lint.contract_rules import TOOL_RULES
-from zerodrop.lint.rules import lint_compose
+from zerodrop.lint.run import lint_compose
 from zerodrop.lint.traefik_static import TraefikStatic
 
 CHECK = {"test": ["CMD", "true"], "interval": "1s", "timeout": "1s", "retries": 1}

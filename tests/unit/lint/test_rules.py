@@ -8,7 +8,8 @@ import pytest
 
 from lab.cli import main
 from zerodrop.errors import LintInputError
-from zerodrop.lint.rules import interpolate, lint_file, parse_duration
+from zerodrop.lint.rules import interpolate, parse_duration
+from zerodrop.lint.run import lint_file
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "lint"
 REPO = Path(__file__).resolve().parents[3]
@@ -118,7 +119,7 @@ def test_start_interval_is_recommended_only_for_a_slow_interval_on_an_engine_tha
 def test_the_start_interval_override_satisfies_the_rule():
     from zerodrop.adapters.compose_file import load_compose
     from zerodrop.lint.engine_rules import START_INTERVAL_RULES
-    from zerodrop.lint.rules import lint_compose
+    from zerodrop.lint.run import lint_compose
 
     base = load_compose(REPO / "docker-compose.yml", {"APP_HEALTH_INTERVAL": "30s"})
     base["services"]["app"]["healthcheck"]["start_interval"] = "1s"  # what the override file adds
