@@ -30,7 +30,7 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
         ├── RolloutFailed                      1  a step failed or ran out of time
         └── RolloutInterrupted                 128 + the signal's number
 
-    Reclaimed (not a ZerodropError: it never leaves zerodrop.rollout.retirements)
+    Reclaimed (not a ZerodropError: it never leaves zerodrop.rollout.retirement_pool)
 """
 
 from __future__ import annotations

@@ -12,8 +12,8 @@ from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.cli.service_commands import recover_and_say
 from zerodrop.errors import EXIT_FAILED
+from zerodrop.rollout.leftovers import findings, look, needs_recovery, replica_table, state_lines
 from zerodrop.rollout.lock import lock_state
-from zerodrop.rollout.recovery import findings, look, needs_recovery, replica_table, state_lines
 from zerodrop.target import ComposeTarget
 
 

@@ -23,8 +23,8 @@ from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.measure.probe_data import ProbeResult
 from zerodrop.measure.records import RequestRecord
 from zerodrop.model import Replica
+from zerodrop.rollout.leftovers import findings, look
 from zerodrop.rollout.lock import lock_state
-from zerodrop.rollout.recovery import findings, look
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 

@@ -10,10 +10,10 @@ from zerodrop.cli.arguments import OneLineParser, finite_seconds
 from zerodrop.cli.compose_flags import add_compose_flags
 from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
+from zerodrop.rollout.leftovers import ServiceView, findings, look, needs_recovery, replica_table, state_lines
 from zerodrop.rollout.lock import lock_state
 from zerodrop.rollout.mend import execute_recover
 from zerodrop.rollout.platform import RolloutPlatform
-from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, replica_table, state_lines
 from zerodrop.target import ComposeTarget
 
 TRAEFIK_API_HELP = "Traefik's API on 127.0.0.1 (default: label zerodrop.traefik-api, else :8080)"

@@ -42,7 +42,7 @@ from zerodrop.rollout.plan import Batch, RolloutOptions, plan_batches
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult
-from zerodrop.rollout.retirements import Retirements
+from zerodrop.rollout.retirement_pool import Retirements
 from zerodrop.rollout.undo import Undo, settle_open_batches
 
 HELD_BACK_RETRIES = 3  # an old replica held back by a successor's health flap is retried this often

@@ -12,12 +12,12 @@ from zerodrop.model import Release
 from zerodrop.rollout.deadlines import resolve_deadlines
 from zerodrop.rollout.engine import RolloutEngine
 from zerodrop.rollout.history import current_release, previous_release, remember_rollout
+from zerodrop.rollout.leftovers import look, look_for_leftovers, state_lines
 from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.mend import mend
 from zerodrop.rollout.phase_log import RolloutLog, open_log
 from zerodrop.rollout.plan import RolloutOptions, validate_options
 from zerodrop.rollout.platform import RolloutPlatform
-from zerodrop.rollout.recovery import look, look_for_leftovers, state_lines
 from zerodrop.rollout.result import Interrupt, RolloutResult
 from zerodrop.target import ComposeTarget
 

@@ -1,6 +1,9 @@
-"""Mending what a killed rollout left behind: say each finding, then bring the service back to
-its replica count of ready, routed replicas. The next rollout does it first; `recover` does only
-that, as a command of its own."""
+"""Mend: before a rollout (or as `recover`, the command), finding what a rollout that is gone left
+behind and, if anything, recovering from it (undo takes back a batch of the rollout under way;
+recover is the procedure mend runs).
+
+Say each finding, then bring the service back to its replica count of ready, routed replicas.
+The next rollout does it first; `recover` does only that, as a command of its own."""
 
 from __future__ import annotations
 
@@ -11,13 +14,13 @@ from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
 from zerodrop.model import Release
 from zerodrop.rollout.deadlines import Timeouts, check_timeouts, resolve_deadlines
 from zerodrop.rollout.history import current_release
+from zerodrop.rollout.leftovers import ServiceView, findings, look, needs_recovery, state_lines
 from zerodrop.rollout.lock import LockState, lock_state, rollout_lock
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import RolloutPlatform, ServicePlatform
 from zerodrop.rollout.recover import recover
-from zerodrop.rollout.recovery import ServiceView, findings, look, needs_recovery, state_lines
 from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retire import CutWork
+from zerodrop.rollout.retirement import CutWork
 from zerodrop.target import ComposeTarget
 
 

@@ -1,5 +1,7 @@
-"""Bringing a service back to N ready, routed replicas after a killed rollout, dropping no
-request: stopped containers removed, drained replicas put back (or retired, if extra or if their
+"""Recover: the procedure that brings a service back to N ready, routed replicas after a rollout
+that is gone (mend decides when to run it; undo is the running rollout's own).
+
+Dropping no request: stopped containers removed, drained replicas put back (or retired, if extra or if their
 drain cannot be taken back), missing replicas started, and only then extras retired gracefully.
 
 Like a rollout, it checks Traefik's router before it creates anything, and undoes what it created
@@ -14,11 +16,11 @@ from functools import partial
 
 from zerodrop.errors import RecoverFailed, first_line
 from zerodrop.model import Release, Replica, is_ready
+from zerodrop.rollout.leftovers import ServiceView, look
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
-from zerodrop.rollout.recovery import ServiceView, look
 from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retire import CutWork, retire
+from zerodrop.rollout.retirement import CutWork, retire
 from zerodrop.rollout.undo import Undo
 
 

@@ -23,7 +23,7 @@ DEFAULT_POLL = 0.25
 # The idle gate asks the app to hold its answer until nothing is in flight, at most this long: the
 # rollout learns of idleness within ~20 ms instead of a poll and an in-container request later, and
 # under load (where each request is a process start that waits ~0.4 s for CPU) it makes one request
-# per hold, not four a second. A reclaim does not wait for the hold to end (zerodrop.rollout.retirements).
+# per hold, not four a second. A reclaim does not wait for the hold to end (zerodrop.rollout.retirement_pool).
 IDLE_LONG_POLL = 2.0
 
 

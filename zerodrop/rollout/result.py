@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from zerodrop.errors import EXIT_CUT, EXIT_OK, EXIT_UNVERIFIED
 from zerodrop.model import PhaseRecord
-from zerodrop.rollout.retire import CutWork
+from zerodrop.rollout.retirement import CutWork
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""The one undo every failed, interrupted or broken batch goes through: drained old replicas back
+"""Undo: within a rollout that is still running, taking back its own failed batch (mend and
+recover deal with what a rollout that is gone left behind).
+
+The one undo every failed, interrupted or broken batch goes through: drained old replicas back
 in rotation first (confirmed in Traefik's API), then the new replicas that are not needed taken
 away, gracefully if they serve. It never raises; it says what it could not do and why."""
 
@@ -15,8 +18,8 @@ from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retire import CutWork, retire
-from zerodrop.rollout.retirements import Retirements, still_serves
+from zerodrop.rollout.retirement import CutWork, retire
+from zerodrop.rollout.retirement_pool import Retirements, still_serves
 
 
 @dataclass

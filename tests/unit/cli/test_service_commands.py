@@ -8,9 +8,9 @@ from dataclasses import replace
 from zerodrop.cli.service_commands import drift
 from zerodrop.errors import EXIT_CUT, EXIT_FAILED, EXIT_OK
 from zerodrop.model import Replica
+from zerodrop.rollout.leftovers import ServiceView, replica_table
 from zerodrop.rollout.mend import Recovered
-from zerodrop.rollout.recovery import ServiceView, replica_table
-from zerodrop.rollout.retire import CutWork
+from zerodrop.rollout.retirement import CutWork
 
 REPLICA = Replica("id1", "shop-web-1", "h1", "shop:v2", "shop:v2", "running", "healthy", ("10.0.0.2",), 1)
 

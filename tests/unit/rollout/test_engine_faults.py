@@ -15,11 +15,11 @@ from zerodrop.errors import EXIT_UNVERIFIED, RecoverFailed, RolloutFailed, Rollo
 from zerodrop.model import EntrypointAnswer, Release
 from zerodrop.rollout.deadlines import resolve_timeouts
 from zerodrop.rollout.engine import RolloutEngine
+from zerodrop.rollout.leftovers import findings, look, look_for_leftovers, needs_recovery, state_lines
 from zerodrop.rollout.lock import LockState
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import RolloutOptions
 from zerodrop.rollout.recover import recover
-from zerodrop.rollout.recovery import findings, look, look_for_leftovers, needs_recovery, state_lines
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult
 

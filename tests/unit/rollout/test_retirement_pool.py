@@ -10,7 +10,7 @@ from tests.unit.fake_platform import FakePlatform
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.replica_waits import IDLE_LONG_POLL
-from zerodrop.rollout.retirements import Retirements
+from zerodrop.rollout.retirement_pool import Retirements
 from zerodrop.waits import wait_for
 
 

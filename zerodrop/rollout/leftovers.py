@@ -1,5 +1,5 @@
-"""What a service looks like now, what an interrupted or killed rollout left behind, and how to
-bring it back to N ready, routed replicas without dropping a request.
+"""Leftovers: what a service looks like now, and what an interrupted or killed rollout left behind
+(recover mends them).
 
 `look` reads Docker and Traefik's API; `state_lines` says what serves (the truthful end of a failed
 rollout, and `lab status`); `findings` names each leftover in one line; zerodrop.rollout.recover

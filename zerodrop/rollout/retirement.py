@@ -1,4 +1,6 @@
-"""Retiring a replica Traefik no longer routes: wait until idle, stop with the grace period,
+"""One replica's retirement (the pool of them runs in zerodrop.rollout.retirement_pool).
+
+Retiring a replica Traefik no longer routes: wait until idle, stop with the grace period,
 remove; and the account of any work that had to be cut."""
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Pipelined retirement: old replicas that have left Traefik's rotation finish their in-flight
+"""The pool of retirements, one replica each (zerodrop.rollout.retirement), run side by side.
+
+Pipelined retirement: old replicas that have left Traefik's rotation finish their in-flight
 requests and stop in the background, each on its own thread, while the rollout starts its next
 batch (they no longer receive traffic, so nothing waits on them but their own clients).
 
@@ -25,7 +27,7 @@ from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retire import CutWork, retire, stop_grace
+from zerodrop.rollout.retirement import CutWork, retire, stop_grace
 
 
 def still_serves(platform: ServicePlatform, replica: Replica) -> bool:
