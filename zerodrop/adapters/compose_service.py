@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from zerodrop.adapters.compose_file import number
 from zerodrop.durations import parse_duration
 from zerodrop.errors import RolloutInputError
 from zerodrop.rollout.deadlines import (
@@ -36,18 +37,22 @@ class ServiceSpec:
 
     def timing(self, throttle: float = TRAEFIK_DEFAULT_THROTTLE) -> ServiceTiming:
         """Its healthcheck (Docker's defaults for unset fields), grace and Traefik's throttle."""
-        check = self.healthcheck or {}
-        return ServiceTiming(
-            interval=None
-            if self.healthcheck is None
-            else parse_duration(check.get("interval"), DOCKER_INTERVAL),
-            timeout=parse_duration(check.get("timeout"), DOCKER_TIMEOUT),
-            retries=int(check.get("retries") or DOCKER_RETRIES),
-            start_period=parse_duration(check.get("start_period"), 0.0),
-            start_interval=parse_duration(check.get("start_interval"), 0.0) or None,
-            stop_grace=self.stop_grace,
-            throttle=throttle,
-        )
+        return timing_of(self.healthcheck, self.stop_grace, throttle)
+
+
+def timing_of(check: Mapping[str, Any] | None, stop_grace: float, throttle: float) -> ServiceTiming:
+    """A service's timing from its healthcheck (None: it has none; Docker's defaults for unset
+    fields), its grace and Traefik's throttle: the one reader of it, for rollout and lint."""
+    fields = check or {}
+    return ServiceTiming(
+        interval=None if check is None else parse_duration(fields.get("interval"), DOCKER_INTERVAL),
+        timeout=parse_duration(fields.get("timeout"), DOCKER_TIMEOUT),
+        retries=int(number(dict(fields), "retries") or DOCKER_RETRIES),
+        start_period=parse_duration(fields.get("start_period"), 0.0),
+        start_interval=parse_duration(fields.get("start_interval"), 0.0) or None,
+        stop_grace=stop_grace,
+        throttle=throttle,
+    )
 
 
 def _true(value: object) -> bool:

@@ -7,6 +7,7 @@ import contextlib
 import io
 import json
 import tarfile
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path, PurePosixPath
 
 import docker
@@ -27,42 +28,34 @@ from zerodrop.target import ComposeTarget
 HELPER_TIMEOUT = 3.0  # seconds the in-flight endpoint may take to answer, beyond the hold asked
 
 
+def _any_host_root() -> CheckRequest:
+    return CheckRequest("", "localhost", "/", tls=False, verify=True, timeout=10.0)
+
+
+@dataclass
 class ContractApp:
     """Any service: its image is its version, compose creates new replicas from an override file
     that names the new image, and it drains as its contract says."""
 
-    stop_signals = 1
+    client: docker.DockerClient
+    service: str
+    contract: DrainContract
+    _: KW_ONLY
+    override_dir: Path
+    endpoint: InflightEndpoint | None = None
+    helper_image: str = "python:3.12-slim"
+    check: CheckRequest = field(default_factory=_any_host_root)  # the last request, as the router declares it
+    streams_signal: str = ""
+    records: DrainRecords = field(default_factory=lambda: DrainRecords(None))  # drains, in any process
+    # file: whether the image can remove the drain file (it has `rm`), asked before the first
+    # drain: None until then. Without it a drained replica cannot be put back.
+    removable: bool | None = field(default=None, init=False)
+    stop_signals: int = field(default=1, init=False)  # one stop signal: the service's own
 
     @property
     def answer_timeout(self) -> float:
         """The check's own timeout (from the service's longest request)."""
         return self.check.timeout
-
-    def __init__(
-        self,
-        client: docker.DockerClient,
-        service: str,
-        contract: DrainContract,
-        *,
-        override_dir: Path,
-        endpoint: InflightEndpoint | None = None,
-        helper_image: str = "python:3.12-slim",
-        check: CheckRequest | None = None,
-        streams_signal: str = "",
-        records: DrainRecords | None = None,
-    ) -> None:
-        self.client = client
-        self.service = service
-        self.contract = contract
-        self.override_dir = override_dir
-        self.endpoint = endpoint
-        self.helper_image = helper_image
-        self.check = check or CheckRequest("", "localhost", "/", tls=False, verify=True, timeout=10.0)
-        self.streams_signal = streams_signal
-        self.records = records or DrainRecords(None)  # which replicas are drained, in any process
-        # file: whether the image can remove the drain file (it has `rm`), asked before the first
-        # drain: None until then. Without it a drained replica cannot be put back.
-        self.removable: bool | None = None
 
     @property
     def reclaimable(self) -> bool:

@@ -72,7 +72,7 @@ def _control(
         override_dir=state_dir() / "overrides" / spec.project,
         endpoint=parse_inflight(labels[INFLIGHT_LABEL]) if INFLIGHT_LABEL in labels else None,
         helper_image=os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim"),
-        check=check,
+        **({"check": check} if check is not None else {}),  # none: a look only, nothing will check
         streams_signal=parse_streams(labels[STREAMS_LABEL]) if STREAMS_LABEL in labels else "",
         records=DrainRecords(state_dir() / "services" / spec.name / f"{spec.project}.drains.json"),
     )

@@ -9,13 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from zerodrop.adapters.compose_file import number, setting
-from zerodrop.adapters.compose_service import healthcheck_of
+from zerodrop.adapters.compose_service import healthcheck_of, timing_of
 from zerodrop.durations import parse_duration
 from zerodrop.rollout.deadlines import (
-    DOCKER_INTERVAL,
-    DOCKER_RETRIES,
     DOCKER_STOP_GRACE,
-    DOCKER_TIMEOUT,
     TRAEFIK_DEFAULT_THROTTLE,
     ServiceTiming,
 )
@@ -45,19 +42,9 @@ class Service:
 
     @property
     def timing(self) -> ServiceTiming:
-        """Its healthcheck (Docker's defaults for unset fields), grace and Traefik's throttle."""
-        check = self.data.get("healthcheck") or {}
-        return ServiceTiming(
-            interval=None
-            if healthcheck_off(self.data)
-            else parse_duration(check.get("interval"), DOCKER_INTERVAL),
-            timeout=parse_duration(check.get("timeout"), DOCKER_TIMEOUT),
-            retries=int(number(check, "retries") or DOCKER_RETRIES),
-            start_period=parse_duration(check.get("start_period"), 0.0),
-            start_interval=parse_duration(check.get("start_interval"), 0.0) or None,
-            stop_grace=self.grace,
-            throttle=self.throttle,
-        )
+        """Its healthcheck (Docker's defaults for unset fields), grace and Traefik's throttle, read
+        as the rollout reads them."""
+        return timing_of(healthcheck_of(self.data), self.grace, self.throttle)
 
     @property
     def replicas(self) -> int:

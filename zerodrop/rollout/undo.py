@@ -120,19 +120,15 @@ class Undo:
 
     def _retire_lame(self, old: Replica) -> None:
         """Retire an old replica drained by SIGTERM: it cannot come back, so it finishes."""
-        began = time.time()
-        with self.log.phase("drain-to-out", f"old {old.name}", began):
-            self.gates.unrouted(old, self.call_timeout)
-        label = f"old {old.name}"
-        done = retire(
-            self.platform,
-            self.gates,
-            self.log,
-            old,
-            label=label,
-            drain_began=began,
-            call_timeout=self.call_timeout,
-        )
+        self._out_then_retire(old, "old", time.time())
+
+    def _out_then_retire(self, replica: Replica, role: str, began: float) -> None:
+        """Wait until Traefik no longer lists a drained replica, then retire it; its cut work kept."""
+        label = f"{role} {replica.name}"
+        with self.log.phase("drain-to-out", label, began):
+            self.gates.unrouted(replica, self.call_timeout)
+        done = retire(self.platform, self.gates, self.log, replica, label=label, drain_began=began,
+                      call_timeout=self.call_timeout)  # fmt: skip
         self.cut += [done] if done else []
 
     def take_away(self, replica: Replica, serving: bool = True) -> None:
@@ -145,19 +141,7 @@ class Undo:
                 f"draining {replica.name}",
                 self.call_timeout,
             )
-            with self.log.phase("drain-to-out", f"new {replica.name}", began):
-                self.gates.unrouted(replica, self.call_timeout)
-            label = f"new {replica.name}"
-            done = retire(
-                self.platform,
-                self.gates,
-                self.log,
-                replica,
-                label=label,
-                drain_began=began,
-                call_timeout=self.call_timeout,
-            )
-            self.cut += [done] if done else []
+            self._out_then_retire(replica, "new", began)
         else:
             with self.log.phase("remove", f"new {replica.name}"):
                 self.gates.call(
