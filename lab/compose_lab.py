@@ -5,9 +5,10 @@ from __future__ import annotations
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import docker
 import httpx
@@ -158,13 +159,17 @@ def private_project(
     client: docker.DockerClient,
     base: ComposeTarget,
     prefix: str,
-    variables: dict[str, str],
+    variables: Mapping[str, str],
     replicas: int = 2,
+    *,
+    override: Path | None = None,
 ) -> Iterator[ComposeTarget]:
     """A fresh v1 compose project beside the lab: `<prefix>-<random>` on free loopback ports, with
-    the given compose variables, answering through Traefik before it is handed over; always
-    removed, with its rollout state, however the block ends."""
+    the given compose variables (and a compose override file on top of the lab's own), answering
+    through Traefik before it is handed over; always removed, with its rollout state, however the
+    block ends."""
     cfg = base.with_overrides(
+        compose_files=(*base.compose_files, override) if override else base.compose_files,
         project=f"{prefix}-{uuid.uuid4().hex[:6]}",
         http_port=free_loopback_port(),
         api_port=free_loopback_port(),

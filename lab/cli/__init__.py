@@ -98,22 +98,31 @@ def _add_measure_commands(commands: argparse._SubParsersAction[OneLineParser]) -
     lint.set_defaults(run=cmd_lint)
 
 
+def _add_stack_commands(
+    commands: argparse._SubParsersAction[OneLineParser],
+    name: str,
+    help_text: str,
+    runs: dict[str, tuple[str, Callable[..., int]]],
+) -> None:
+    """`python -m lab NAME up|rollout|status|down`: each with its help and what it runs; rollout
+    takes --to VERSION."""
+    parser = commands.add_parser(name, help=help_text)
+    sub = parser.add_subparsers(dest=f"{name}_command", required=True)
+    for command, (help_line, run) in runs.items():
+        one = sub.add_parser(command, help=help_line)
+        if command == "rollout":
+            one.add_argument("--to", required=True, metavar="VERSION", help="version to roll to")
+        one.set_defaults(run=run)
+
+
 def _add_swarm_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`python -m lab swarm up|rollout|status|down`."""
-    swarm = commands.add_parser("swarm", help="the lab on Docker Swarm (docker-stack.yml)")
-    swarm_commands = swarm.add_subparsers(dest="swarm_command", required=True)
-    swarm_commands.add_parser(
-        "up", help="swarm mode on if off, deploy, wait until Traefik routes every task"
-    ).set_defaults(run=cmd_swarm_up)
-    swarm_rollout = swarm_commands.add_parser("rollout", help="Swarm's own rolling update to a version")
-    swarm_rollout.add_argument("--to", required=True, metavar="VERSION", help="version to roll to")
-    swarm_rollout.set_defaults(run=cmd_swarm_rollout)
-    swarm_commands.add_parser("status", help="tasks and what Traefik routes").set_defaults(
-        run=cmd_swarm_status
-    )
-    swarm_commands.add_parser(
-        "down", help="remove the stack; swarm mode off if the lab switched it on"
-    ).set_defaults(run=cmd_swarm_down)
+    _add_stack_commands(commands, "swarm", "the lab on Docker Swarm (docker-stack.yml)", {
+        "up": ("swarm mode on if off, deploy, wait until Traefik routes every task", cmd_swarm_up),
+        "rollout": ("Swarm's own rolling update to a version", cmd_swarm_rollout),
+        "status": ("tasks and what Traefik routes", cmd_swarm_status),
+        "down": ("remove the stack; swarm mode off if the lab switched it on", cmd_swarm_down),
+    })  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -133,17 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _add_cluster_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`python -m lab cluster up|rollout|status|down`."""
-    cluster = commands.add_parser("cluster", help="the Swarm lab on three Engine-26 nodes")
-    cluster_commands = cluster.add_subparsers(dest="cluster_command", required=True)
-    cluster_commands.add_parser(
-        "up", help="start the nodes, form the Swarm, deploy, wait until routed"
-    ).set_defaults(run=cmd_cluster_up)
-    rollout = cluster_commands.add_parser("rollout", help="Swarm's own rolling update to a version")
-    rollout.add_argument("--to", required=True, metavar="VERSION", help="version to roll to")
-    rollout.set_defaults(run=cmd_cluster_rollout)
-    cluster_commands.add_parser("status", help="nodes, tasks, what Traefik routes").set_defaults(
-        run=cmd_cluster_status
-    )
-    cluster_commands.add_parser("down", help="remove the nodes and their network").set_defaults(
-        run=cmd_cluster_down
-    )
+    _add_stack_commands(commands, "cluster", "the Swarm lab on three Engine-26 nodes", {
+        "up": ("start the nodes, form the Swarm, deploy, wait until routed", cmd_cluster_up),
+        "rollout": ("Swarm's own rolling update to a version", cmd_cluster_rollout),
+        "status": ("nodes, tasks, what Traefik routes", cmd_cluster_status),
+        "down": ("remove the nodes and their network", cmd_cluster_down),
+    })  # fmt: skip

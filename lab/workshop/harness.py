@@ -8,8 +8,7 @@ stack down."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -105,25 +104,6 @@ class Scene:
 Action = Callable[[Scene], None]
 
 
-@contextmanager
-def scenario_project(
-    client: docker.DockerClient,
-    base: ComposeTarget,
-    name: str,
-    variables: Mapping[str, str],
-    *,
-    replicas: int = 2,
-    override: Path | None = None,
-) -> Iterator[ComposeTarget]:
-    """A fresh v1 compose project for one variant (zdws-...), with an optional compose override file
-    on top of the lab's own; always removed."""
-    files = (*base.compose_files, override) if override else base.compose_files
-    with private_project(
-        client, replace(base, compose_files=files), f"zdws-{name}", dict(variables), replicas
-    ) as cfg:
-        yield cfg
-
-
 def probe_options(cfg: ComposeTarget, *, streams: bool = False) -> ProbeOptions:
     """The workshop's load: the demo's with 50 short requests a second, never over ten minutes;
     streams held open too on the pages about them."""
@@ -165,8 +145,8 @@ class Page:
         name = f"s{self.key}{variant[0]}"
         variables = self.variables.get(variant, {})
         override = self.overrides.get(variant)
-        with scenario_project(
-            client, base, name, variables, replicas=self.replicas, override=override
+        with private_project(
+            client, base, f"zdws-{name}", variables, self.replicas, override=override
         ) as cfg:
             scene = Scene(client, cfg, outcome)
             if self.measure is not None:
