@@ -1,7 +1,7 @@
-"""The three-node cluster under the probe, in one run: Swarm's rolling update across the nodes
-(broken, then fixed), then node faults on a worker that runs app tasks: killed at rest, cut off
-at rest (every packet on its cluster interface dropped inside it) then healed, and killed in the
-middle of an update.
+"""The three-node cluster of lab/cluster/ (its nodes run the image cluster-node/ builds) under the
+probe, in one run: Swarm's rolling update across the nodes (broken, then fixed), then node faults
+on a worker that runs app tasks: killed at rest, cut off at rest (every packet on its cluster
+interface dropped inside it) then healed, and killed in the middle of an update.
 
     make bench-cluster        (about 6 minutes; a private cluster, removed at the end)
 

@@ -15,6 +15,8 @@ import httpx
 
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import memory_usage, replicas, service_containers
+from zerodrop.adapters.engine_lock import PROJECT_LABEL as LOCK_PROJECT_LABEL
+from zerodrop.adapters.engine_lock import remove_project_locks
 from zerodrop.adapters.traefik_api import get_through_traefik, routed_ips
 from zerodrop.errors import InputError, TraefikUnavailable
 from zerodrop.model import Release, Replica, is_ready
@@ -142,16 +144,23 @@ def free_loopback_port() -> int:
 
 
 def lab_down(cfg: ComposeTarget) -> None:
-    """Remove the stack: containers, networks and volumes, and forget its rollout history; under
-    the rollout lock, so never in the middle of a rollout."""
+    """Remove the stack: containers, networks and volumes, the engine locks a killed rollout left,
+    and forget its rollout history; under the rollout lock, so never in the middle of a rollout."""
     with rollout_lock(cfg.state_dir, cfg.project, "lab down"):
         compose.down(cfg)
+        client = docker.from_env()
+        try:
+            remove_project_locks(client, cfg.project)
+        finally:
+            client.close()
         forget(cfg.state_dir, cfg.project)
 
 
 def leftovers(client: docker.DockerClient, project: str) -> list[str]:
-    """Names of any containers, running or not, still labelled with the project."""
-    return [c.name or c.id or "?" for c in service_containers(client, project, all=True)]
+    """Names of any containers, running or not, still labelled with the project, or holding one of
+    its engine locks."""
+    locks = client.containers.list(all=True, filters={"label": f"{LOCK_PROJECT_LABEL}={project}"})
+    return [c.name or c.id or "?" for c in [*service_containers(client, project, all=True), *locks]]
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Build the Swarm node image `make cluster-up` runs three of (cluster/Dockerfile.node: Debian
+# Build the Swarm node image `make cluster-up` runs three of (cluster-node/Dockerfile.node: Debian
 # trixie's Docker Engine 26). Its base comes from scripts/build-debian-base.sh: debian:trixie-slim
 # where a registry answers, a debootstrapped trixie where none does, passed as BASE_IMAGE: the
 # Dockerfile stays the ordinary one.
@@ -22,6 +22,6 @@ fi
 base="$(bash scripts/build-debian-base.sh)"  # debian:trixie-slim, or the debootstrapped one offline
 say "building $CLUSTER_NODE_IMAGE from $base (apt-get install docker.io docker-cli ...)"
 DOCKER_BUILDKIT=0 docker build --quiet --build-arg "BASE_IMAGE=$base" \
-  -f cluster/Dockerfile.node -t "$CLUSTER_NODE_IMAGE" cluster >/tmp/zerodrop-cluster-image.log 2>&1 \
+  -f cluster-node/Dockerfile.node -t "$CLUSTER_NODE_IMAGE" cluster-node >/tmp/zerodrop-cluster-image.log 2>&1 \
   || { tail -n 30 /tmp/zerodrop-cluster-image.log >&2; exit 1; }
 say "built $CLUSTER_NODE_IMAGE ($(docker image inspect -f '{{.Size}}' "$CLUSTER_NODE_IMAGE" | awk '{printf "%d MB", $1/1e6}'))"

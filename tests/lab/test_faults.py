@@ -22,7 +22,7 @@ from dataclasses import replace
 
 import pytest
 
-from lab.compose_lab import ensure_images, private_project
+from lab.compose_lab import ensure_images, leftovers, private_project
 from lab.config import load_config
 from lab.lab_app import lab_platform
 from lab.under_load import UnderLoad, default_probe_options, measure_under_load
@@ -66,6 +66,8 @@ def base(docker_client, tmp_path_factory):
 def stack(docker_client, base) -> Iterator[ComposeTarget]:
     with private_project(docker_client, base, "zdfault", {}) as cfg:
         yield cfg
+    # A rollout killed mid-way leaves its engine lock: the teardown must take that too.
+    assert leftovers(docker_client, cfg.project) == []
 
 
 def probe_options(cfg) -> ProbeOptions:

@@ -93,3 +93,14 @@ def engine_lock(
     finally:
         with contextlib.suppress(NotFound, APIError):
             client.containers.get(name).remove(force=True)
+
+
+def remove_project_locks(client: docker.DockerClient, project: str) -> int:
+    """Remove every engine lock a project's rollouts left (a holder killed mid-rollout leaves its
+    lock): for a project being taken down, whose services are gone with it. How many were removed."""
+    removed = 0
+    for lock in client.containers.list(all=True, filters={"label": f"{PROJECT_LABEL}={project}"}):
+        with contextlib.suppress(NotFound):
+            lock.remove(force=True)
+            removed += 1
+    return removed
