@@ -36,8 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     logs.set_defaults(run=cmd_logs)
     _add_rollout_commands(commands)
     _add_measure_commands(commands)
-    _add_swarm_commands(commands)
-    _add_cluster_commands(commands)
+    for name, (help_text, runs) in STACK_COMMANDS.items():
+        _add_stack_commands(commands, name, help_text, runs)
     return parser
 
 
@@ -98,6 +98,24 @@ def _add_measure_commands(commands: argparse._SubParsersAction[OneLineParser]) -
     lint.set_defaults(run=cmd_lint)
 
 
+# `python -m lab swarm|cluster up|rollout|status|down`: each stack's help, then each command's
+# help and what it runs.
+STACK_COMMANDS: dict[str, tuple[str, dict[str, tuple[str, Callable[..., int]]]]] = {
+    "swarm": ("the lab on Docker Swarm (docker-stack.yml)", {
+        "up": ("swarm mode on if off, deploy, wait until Traefik routes every task", cmd_swarm_up),
+        "rollout": ("Swarm's own rolling update to a version", cmd_swarm_rollout),
+        "status": ("tasks and what Traefik routes", cmd_swarm_status),
+        "down": ("remove the stack; swarm mode off if the lab switched it on", cmd_swarm_down),
+    }),
+    "cluster": ("the Swarm lab on three Engine-26 nodes", {
+        "up": ("start the nodes, form the Swarm, deploy, wait until routed", cmd_cluster_up),
+        "rollout": ("Swarm's own rolling update to a version", cmd_cluster_rollout),
+        "status": ("nodes, tasks, what Traefik routes", cmd_cluster_status),
+        "down": ("remove the nodes and their network", cmd_cluster_down),
+    }),
+}  # fmt: skip
+
+
 def _add_stack_commands(
     commands: argparse._SubParsersAction[OneLineParser],
     name: str,
@@ -115,16 +133,6 @@ def _add_stack_commands(
         one.set_defaults(run=run)
 
 
-def _add_swarm_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
-    """`python -m lab swarm up|rollout|status|down`."""
-    _add_stack_commands(commands, "swarm", "the lab on Docker Swarm (docker-stack.yml)", {
-        "up": ("swarm mode on if off, deploy, wait until Traefik routes every task", cmd_swarm_up),
-        "rollout": ("Swarm's own rolling update to a version", cmd_swarm_rollout),
-        "status": ("tasks and what Traefik routes", cmd_swarm_status),
-        "down": ("remove the stack; swarm mode off if the lab switched it on", cmd_swarm_down),
-    })  # fmt: skip
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the command, turn known errors into one line and an exit code."""
     args = build_parser().parse_args(argv)
@@ -138,13 +146,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lab: {error.line()}", file=sys.stderr)
         status: int = error.exit_code
         return status
-
-
-def _add_cluster_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
-    """`python -m lab cluster up|rollout|status|down`."""
-    _add_stack_commands(commands, "cluster", "the Swarm lab on three Engine-26 nodes", {
-        "up": ("start the nodes, form the Swarm, deploy, wait until routed", cmd_cluster_up),
-        "rollout": ("Swarm's own rolling update to a version", cmd_cluster_rollout),
-        "status": ("nodes, tasks, what Traefik routes", cmd_cluster_status),
-        "down": ("remove the nodes and their network", cmd_cluster_down),
-    })  # fmt: skip
