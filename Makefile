@@ -20,15 +20,17 @@ help: ## list the targets
 $(STAMP): requirements-lab.txt pyproject.toml
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "make: the lab needs Python 3.11 or newer")'
 	@test -x $(PY) || python3 -m venv $(VENV) || { echo "make: python3 -m venv failed: install python3-venv"; exit 2; }
-	@echo "make: installing the lab's runtime packages into $(VENV) (requirements-lab.txt)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-lab.txt
+	@echo "make: installing the lab's runtime packages into $(VENV) (requirements-lab.txt, every hash checked)"
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-lab.txt
 	@echo "make: installing zerodrop itself into $(VENV), editable (.venv/bin/zerodrop)"
+	@# A venv made before the tool was named zerodrop-rollout holds it as `zerodrop`: one copy only.
+	@$(PY) -m pip uninstall --quiet --disable-pip-version-check -y zerodrop >/dev/null 2>&1 || true
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP) requirements-dev.txt app/requirements.txt
 	@echo "make: installing the test and lint tools into $(VENV) (requirements-dev.txt)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.txt
 	touch $(DEV_STAMP)
 
 venv: $(DEV_STAMP) ## create .venv with the pinned lab, test and lint packages
