@@ -31,6 +31,7 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
         └── RolloutInterrupted                 128 + the signal's number
 
     Reclaimed (not a ZerodropError: it never leaves zerodrop.rollout.retirement_pool)
+    UsageExit (a SystemExit, argparse's way out)   2  a command line argparse refused, printed
 """
 
 from __future__ import annotations
@@ -192,3 +193,12 @@ class RolloutInterrupted(RolloutStopped):
 
 class Reclaimed(Exception):
     """Raised inside a retirement's waits once the rollout has reclaimed its replica."""
+
+
+class UsageExit(SystemExit):
+    """A usage error on a command line, already printed as its one line: exit status 2 (argparse's
+    way out, so outside the tree above), carrying the line it printed."""
+
+    def __init__(self, line: str) -> None:
+        super().__init__(EXIT_BAD_INPUT)
+        self.line = line

@@ -45,6 +45,9 @@ def test_every_error_says_its_exit_status_and_is_drawn_in_the_tree():
     for name, kind in exception_classes().items():
         if kind is errors.Reclaimed:
             continue
+        if kind is errors.UsageExit:  # argparse's exit: drawn beside the tree, exit status 2
+            assert " UsageExit" in tree and errors.UsageExit("x").code == EXIT_BAD_INPUT
+            continue
         assert issubclass(kind, ZerodropError), name
         assert kind.exit_code in {EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE}, name
         assert (kind.exit_code == EXIT_UNAVAILABLE) == issubclass(kind, errors.Unavailable), name

@@ -34,6 +34,7 @@ class ServiceSpec:
     network_mode: str | None = None
     stop_grace: float = DOCKER_STOP_GRACE
     replicas: int | None = None
+    pull_policy: str | None = None  # compose's own: always, never, missing, build, ...
 
     def timing(self, throttle: float = TRAEFIK_DEFAULT_THROTTLE) -> ServiceTiming:
         """Its healthcheck (Docker's defaults for unset fields), grace and Traefik's throttle."""
@@ -110,6 +111,7 @@ def read_service(config: Mapping[str, Any], name: str) -> ServiceSpec:
         network_mode=data.get("network_mode"),
         stop_grace=parse_duration(data.get("stop_grace_period"), DOCKER_STOP_GRACE),
         replicas=int(replicas) if replicas is not None else None,
+        pull_policy=str(data["pull_policy"]) if data.get("pull_policy") else None,
     )
 
 

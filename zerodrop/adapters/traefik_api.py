@@ -1,12 +1,15 @@
-"""Traefik's API, as the source of truth for which servers receive traffic."""
+"""Traefik's API, as the source of truth for which servers receive traffic: by URL (on 127.0.0.1),
+or inside its container (`container:NAME[:PORT]`, zerodrop.adapters.traefik_relay)."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import httpx
 
+from zerodrop.adapters.traefik_relay import container_api, relay_get
 from zerodrop.errors import RolloutInputError, TraefikUnavailable
 from zerodrop.target import TraefikEndpoints
 
@@ -22,29 +25,37 @@ def masked(url: str) -> str:
     return str(parsed.copy_with(username=parsed.username, password="***"))
 
 
+def _get(api_url: str, path: str, timeout: float) -> tuple[int, bytes]:
+    """GET a path of the API, by URL or inside its container: status and body."""
+    inside = container_api(api_url)
+    if inside is not None:
+        return relay_get(inside, path, timeout)
+    try:
+        response = httpx.get(f"{api_url.rstrip('/')}{path}", timeout=timeout)
+    except httpx.HTTPError as error:
+        raise TraefikUnavailable(
+            f"Traefik's API at {masked(api_url)} does not answer: {type(error).__name__} {error}"
+        ) from None
+    return response.status_code, response.content
+
+
 def api_json(api_url: str, path: str, timeout: float = 3.0) -> Any:
     """GET a path of Traefik's API and its JSON; None for a 404 (it has no such thing). Anything
     else that is not a 2xx answer with JSON (no answer, a 5xx, a body that is not JSON) is one
     line, a TraefikUnavailable, with any password in the URL masked; 401 and 403 are
     RolloutInputError (the URL needs user:password@)."""
     shown = masked(api_url)
-    try:
-        response = httpx.get(f"{api_url.rstrip('/')}{path}", timeout=timeout)
-    except httpx.HTTPError as error:
-        raise TraefikUnavailable(
-            f"Traefik's API at {shown} does not answer: {type(error).__name__} {error}"
-        ) from None
-    if response.status_code == 404:
+    status, body = _get(api_url, path, timeout)
+    if status == 404:
         return None
-    if response.status_code in (401, 403):
+    if status in (401, 403):
         raise RolloutInputError(
-            f"Traefik's API at {shown} refused us ({response.status_code}): "
-            "put user:password@ in --traefik-api"
+            f"Traefik's API at {shown} refused us ({status}): put user:password@ in --traefik-api"
         )
-    if not response.is_success:
-        raise TraefikUnavailable(f"Traefik's API at {shown} answered {response.status_code} for {path}")
+    if not 200 <= status < 300:
+        raise TraefikUnavailable(f"Traefik's API at {shown} answered {status} for {path}")
     try:
-        return response.json()
+        return json.loads(body)
     except ValueError:
         raise TraefikUnavailable(
             f"Traefik's API at {shown} answered {path} with something that is not JSON"

@@ -13,11 +13,12 @@ from zerodrop import __version__
 from zerodrop.cli.arguments import OneLineParser
 from zerodrop.cli.docker_flags import docker_flags
 from zerodrop.cli.lint_command import add_lint_command
+from zerodrop.cli.output import Output
 from zerodrop.cli.plugin import AS_PLUGIN, install_plugin, plugin_dir, this_command, uninstall_plugin
 from zerodrop.cli.probe_command import add_probe_command
 from zerodrop.cli.rollout_command import add_rollout_command
 from zerodrop.cli.service_commands import add_service_commands
-from zerodrop.errors import EXIT_OK, ZerodropError
+from zerodrop.errors import EXIT_BAD_INPUT, EXIT_OK, UsageExit, ZerodropError
 
 
 def cmd_install_plugin(_: argparse.Namespace) -> int:
@@ -51,25 +52,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _plugin_argv(argv: list[str]) -> list[str]:
+    """The arguments for zerodrop: as given, or (run as `docker [flags] zerodrop ...`) those after
+    docker's own flags, which become the environment docker would set."""
+    if os.environ.pop(AS_PLUGIN, None) != "1":
+        return argv
+    flags = docker_flags(argv)
+    os.environ.update(flags.environ)
+    return flags.argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse, run the command, and turn a known failure into its one line and exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Parse, run the command, and turn a known failure into its one line and exit status (with
+    --json, also an error object and the result: zerodrop/cli/output.py)."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    out = Output(json="--json" in given)
     try:
-        if os.environ.pop(AS_PLUGIN, None) == "1":  # `docker [docker's flags] zerodrop ...`
-            flags = docker_flags(argv)
-            os.environ.update(flags.environ)
-            argv = flags.argv
+        args = build_parser().parse_args(_plugin_argv(given))
+    except UsageExit as usage:  # already printed as its line
+        out.emit("error", kind="UsageError", message=usage.line, exit_code=EXIT_BAD_INPUT)
+        out.result(EXIT_BAD_INPUT)
+        raise
     except ZerodropError as error:
-        print(f"zerodrop: {error.line()}", file=sys.stderr)
-        return error.exit_code
-    args = build_parser().parse_args(argv)
+        out.error(f"zerodrop: {error.line()}", type(error).__name__, error.exit_code)
+        return out.result(error.exit_code)
+    out = args.output = Output(
+        json=bool(getattr(args, "json", False)),
+        context={"command": args.command, "service": getattr(args, "service", None)},
+    )
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        return out.result(run(args))
     except KeyboardInterrupt:
-        print("zerodrop: interrupted", file=sys.stderr)
-        return 130
+        out.error("zerodrop: interrupted", "KeyboardInterrupt", 130)
+        return out.result(130)
     except ZerodropError as error:
-        print(f"zerodrop: {error.line()}", file=sys.stderr)
-        status: int = error.exit_code
-        return status
+        out.error(f"zerodrop: {error.line()}", type(error).__name__, error.exit_code)
+        return out.result(error.exit_code)

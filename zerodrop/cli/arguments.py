@@ -7,11 +7,13 @@ import argparse
 import json
 import math
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
-from zerodrop.errors import EXIT_BAD_INPUT
+from zerodrop.durations import parse_duration
+from zerodrop.errors import LintInputError, UsageExit
 from zerodrop.measure.probe_data import MAX_LONG_SECONDS
 
 
@@ -21,7 +23,9 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Print `<tool>: <command>: <message>` (lab or zerodrop) and exit 2."""
         words = self.prog.removeprefix("python -m ").split()
-        self.exit(EXIT_BAD_INPUT, f"{words[0]}: {' '.join(words)}: {message}\n")
+        line = f"{words[0]}: {' '.join(words)}: {message}"
+        self._print_message(line + "\n", sys.stderr)
+        raise UsageExit(line)
 
 
 def _finite(raw: str, *, zero_allowed: bool) -> float:
@@ -38,6 +42,18 @@ def _finite(raw: str, *, zero_allowed: bool) -> float:
 def finite_seconds(raw: str) -> float:
     """A positive, finite number of seconds (nan and inf refused)."""
     return _finite(raw, zero_allowed=False)
+
+
+def duration(raw: str) -> float:
+    """A positive, finite duration, in seconds: a number, or as compose and labels write it
+    ('10s', '1m30s', '500ms')."""
+    try:
+        value = parse_duration(raw, 0.0)
+    except LintInputError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a duration (10, 10s, 1m30s, 500ms)") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{raw!r} must be a positive, finite duration")
+    return value
 
 
 def finite_rate(raw: str) -> float:

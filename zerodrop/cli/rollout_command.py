@@ -1,114 +1,95 @@
-"""`zerodrop rollout SERVICE --image IMAGE`: any compose service behind any Traefik, to a new image,
-one batch at a time, confirmed in Traefik's API; `--dry-run` says the plan and changes nothing."""
+"""`zerodrop rollout SERVICE` and `zerodrop rollback SERVICE`: any compose service behind any
+Traefik, to a new image (or back to the one before), one batch at a time, confirmed in Traefik's
+API; `--dry-run` says the plan and changes nothing."""
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
-from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
-from zerodrop.adapters import docker_sdk
-from zerodrop.adapters.docker_cli import run_docker
-from zerodrop.cli.arguments import OneLineParser, count, phase_log_file
+from zerodrop.cli.arguments import OneLineParser, count, duration, phase_log_file
 from zerodrop.cli.compose_flags import add_compose_flags
+from zerodrop.cli.image_source import (
+    DEFAULT_PULL_TIMEOUT,
+    PULL_POLICIES,
+    ImageChoice,
+    choose_image,
+    fetch_image,
+)
+from zerodrop.cli.output import Output
+from zerodrop.cli.rollout_report import dry_run, report_result, report_stopped_rollout
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.cli.signals import signals_to
-from zerodrop.cli.stopped_report import report_stopped
-from zerodrop.errors import EXIT_OK, DockerCliError, RolloutInputError, RolloutStopped, first_line
-from zerodrop.measure.report import summary_table
+from zerodrop.errors import RolloutInputError, RolloutStopped
 from zerodrop.model import Release
-from zerodrop.rollout.deadlines import derive_deadlines
 from zerodrop.rollout.execute import execute_rollout
-from zerodrop.rollout.phase_log import load_phases
-from zerodrop.rollout.plan import RolloutOptions, plan_batches, validate_options
-from zerodrop.rollout.result import Interrupt, RolloutResult
+from zerodrop.rollout.history import previous_release
+from zerodrop.rollout.plan import RolloutOptions, validate_options
+from zerodrop.rollout.result import Interrupt
 
-PULL_TIMEOUT = 60.0  # seconds one pull of a missing --image may take
 RECLAIM_HELP = (
     "an old replica out of rotation is put back if a step fails, until its stop begins; under "
     "the sigterm contract it never can be (a SIGTERM cannot be taken back): new ones stand in"
 )
+EXIT_HELP = (
+    "exit status: 0 done; 1 a step failed (its batch undone); 2 bad input, nothing changed; 3 done "
+    "but work was cut; 4 done but the last request through Traefik failed; 5 Docker or Traefik did "
+    "not answer, nothing changed; 128+N interrupted by signal N (batch undone)"
+)
+ROLLOUT_EXAMPLES = """examples:
+  zerodrop rollout web --image registry.example/shop:v2 -f compose.yml -f compose.prod.yml
+  TAG=v2 zerodrop rollout web --pull always --json     # the image compose resolves, JSON lines"""
+ROLLBACK_EXAMPLES = """examples:
+  zerodrop rollback web -f compose.yml -f compose.prod.yml
+  zerodrop rollback web --dry-run                      # which image, and the plan"""
+
+
+def _add_roll_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags rollout and rollback share."""
+    parser.add_argument("service", metavar="SERVICE", help="the compose service")
+    add_compose_flags(parser)
+    parser.add_argument(
+        "--pull", choices=PULL_POLICIES, help="as compose: default the service's pull_policy, else missing"
+    )
+    parser.add_argument(
+        "--pull-timeout", type=duration, default=DEFAULT_PULL_TIMEOUT, metavar="DURATION",
+        help=f"how long one pull may take (default {DEFAULT_PULL_TIMEOUT:.0f}s)",
+    )  # fmt: skip
+    parser.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
+    parser.add_argument(
+        "--drain", metavar="CONTRACT",
+        help="the drain contract if the zerodrop.drain label does not declare it: file:/PATH (the "
+        "healthcheck fails while it exists), signal:SIGUSR1 or signal:SIGUSR2, or sigterm",
+    )  # fmt: skip
+    parser.add_argument("--max-surge", type=count, default=1, help="replicas replaced at a time (default 1)")
+    parser.add_argument("--max-draining", type=count, help="old replicas finishing at once (default: all)")
+    add_deadline_flags(parser)
+    parser.add_argument("--dry-run", action="store_true", help="say the plan; change nothing, fetch nothing")
+    parser.add_argument("--json", action="store_true", help="only JSON lines on stdout, a result last")
+    parser.add_argument("--log", type=phase_log_file, help="phase log, JSON lines (default: in the state)")
 
 
 def add_rollout_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
-    """`zerodrop rollout` and its flags, spelled as the interface fixes them."""
+    """`zerodrop rollout` and `zerodrop rollback`, with their flags."""
     rollout = commands.add_parser(
-        "rollout", help="roll a compose service to a new image, dropping nothing", epilog=RECLAIM_HELP
-    )
-    rollout.add_argument("service", metavar="SERVICE", help="the compose service")
-    rollout.add_argument("--image", required=True, help="the image the new replicas run (local or pullable)")
-    add_compose_flags(rollout)
-    rollout.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
-    rollout.add_argument("--drain", help="the drain contract, if the service's label does not declare it")
-    rollout.add_argument("--max-surge", type=count, default=1, help="replicas replaced at a time (default 1)")
-    rollout.add_argument("--max-draining", type=count, help="old replicas finishing at once (default: all)")
-    add_deadline_flags(rollout)
-    rollout.add_argument("--dry-run", action="store_true", help="say the plan; change nothing")
-    rollout.add_argument("--json", action="store_true", help="phase records and the summary as JSON lines")
-    rollout.add_argument("--log", type=phase_log_file, help="phase log (JSON lines)")
+        "rollout", help="roll a compose service to a new image, dropping nothing",
+        description="Roll SERVICE to a new image, one batch at a time: each new replica routed in "
+        "Traefik's API before an old one leaves, each old one out and idle before it stops.",
+        epilog=f"{ROLLOUT_EXAMPLES}\n\n{RECLAIM_HELP}\n\n{EXIT_HELP}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _add_roll_flags(rollout)
+    rollout.add_argument("--image", help="the image the new replicas run (default: the one compose resolves)")
     rollout.set_defaults(run=cmd_rollout)
-
-
-def _ensure_rollable(found: ServiceTarget, image: str, *, pull: bool = True) -> bool:
-    """Replicas run, and the image is local or (with `pull`) one bounded pull brings it;
-    RolloutInputError otherwise. Whether the image was on the engine already."""
-    if not found.platform.replicas():
-        raise RolloutInputError(
-            f"no running replica of {found.spec.name!r} in project {found.target.project!r}: a rollout "
-            "replaces running replicas (is -p or --project-directory what `docker compose` was given?)"
-        )
-    client = found.platform.client
-    if docker_sdk.image_exists(client, image):
-        return True
-    if not pull:
-        return False
-    try:  # one bounded attempt: a host with no registry must not hang here
-        run_docker("pull", "--quiet", image, env=dict(os.environ), timeout=PULL_TIMEOUT, name=f"pull {image}")
-    except DockerCliError as error:
-        said = (error.output.strip().splitlines() or [first_line(error)])[-1]
-        raise RolloutInputError(f"--image {image}: not on this engine, and the pull failed: {said}") from None
-    return False
-
-
-def _dry_run(found: ServiceTarget, options: RolloutOptions, present: bool) -> int:
-    """The plan: the image, deadlines, contract, route, batches; nothing changed, nothing fetched."""
-    deadlines = derive_deadlines(found.platform.service_timing())
-    old = found.platform.replicas()
-    name = f"{found.target.project}/{found.spec.name}"
-    print(f"rollout: dry run: {name} -> {options.target.version}; nothing is changed or fetched")
-    where = "present on this engine" if present else "not on this engine: a rollout would pull it first"
-    print(f"rollout: image {options.target.version}: {where}")
-    print(f"rollout: {deadlines.line()}")
-    print(f"rollout: drain contract: {found.contract.line()}")
-    print(f"rollout: Traefik: {found.route.line()}; entrypoint {found.target.http_url}")
-    if found.check is not None:
-        print(f"rollout: last check: {found.check.line()}")
-    for n, batch in enumerate(plan_batches(old, options.max_surge), 1):
-        print(f"rollout: batch {n}: {', '.join(r.name for r in batch)} -> {len(batch)} new")
-    return EXIT_OK
-
-
-def _print_json(result: RolloutResult | None, log_path: Path) -> None:
-    """Every phase record, then the summary, one JSON document a line."""
-    for record in load_phases(log_path):
-        print(json.dumps({"phase": asdict(record)}))
-    if result is not None:
-        print(
-            json.dumps(
-                {
-                    "summary": {
-                        "replaced": result.replaced,
-                        "seconds": round(result.seconds, 2),
-                        "cut": [c.line() for c in result.cut],
-                        "unverified": result.unverified,
-                    }
-                }
-            )
-        )
+    rollback = commands.add_parser(
+        "rollback", help="roll a service back to the image it ran before its last rollout",
+        description="Roll SERVICE back to the image it ran before its last completed rollout "
+        "(zerodrop's history), with the same guarantees as a rollout; exit 2 if there is none.",
+        epilog=f"{ROLLBACK_EXAMPLES}\n\n{EXIT_HELP}", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    _add_roll_flags(rollback)
+    rollback.set_defaults(run=cmd_rollback, image=None)
 
 
 def recover_command(args: argparse.Namespace) -> str:
@@ -120,11 +101,9 @@ def recover_command(args: argparse.Namespace) -> str:
     return " ".join(["zerodrop", "recover", args.service, *flags])
 
 
-def cmd_rollout(args: argparse.Namespace) -> int:
-    """Roll SERVICE to --image; 0 done, 1 failed (batch undone), 2 bad input, 3 cut, 4 done but
-    the last request through the entrypoint did not answer as declared, 128+n signal."""
-    options = RolloutOptions(
-        Release(args.image),
+def _options(args: argparse.Namespace, image: str) -> RolloutOptions:
+    return RolloutOptions(
+        Release(image),
         max_surge=args.max_surge,
         max_draining=args.max_draining,
         health_timeout=args.timeout,
@@ -133,34 +112,66 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         image_reference=True,
         recover_command=recover_command(args),
     )
-    validate_options(options)  # before Docker is asked
-    found = find_service(args)
-    present = _ensure_rollable(found, args.image, pull=not args.dry_run)
+
+
+def _running_images(found: ServiceTarget) -> str:
+    """What the replicas run now ('a' or 'a,b'); RolloutInputError if none runs."""
+    replicas = found.platform.replicas()
+    if not replicas:
+        raise RolloutInputError(
+            f"no running replica of {found.spec.name!r} in project {found.target.project!r}: a rollout "
+            "replaces running replicas (is -p or --project-directory what `docker compose` was given?)"
+        )
+    return ",".join(sorted({r.version for r in replicas}))
+
+
+def _roll(args: argparse.Namespace, found: ServiceTarget, choice: ImageChoice) -> int:
+    """Roll the found service to the chosen image (or, with --dry-run, say the plan)."""
+    out: Output = args.output
+    options = _options(args, choice.image)
+    validate_options(options)
+    out.context |= {"project": found.target.project, "from": _running_images(found), "to": choice.image}
+    fetched = fetch_image(found.platform.client, choice, dry_run=args.dry_run)
     if args.dry_run:
-        return _dry_run(found, options, present)
-    log_path = args.log or found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
-    out: Callable[[str], None] = (lambda _: None) if args.json else (lambda line: print(line, flush=True))
-    out(f"rollout: drain contract: {found.contract.line()}")
+        return dry_run(found, options, choice, fetched, out)
+    default_log = found.target.state_dir / f"rollout-{found.target.project}-{found.spec.name}.jsonl"
+    log_path: Path = args.log or default_log
+    out.say(f"rollout: {choice.line()}: {fetched}")
+    out.say(f"rollout: drain contract: {found.contract.line()}")
     interrupt = Interrupt()
     try:
-        with held_on_the_engine(found, f"rollout to {args.image}"), signals_to(interrupt):
+        with held_on_the_engine(found, f"rollout to {choice.image}"), signals_to(interrupt):
             result = execute_rollout(
-                found.platform, found.target, options, log_path, out, interrupt=interrupt
-            )
+                found.platform, found.target, options, log_path, out.say, interrupt=interrupt,
+                events=out.emit if out.json else None,
+            )  # fmt: skip
     except RolloutStopped as stopped:
-        status = report_stopped(stopped, "zerodrop")
-        if args.json:
-            _print_json(None, log_path)
-        return status
-    if args.json:
-        _print_json(result, log_path)
-    else:
-        print(summary_table(result))
-        print(f"rollout: phase log {log_path}")
-    if found.spec.image != args.image:
-        print(
-            f"zerodrop: the compose files still name {found.spec.image or 'another image'}: a later "
-            f"`docker compose up -d` would recreate {found.spec.name} with it; "
-            f"set the image there to {args.image}"
+        return report_stopped_rollout(stopped, out)
+    return report_result(result, found, choice, log_path, out)
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    """Roll SERVICE to --image, else to the image compose resolves for it."""
+    if args.image:  # every input is checked before Docker is asked
+        validate_options(_options(args, args.image))
+    found = find_service(args)
+    return _roll(args, found, choose_image(args.image, found.spec, args.pull, args.pull_timeout))
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    """Roll SERVICE back to the image it ran before its last completed rollout."""
+    validate_options(_options(args, "placeholder"))  # the flags, before Docker is asked
+    found = find_service(args)
+    before = previous_release(found.target.state_dir, found.target.project)
+    if before is None:
+        raise RolloutInputError(
+            f"no completed rollout of {found.spec.name!r} in zerodrop's history: nothing to roll back to"
         )
-    return result.exit_code
+    if "," in before.version:
+        raise RolloutInputError(
+            f"before its last rollout {found.spec.name!r} ran several images ({before.version}): "
+            "give one to `zerodrop rollout --image`"
+        )
+    args.output.say(f"rollback: {found.spec.name} to {before.version}, its image before its last rollout")
+    choice = choose_image(before.version, found.spec, args.pull, args.pull_timeout, "zerodrop's history")
+    return _roll(args, found, choice)

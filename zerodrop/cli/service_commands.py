@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from zerodrop.cli.arguments import OneLineParser, finite_seconds
+from zerodrop.cli.arguments import OneLineParser, duration
 from zerodrop.cli.compose_flags import add_compose_flags
 from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
@@ -16,7 +16,10 @@ from zerodrop.rollout.mend import execute_recover
 from zerodrop.rollout.platform import RolloutPlatform
 from zerodrop.target import ComposeTarget
 
-TRAEFIK_API_HELP = "Traefik's API on 127.0.0.1 (default: label zerodrop.traefik-api, else :8080)"
+TRAEFIK_API_HELP = (
+    "Traefik's API: a URL on 127.0.0.1, or container:NAME[:PORT] to ask it inside its container with no "
+    "port published (default: label zerodrop.traefik-api, else http://127.0.0.1:8080)"
+)
 
 
 def _add_service_command(
@@ -32,8 +35,12 @@ def _add_service_command(
 
 def add_deadline_flags(parser: argparse.ArgumentParser) -> None:
     """--timeout and --route-timeout: deadlines that override those derived from the service."""
-    parser.add_argument("--timeout", type=finite_seconds, help="seconds a new replica has to turn healthy")
-    parser.add_argument("--route-timeout", type=finite_seconds, help="seconds Traefik has to add or drop one")
+    parser.add_argument(
+        "--timeout", type=duration, metavar="DURATION", help="how long a new replica has to be healthy (90s)"
+    )
+    parser.add_argument(
+        "--route-timeout", type=duration, metavar="DURATION", help="how long Traefik has to add or drop one"
+    )
 
 
 def add_service_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:

@@ -9,6 +9,7 @@ import httpx
 from zerodrop.adapters.compose_service import ServiceSpec
 from zerodrop.adapters.route_check import CheckRequest, check_request
 from zerodrop.adapters.traefik_api import masked
+from zerodrop.adapters.traefik_relay import container_api
 from zerodrop.adapters.traefik_routes import PROVIDER, Route, entrypoint_port, entrypoint_tls
 from zerodrop.errors import RolloutInputError
 
@@ -17,7 +18,11 @@ LOOPBACK = {"127.0.0.1", "localhost"}
 
 
 def loopback_api(url: str, what: str) -> str:
-    """The URL, if it is http(s) to 127.0.0.1 with a port that can be; RolloutInputError else."""
+    """The URL, if it is http(s) to 127.0.0.1 with a port that can be, or the container form
+    `container:NAME[:PORT]` (zerodrop.adapters.traefik_relay); RolloutInputError else."""
+    inside = container_api(url)
+    if inside is not None:
+        return str(inside)
     try:
         parsed = httpx.URL(url)
         port = parsed.port
@@ -37,12 +42,15 @@ def loopback_api(url: str, what: str) -> str:
 
 def entrypoint_url(client: docker.DockerClient, api_url: str, route: Route) -> str:
     """Traefik's entrypoint for the route, as published on 127.0.0.1 by the container that serves
-    Traefik's API (found by the API's own published port)."""
-    api_port = httpx.URL(api_url).port or 80
+    Traefik's API (the one the container form names, else found by the API's published port)."""
+    inside = container_api(api_url)
+    api_port = None if inside else httpx.URL(api_url).port or 80
     for container in client.containers.list():
         bindings = (container.attrs.get("NetworkSettings") or {}).get("Ports") or {}
         published = {b.get("HostPort") for binds in bindings.values() if binds for b in binds}
-        if str(api_port) not in published:
+        if inside is not None and inside.name not in (container.name, container.id):
+            continue
+        if inside is None and str(api_port) not in published:
             continue
         for name in route.entrypoints or ("http",):
             port = entrypoint_port(api_url, name)

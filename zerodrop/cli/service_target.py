@@ -22,6 +22,7 @@ from zerodrop.adapters.docker_sdk import connect
 from zerodrop.adapters.drain_records import DrainRecords
 from zerodrop.adapters.engine_lock import engine_lock
 from zerodrop.adapters.route_check import CheckRequest
+from zerodrop.adapters.traefik_relay import container_api
 from zerodrop.adapters.traefik_routes import (
     Route,
     confirm_route,
@@ -133,7 +134,7 @@ def find_service(
             "project": spec.project,
             "state_dir": state_dir() / "services" / spec.name,  # history and lock per service of a project
             "http_port": 0,
-            "api_port": httpx.URL(api_url).port or 80,
+            "api_port": 0 if container_api(api_url) else httpx.URL(api_url).port or 80,
             "app_host": route.host or "",
             "replicas": spec.replicas or len(running) or 1,
             "router_name": route.routers[0],

@@ -56,6 +56,7 @@ def execute_rollout(
     out: Callable[[str], None] = print,
     *,
     interrupt: Interrupt | None = None,
+    events: Callable[..., None] | None = None,
 ) -> RolloutResult:
     """Roll the target's service on `platform`: check everything that can be checked without
     changing anything, then, under the lock, mend what an earlier rollout left, build, roll and
@@ -72,7 +73,7 @@ def execute_rollout(
     with rollout_lock(cfg.state_dir, cfg.project, purpose, replicas=count) as lock:
         _refuse_what_cannot_roll(platform, cfg, options)
         jsonl = open_log(log_path)
-        log = RolloutLog(out=out, jsonl=jsonl)
+        log = RolloutLog(out=out, jsonl=jsonl, events=events)
         try:
             timeouts = resolve_deadlines(
                 platform, log, health=options.health_timeout, route=options.route_timeout

@@ -28,6 +28,7 @@ class RolloutLog:
     records: list[PhaseRecord] = field(default_factory=list)
     prefix: str = "rollout"  # what each progress line begins with: rollout, recover
     silenced: bool = False  # the terminal went away: no more progress lines
+    events: Callable[..., None] | None = None  # each phase's begin and end as it happens (`--json`)
     # Retirements log from their own threads: one line, record and JSON line at a time.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -43,10 +44,13 @@ class RolloutLog:
                 self.silenced = True
 
     def _write(self, event: str, record: PhaseRecord) -> None:
-        if self.jsonl is not None:
-            with self._lock:
-                self.jsonl.write(json.dumps({"event": event, **asdict(record)}) + "\n")
+        fields = asdict(record)
+        with self._lock:
+            if self.jsonl is not None:
+                self.jsonl.write(json.dumps({"event": event, **fields}) + "\n")
                 self.jsonl.flush()
+            if self.events is not None:
+                self.events(event, **fields)
 
     @contextmanager
     def phase(self, phase: str, replica: str, start: float | None = None) -> Iterator[PhaseRecord]:
