@@ -66,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse, run the command, and turn a known failure into its one line and exit status (with
     --json, also an error object and the result: zerodrop/cli/output.py)."""
     given = list(sys.argv[1:] if argv is None else argv)
-    out = Output(json="--json" in given)
+    out = Output(json="--json" in given, context={"command": None, "service": None})
     try:
         args = build_parser().parse_args(_plugin_argv(given))
     except UsageExit as usage:  # already printed as its line
@@ -76,10 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ZerodropError as error:
         out.error(f"zerodrop: {error.line()}", type(error).__name__, error.exit_code)
         return out.result(error.exit_code)
-    out = args.output = Output(
-        json=bool(getattr(args, "json", False)),
-        context={"command": args.command, "service": getattr(args, "service", None)},
-    )
+    context = {"command": args.command, "service": getattr(args, "service", None)}
+    if args.command in ("rollout", "rollback"):  # known as the command learns them; null until then
+        context |= {"project": None, "from": None, "to": None, "seconds": None, "cut": []}
+    out = args.output = Output(json=bool(getattr(args, "json", False)), context=context)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return out.result(run(args))

@@ -8,6 +8,7 @@ from collections import Counter
 
 from zerodrop.cli.arguments import OneLineParser, duration
 from zerodrop.cli.compose_flags import add_compose_flags
+from zerodrop.cli.output import Output
 from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.errors import EXIT_FAILED, EXIT_OK
 from zerodrop.rollout.leftovers import ServiceView, findings, look, needs_recovery, replica_table, state_lines
@@ -22,14 +23,33 @@ TRAEFIK_API_HELP = (
 )
 
 
+STATUS_EPILOG = """examples:
+  zerodrop status web -f compose.yml -f compose.prod.yml
+  zerodrop status web --json | jq .problems
+
+exit status: 0 the service is whole (every replica ready, routed, of the configured image);
+1 something is found; 2 bad input; 5 Docker or Traefik did not answer"""
+RECOVER_EPILOG = """examples:
+  zerodrop recover web -f compose.yml -f compose.prod.yml
+
+exit status: 0 whole again; 1 still not whole (it says what); 2 bad input or a rollout holds the
+lock; 3 an extra replica was stopped with work in flight; 5 Docker or Traefik did not answer"""
+
+
 def _add_service_command(
-    commands: argparse._SubParsersAction[OneLineParser], name: str, help_text: str
+    commands: argparse._SubParsersAction[OneLineParser], name: str, help_text: str, epilog: str
 ) -> OneLineParser:
-    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser = commands.add_parser(
+        name, help=help_text, description=help_text, epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
     parser.add_argument("service", metavar="SERVICE", help="the compose service")
     add_compose_flags(parser)
     parser.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
-    parser.add_argument("--drain", help="the drain contract, if the service's label does not declare it")
+    parser.add_argument(
+        "--drain", metavar="CONTRACT", help="the drain contract, if no zerodrop.drain label declares it"
+    )
+    parser.add_argument("--json", action="store_true", help="only JSON lines on stdout, a result last")
     return parser
 
 
@@ -46,12 +66,14 @@ def add_deadline_flags(parser: argparse.ArgumentParser) -> None:
 def add_service_commands(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     """`zerodrop status` and `zerodrop recover`, with compose's flags."""
     status = _add_service_command(
-        commands, "status", "each replica, what Traefik routes, leftovers of a killed rollout, image drift"
-    )
+        commands, "status", "each replica, what Traefik routes, leftovers of a killed rollout, image drift",
+        STATUS_EPILOG,
+    )  # fmt: skip
     status.set_defaults(run=cmd_status)
     recover = _add_service_command(
-        commands, "recover", "bring the service back to its replica count of ready, routed replicas"
-    )
+        commands, "recover", "bring the service back to its replica count of ready, routed replicas",
+        RECOVER_EPILOG,
+    )  # fmt: skip
     add_deadline_flags(recover)
     recover.set_defaults(run=cmd_recover)
 
@@ -70,8 +92,9 @@ def drift(configured: str, view: ServiceView) -> str | None:
     )
 
 
-def status_lines(found: ServiceTarget, view: ServiceView) -> list[str]:
-    """The table, what serves, and one `found:` line per problem (none: the service is whole)."""
+def status_lines(found: ServiceTarget, view: ServiceView) -> tuple[list[str], list[str]]:
+    """The table, what serves and one `found:` line per problem; and the problems (none: the
+    service is whole)."""
     target = found.target
     lines = [*replica_table(view), *state_lines(view)[:1]]
     lines.append(f"drain contract: {found.contract.line() if not found.problems else 'see below'}")
@@ -82,37 +105,43 @@ def status_lines(found: ServiceTarget, view: ServiceView) -> list[str]:
     lines += [f"found: {line}" for line in problems]
     if needs_recovery(view, target.replicas, lock):
         lines.append(f"zerodrop: `zerodrop recover {found.spec.name}` mends these (a rollout does it first)")
-    return lines
+    return lines, problems
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     """0 when the service is whole (every replica ready, routed, of the configured image), else 1."""
+    out: Output = args.output
     found = find_service(args, strict=False)
+    out.context["project"] = found.target.project
     view = look(found.platform)
+    replicas = [
+        {"name": r.name, "image": r.version, "status": r.status, "health": r.health}
+        | {"routed": view.is_routed(r)}
+        for r in view.replicas
+    ]
     if not view.replicas:
-        print(f"zerodrop: no replicas of {found.spec.name!r} in project {found.target.project!r}")
-        return EXIT_FAILED
-    lines = status_lines(found, view)
-    print("\n".join(lines))
-    return EXIT_FAILED if any(line.startswith("found: ") for line in lines) else EXIT_OK
+        out.say(f"zerodrop: no replicas of {found.spec.name!r} in project {found.target.project!r}")
+        return out.result(EXIT_FAILED, "not whole", replicas=[], problems=["no replicas"])
+    lines, problems = status_lines(found, view)
+    for line in lines:
+        out.say(line)
+    code = EXIT_FAILED if problems else EXIT_OK
+    return out.result(code, "not whole" if problems else "whole", replicas=replicas, problems=problems)
 
 
 def cmd_recover(args: argparse.Namespace) -> int:
     """Mend what a killed rollout left; 0 whole, 1 still wrong, 2 bad input, 3 work was cut."""
     found = find_service(args)
+    args.output.context["project"] = found.target.project
     with held_on_the_engine(found, "recover"):
         return recover_and_say(found.platform, found.target, args)
 
 
 def recover_and_say(platform: RolloutPlatform, target: ComposeTarget, args: argparse.Namespace) -> int:
-    """Recover with the command line's deadlines, print what was done, and its exit status."""
-    done = execute_recover(
-        platform,
-        target,
-        health=args.timeout,
-        route=args.route_timeout,
-        out=lambda line: print(line, flush=True),
-    )
-    for line in done.lines():
-        print(f"recover: {line}")
-    return done.exit_code()
+    """Recover with the command line's deadlines, say what was done, and its exit status."""
+    out: Output = getattr(args, "output", None) or Output()
+    done = execute_recover(platform, target, health=args.timeout, route=args.route_timeout, out=out.say)
+    lines = done.lines()
+    for line in lines:
+        out.say(f"recover: {line}")
+    return out.result(done.exit_code(), lines=lines)

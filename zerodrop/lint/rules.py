@@ -57,8 +57,10 @@ class Finding:
     warning: bool = False
 
     def line(self) -> str:
-        """'service app: <message> (see docs/workshop/NN-....md)', 'warning: ' first for a warning."""
-        return f"{'warning: ' * self.warning}service {self.service}: {self.message} (see {self.page})"
+        """'service app: <message> [code] (see docs/workshop/NN-....md)', 'warning: ' first for a
+        warning; the code is what `--ignore` and the zerodrop.lint-ignore label take."""
+        head = f"{'warning: ' * self.warning}service {self.service}"
+        return f"{head}: {self.message} [{self.code}] (see {self.page})"
 
 
 RULES: list[Rule] = []

@@ -24,11 +24,24 @@ def _linted(service_labels: dict[str, str], static: TraefikStatic) -> bool:
     return declared and routed_by_traefik(service_labels, static.exposed_by_default)
 
 
+IGNORE_LABEL = "zerodrop.lint-ignore"  # rule codes, comma-separated, a service's lint leaves out
+
+
+def ignored_codes(service_labels: Mapping[str, str]) -> set[str]:
+    """The rule codes a service's zerodrop.lint-ignore label names."""
+    return {code.strip() for code in service_labels.get(IGNORE_LABEL, "").split(",") if code.strip()}
+
+
 def lint_compose(
-    data: dict[str, Any], compose_dir: Path, static: TraefikStatic | None = None, rules: list[Rule] = RULES
+    data: dict[str, Any],
+    compose_dir: Path,
+    static: TraefikStatic | None = None,
+    rules: list[Rule] = RULES,
+    ignore: frozenset[str] = frozenset(),
 ) -> list[Finding]:
-    """Every trap found in the compose data, rule by rule for each routed service. Traefik's
-    settings come from `static`, else from the flags of a Traefik service in the data."""
+    """Every trap found in the compose data, rule by rule for each routed service, but the rules
+    `ignore` names and those a service's zerodrop.lint-ignore label names. Traefik's settings
+    come from `static`, else from the flags of a Traefik service in the data."""
     services: dict[str, dict[str, Any]] = data["services"]
     static = static or static_of(services)
     findings: list[Finding] = []
@@ -40,7 +53,10 @@ def lint_compose(
             name, data_of, service_labels, environment(data_of), command(data_of),
             static.idle, static.network, compose_dir, static.throttle,
         )  # fmt: skip
+        skipped = ignore | ignored_codes(service_labels)
         for each in rules:
+            if each.code in skipped:
+                continue
             message = each.check(service)
             if message:
                 findings.append(Finding(each.code, name, message, each.page, each.warning))
