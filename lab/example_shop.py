@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,12 +52,21 @@ class Shop:
         ]
 
     def zerodrop(
-        self, *args: str, extra_files: tuple[Path, ...] = (), command: str = "rollout"
+        self,
+        *args: str,
+        extra_files: tuple[Path, ...] = (),
+        command: str = "rollout",
+        traefik_api: str | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Run `zerodrop COMMAND api ...` as a user would, printing what it said."""
+        """Run `zerodrop COMMAND api ...` as a user would (Traefik's API by its published port
+        unless `traefik_api` says otherwise; `env` on top of this process's), printing what it said."""
         argv = [sys.executable, "-m", "zerodrop", command, "api", *args, *self.flags(*extra_files)]
-        argv += ["--traefik-api", f"http://127.0.0.1:{self.api_port}"]
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, check=False)
+        argv += ["--traefik-api", traefik_api or f"http://127.0.0.1:{self.api_port}"]
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, check=False,
+            env={**os.environ, **(env or {})},
+        )  # fmt: skip
         print(done.stdout, done.stderr, sep="\n")
         return done
 

@@ -5,19 +5,24 @@ run as a user runs it, under the probe through the shop's Traefik on 127.0.0.1."
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docker
+import jsonschema
 import pytest
 
 from lab.config import REPO_ROOT
-from lab.example_shop import EXAMPLE, IMAGE, REPLICAS, Shop, build_images, images, running_shop
+from lab.example_shop import EXAMPLE, IMAGE, REPLICAS, Shop, build_images, compose, images, running_shop
 from lab.under_load import measure_under_load
+from zerodrop.adapters.compose_file import read_env_file
 from zerodrop.adapters.docker_sdk import service_containers
+from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -167,3 +172,67 @@ def test_lint_reads_the_files_as_compose_merges_them():
     assert "(see docs/apply.md#timing)" in alone.stdout
     missing = lint("-f", "no-such.yml")
     assert missing.returncode == 2 and len(missing.stderr.strip().splitlines()) == 1
+
+
+SCHEMA = json.loads((REPO_ROOT / "docs" / "zerodrop-output.schema.json").read_text(encoding="utf-8"))
+
+
+def json_result(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The result of a `--json` run: every stdout line valid against the schema, one result, last."""
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    for line in lines:
+        jsonschema.validate(line, SCHEMA)
+    assert [line["event"] for line in lines].count("result") == 1 and lines[-1]["event"] == "result"
+    assert {"begin", "end"} <= {line["event"] for line in lines[:-1]}, "phase events as they happen"
+    return dict(lines[-1])
+
+
+def test_the_image_compose_resolves_is_rolled_to_then_rollback_rolls_back_all_in_json(docker_client, shop):
+    """No --image: `SHOP_IMAGE=...:v2 zerodrop rollout api` rolls to what compose resolves, and
+    status (with the same variable) finds no drift; rollback then goes back to v1, the image
+    before, from zerodrop's history. Every line on stdout is JSON, and the result says so."""
+    v2 = {"SHOP_IMAGE": f"{IMAGE}:v2"}
+    result = json_result(shop.zerodrop("--json", env=v2))
+    assert (result["outcome"], result["exit_code"]) == ("done", 0), result
+    assert (result["from"], result["to"], result["drift"]) == (f"{IMAGE}:v1", f"{IMAGE}:v2", None)
+    assert images(docker_client, shop) == [f"{IMAGE}:v2"] * REPLICAS
+    status = shop.zerodrop("--json", command="status", env=v2)
+    assert status.returncode == 0 and json.loads(status.stdout.splitlines()[-1])["problems"] == []
+    back = json_result(shop.zerodrop("--json", command="rollback", env=v2))
+    assert (back["outcome"], back["from"], back["to"]) == ("done", f"{IMAGE}:v2", f"{IMAGE}:v1"), back
+    assert images(docker_client, shop) == [f"{IMAGE}:v1"] * REPLICAS
+
+
+def test_a_traefik_with_no_published_api_port_is_asked_inside_its_container(
+    docker_client: docker.DockerClient, shop: Shop, tmp_path: Path
+) -> None:
+    """The shop's Traefik recreated with its web entrypoint published and its API on no host
+    port: `--traefik-api container:NAME` asks the API from inside Traefik's network namespace,
+    and the rollout under load drops nothing."""
+    override = tmp_path / "api-unpublished.yml"
+    ports = '    ports: !override\n      - "127.0.0.1:${SHOP_HTTP_PORT}:80"\n'
+    override.write_text(f"services:\n  proxy:\n{ports}", encoding="utf-8")
+    compose(shop, "-f", str(override), "up", "-d", "--no-deps", "proxy")
+    proxy = service_containers(docker_client, shop.project, "proxy")[0]
+    published = proxy.attrs["NetworkSettings"]["Ports"]
+    assert published.get("8080/tcp") is None and published.get("80/tcp"), published
+    inside = f"container:{proxy.name}"
+    python = read_env_file(REPO_ROOT / ".env").get("PYTHON_IMAGE", "python:3.12-slim")
+    helper = {"ZERODROP_HELPER_IMAGE": python}  # offline here; pulled where a registry answers
+
+    def ask(*args: str, command: str = "rollout") -> subprocess.CompletedProcess[str]:
+        return shop.zerodrop(*args, extra_files=(override,), command=command, traefik_api=inside, env=helper)
+
+    wait_for(
+        lambda: ask(command="status").returncode == 0,
+        what="the recreated Traefik to route the shop again", timeout=120, interval=1.0,
+    )  # fmt: skip
+    measured = measure_under_load(
+        lambda: ask("--image", f"{IMAGE}:v2"), shop.probe_options(), out=lambda _: None
+    )
+    assert measured.value is not None and measured.value.returncode == 0, measured.value
+    failures = [(r.kind, r.error) for r in measured.probe.failures]
+    print(f"API inside its container: {len(measured.probe.records)} requests, {len(failures)} failed")
+    assert failures == [] and images(docker_client, shop) == [f"{IMAGE}:v2"] * REPLICAS
+    helpers = docker_client.containers.list(all=True, filters={"label": "zerodrop.helper"})
+    assert helpers == [], "the helper is removed when zerodrop exits"

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from datetime import datetime
+from typing import Any
 
 import docker
 import requests
 from docker.errors import APIError, DockerException, NotFound
 from docker.models.containers import Container
+from docker.tls import TLSConfig
 
-from zerodrop.adapters.docker_context import docker_endpoint
+from zerodrop.adapters.docker_context import docker_endpoint, engine_tls
 from zerodrop.errors import DockerUnavailable
 from zerodrop.model import Replica
 from zerodrop.rollout.deadlines import ServiceTiming, timing_from_inspect
@@ -31,13 +34,21 @@ def connect() -> docker.DockerClient:
     """A client for the engine the docker CLI would use (DOCKER_HOST, else the active context),
     API version negotiated; DockerUnavailable if it is down."""
     host, source = docker_endpoint()
+    options: dict[str, Any] = {}
+    if host.startswith("ssh://"):  # as the docker CLI does it: through the ssh client, no paramiko
+        if shutil.which("ssh") is None:
+            raise DockerUnavailable(f"{host} (from {source}) is reached over ssh: install an ssh client")
+        options["use_ssh_client"] = True
+    tls = engine_tls()
+    if tls is not None and host.startswith(("tcp://", "https://")):
+        cert = (tls.cert, tls.key) if tls.cert and tls.key else None
+        options["tls"] = TLSConfig(client_cert=cert, ca_cert=tls.ca, verify=tls.verify)
     try:
-        client = docker.DockerClient(base_url=host, version="auto", timeout=60)
+        client = docker.DockerClient(base_url=host, version="auto", timeout=60, **options)
         client.ping()
     except DockerException as error:
-        raise DockerUnavailable(
-            f"{ENGINE_HINT} (no answer at {host}, from {source}: {error.__class__.__name__})"
-        ) from None
+        said = str(error).splitlines()[0][:200] if str(error) else error.__class__.__name__
+        raise DockerUnavailable(f"{ENGINE_HINT} (no answer at {host}, from {source}: {said})") from None
     return client
 
 
