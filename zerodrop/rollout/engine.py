@@ -65,7 +65,7 @@ class RolloutEngine:
         self.interrupt = interrupt or Interrupt()
         self.health_timeout = timeouts.health
         self.route_timeout = timeouts.route
-        self.gates = ReplicaWaits(platform, options.poll_interval, guard=self._guard)
+        self.gates = ReplicaWaits(platform, options.poll_interval, guard=self._guard, progress=log.note)
         self.undo = Undo(
             platform,
             ReplicaWaits(platform, options.poll_interval),

@@ -9,6 +9,7 @@ notice an interrupt, or a new replica that stopped serving while an old one drai
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -25,6 +26,7 @@ DEFAULT_POLL = 0.25
 # under load (where each request is a process start that waits ~0.4 s for CPU) it makes one request
 # per hold, not four a second. A reclaim does not wait for the hold to end (zerodrop.rollout.retirement_pool).
 IDLE_LONG_POLL = 2.0
+PROGRESS_AFTER = 5.0  # seconds a wait runs before it says what it awaits
 
 
 def _no_guard() -> None:
@@ -38,6 +40,9 @@ class ReplicaWaits:
     platform: ServicePlatform
     poll: float = DEFAULT_POLL
     guard: Callable[[], None] = _no_guard
+    # A wait still running after `progress_after` seconds says once what it awaits, by when.
+    progress: Callable[[str], None] | None = None
+    progress_after: float = PROGRESS_AFTER
     fewest_routed: int | None = field(default=None, init=False)
 
     def _wait(
@@ -48,8 +53,13 @@ class ReplicaWaits:
         last: Callable[[], str],
         wake: threading.Event | None = None,
     ) -> T:
+        began, said = time.monotonic(), [self.progress is None]
+
         def guarded() -> T | None:
             self.guard()
+            if not said[0] and time.monotonic() - began > self.progress_after and self.progress:
+                said[0] = True
+                self.progress(f"waiting for {what} (up to {timeout:.0f}s; now: {last()})")
             return check()
 
         return wait_for(

@@ -125,7 +125,7 @@ class Retirements:
         try:
             cut = retire(
                 self.platform,
-                ReplicaWaits(self.platform, self.poll, guard=guard),
+                ReplicaWaits(self.platform, self.poll, guard=guard, progress=self.log.note),
                 self.log,
                 replica,
                 label=f"old {replica.name}",

@@ -91,6 +91,6 @@ def test_docker_tls_verify_and_cert_path_are_read_with_docker_host(tmp_path):
 
 def test_an_ssh_engine_without_an_ssh_client_is_one_line(monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "ssh://deploy@engine.example")
-    monkeypatch.setattr(docker_sdk.shutil, "which", lambda _: None)
+    monkeypatch.setattr("shutil.which", lambda *_args, **_kwargs: None)
     with pytest.raises(DockerUnavailable, match="install an ssh client"):
         docker_sdk.connect()
