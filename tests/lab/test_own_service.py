@@ -6,6 +6,7 @@ run as a user runs it, under the probe through the shop's Traefik on 127.0.0.1."
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -18,7 +19,17 @@ import jsonschema
 import pytest
 
 from lab.config import REPO_ROOT
-from lab.example_shop import EXAMPLE, IMAGE, REPLICAS, Shop, build_images, compose, images, running_shop
+from lab.example_shop import (
+    EXAMPLE,
+    IMAGE,
+    REPLICAS,
+    Shop,
+    build_images,
+    compose,
+    compose_env,
+    images,
+    running_shop,
+)
 from lab.under_load import measure_under_load
 from zerodrop.adapters.compose_file import read_env_file
 from zerodrop.adapters.docker_sdk import service_containers
@@ -135,8 +146,6 @@ def test_one_rollout_of_a_service_at_a_time_on_the_engine_whatever_home_runs_it(
     """Two users (two $HOMEs, so two state folders) roll the same service on one engine: the lock
     lives on the engine, so the second is refused while the first runs (exit 2, naming the lock
     container), and the first finishes."""
-    import os
-
     first_log = tmp_path / "first.jsonl"
     argv = [sys.executable, "-m", "zerodrop", "rollout", "api", "--image", f"{IMAGE}:v2", *shop.flags()]
     argv += ["--traefik-api", f"http://127.0.0.1:{shop.api_port}"]
@@ -144,7 +153,6 @@ def test_one_rollout_of_a_service_at_a_time_on_the_engine_whatever_home_runs_it(
     env = [{**os.environ, "HOME": str(h), "XDG_STATE_HOME": ""} for h in homes]
     first = subprocess.Popen([*argv, "--log", str(first_log)], env=env[0], cwd=REPO_ROOT, text=True,
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)  # fmt: skip
-    from zerodrop.waits import wait_for
 
     def creating() -> bool:
         return first_log.is_file() and '"create"' in first_log.read_text()
@@ -236,3 +244,27 @@ def test_a_traefik_with_no_published_api_port_is_asked_inside_its_container(
     assert failures == [] and images(docker_client, shop) == [f"{IMAGE}:v2"] * REPLICAS
     helpers = docker_client.containers.list(all=True, filters={"label": "zerodrop.helper"})
     assert helpers == [], "the helper is removed when zerodrop exits"
+
+
+def test_the_deploy_script_rolls_the_example_and_fails_the_deploy_on_a_refusal(docker_client, shop):
+    """examples/deploy.sh as a pipeline runs it: lint, roll, exit 0 when done; an image that cannot
+    be had fails the deploy (exit 2) and changes nothing."""
+    path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"  # this venv's zerodrop
+    flags = ["-p", shop.project, "--env-file", str(shop.env_file)]
+
+    def deploy(image: str) -> subprocess.CompletedProcess[str]:
+        env = compose_env(PATH=path, SHOP_IMAGE=image)
+        done = subprocess.run(
+            [str(EXAMPLE.parent / "deploy.sh"), *flags], env=env, capture_output=True, text=True,
+            timeout=600, check=False,
+        )  # fmt: skip
+        print(done.stdout, done.stderr, sep="\n")
+        return done
+
+    done = deploy(f"{IMAGE}:v2")
+    assert done.returncode == 0 and "deploy: done: every replica runs" in done.stderr
+    assert images(docker_client, shop) == [f"{IMAGE}:v2"] * REPLICAS
+    before = ids(docker_client, shop)
+    refused = deploy("127.0.0.1:1/nowhere/shop:v9")
+    assert refused.returncode == 2 and "deploy: FAILED: refused, nothing changed" in refused.stderr
+    assert ids(docker_client, shop) == before

@@ -42,7 +42,7 @@ def add_probe_command(commands: argparse._SubParsersAction[OneLineParser]) -> No
     probe.add_argument(
         "--plot",
         type=writable_file,
-        help="draw the timeline PNG (needs the plot extra: pip install 'zerodrop[plot]')",
+        help="draw the timeline PNG (needs the plot extra: pipx install 'zerodrop-rollout[plot]')",
     )
     probe.set_defaults(run=cmd_probe)
 
@@ -53,7 +53,7 @@ def _needs_matplotlib() -> None:
 
     if importlib.util.find_spec("matplotlib") is None:
         raise ProbeInputError(
-            "--plot needs matplotlib: pip install 'zerodrop[plot]' (or pipx inject zerodrop matplotlib)"
+            "--plot needs matplotlib: pipx inject zerodrop-rollout matplotlib (the plot extra)"
         )
 
 
