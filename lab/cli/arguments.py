@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 
 from zerodrop.cli.arguments import (
+    add_run_length_options,
     add_stream_options,
     finite_rate,
     finite_seconds,
     long_seconds,
     phase_log_file,
     stream_options,
-    writable_file,
 )
 from zerodrop.errors import RolloutInputError
 from zerodrop.measure.probe_data import MAX_DURATION, ProbeOptions
@@ -64,10 +64,7 @@ def add_probe_options(parser: argparse.ArgumentParser) -> None:
         help="open a new connection per request (default: keep-alive pool, as real clients do)",
     )
     add_stream_options(parser, paths=False)
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
-    group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
-    parser.add_argument("--report", type=writable_file, help="save every request to this JSON file")
+    add_run_length_options(parser)
     parser.add_argument(
         "--fail-on-error", action="store_true", help="exit 1 if any request failed or write was lost"
     )

@@ -125,6 +125,14 @@ def add_stream_options(parser: argparse.ArgumentParser, *, paths: bool) -> None:
         parser.add_argument("--ws-path", default="/ws", help="the WebSocket path (default /ws)")
 
 
+def add_run_length_options(parser: argparse.ArgumentParser) -> None:
+    """--duration or --until-signal, and --report: how long a probe runs and where its records go."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
+    group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
+    parser.add_argument("--report", type=writable_file, help="save every request to this JSON file")
+
+
 def stream_options(args: argparse.Namespace) -> dict[str, Any]:
     """The ProbeOptions fields the stream options set."""
     fields: dict[str, Any] = {"streams": args.streams, "websockets": args.websockets}

@@ -7,10 +7,10 @@ import argparse
 
 from zerodrop.cli.arguments import (
     OneLineParser,
+    add_run_length_options,
     add_stream_options,
     count,
     finite_rate,
-    finite_seconds,
     long_seconds,
     stream_options,
     writable_file,
@@ -35,10 +35,7 @@ def add_probe_command(commands: argparse._SubParsersAction[OneLineParser]) -> No
     probe.add_argument("--long-seconds", type=long_seconds, help="sent as ?seconds= on the slow GET")
     probe.add_argument("--lab-app", action="store_true", help="check the lab app's bodies too")
     add_stream_options(probe, paths=True)
-    group = probe.add_mutually_exclusive_group()
-    group.add_argument("--duration", type=finite_seconds, default=60.0, help="seconds to run (default 60)")
-    group.add_argument("--until-signal", action="store_true", help="run until Ctrl-C or SIGTERM (max 1 h)")
-    probe.add_argument("--report", type=writable_file, help="save every request to this JSON file")
+    add_run_length_options(probe)
     probe.add_argument(
         "--plot",
         type=writable_file,
