@@ -16,9 +16,14 @@ from lab.cli.swarm_commands import cmd_swarm_down, cmd_swarm_rollout, cmd_swarm_
 from lab.config import load_config
 from lab.workshop import BROKEN, FIXED, RECIPE
 from zerodrop.cli.arguments import OneLineParser, count
-from zerodrop.errors import ZerodropError
+from zerodrop.errors import DockerUnavailable, ZerodropError
 from zerodrop.rollout.execute import PREVIOUS
 from zerodrop.target import ComposeTarget
+
+# The lab's own way out, after the tool's line (the tool's speaks to users who have no Makefile).
+LAB_ENGINE_HINT = (
+    "; in the lab, `make setup` installs and starts one on a Debian host, and `make test-unit` needs none"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,6 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("lab: interrupted", file=sys.stderr)
         return 130
     except ZerodropError as error:  # every known failure: its line and status (zerodrop/errors.py)
-        print(f"lab: {error.line()}", file=sys.stderr)
+        print(
+            f"lab: {error.line()}{LAB_ENGINE_HINT if isinstance(error, DockerUnavailable) else ''}",
+            file=sys.stderr,
+        )
         status: int = error.exit_code
         return status

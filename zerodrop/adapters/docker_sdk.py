@@ -25,8 +25,8 @@ SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
 
 ENGINE_HINT = (
-    "Docker engine unreachable: start Docker Desktop or your engine (`make setup` installs and starts "
-    "one on a Debian host), or run `make test-unit` for the tests that need no Docker"
+    "Docker engine unreachable: start Docker Desktop or your engine, or point DOCKER_HOST "
+    "(or `docker context use`) at one that runs"
 )
 
 
