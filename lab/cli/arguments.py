@@ -100,6 +100,12 @@ def add_rollout_options(parser: argparse.ArgumentParser) -> None:
         type=int,
         help="old replicas finishing their requests at once, out of rotation (default: the replica count)",
     )
+    parser.add_argument(
+        "--no-overlap",
+        dest="overlap",
+        action="store_false",
+        help="start each batch only once Traefik has dropped the old replicas of the one before",
+    )
     add_deadline_options(parser)
     parser.add_argument(
         "--set",

@@ -33,6 +33,7 @@ def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
         target=target,
         max_surge=args.max_surge,
         max_draining=args.max_draining,
+        overlap=args.overlap,
         health_timeout=args.timeout,
         route_timeout=args.route_timeout,
         build=not args.no_build,

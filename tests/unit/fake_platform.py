@@ -63,6 +63,8 @@ class FakePlatform:
     events: list[str] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     routed_counts: list[int] = field(default_factory=list)
+    ready_routed_counts: list[int] = field(default_factory=list)  # routed, healthy and not drained
+    container_counts: list[int] = field(default_factory=list)  # the service's containers, each create
     built: list[str] = field(default_factory=list)
     next_number: int = 1
     stop_timeout: float = 30.0
@@ -186,8 +188,12 @@ class FakePlatform:
         if self.traefik_down_for > 0:
             self.traefik_down_for -= 1
             raise PlatformUnavailable("asking Traefik's API: connection refused")
-        ips = {ip for f in self.replicas_by_id.values() if self._is_routed(f) for ip in f.replica.ips}
+        routed = [f for f in self.replicas_by_id.values() if self._is_routed(f)]
+        ips = {ip for f in routed for ip in f.replica.ips}
         self.routed_counts.append(len(ips))
+        self.ready_routed_counts.append(
+            sum(1 for f in routed if not f.drained and f.replica.health == "healthy")
+        )
         return ips
 
     def _router_broken(self) -> bool:
@@ -236,6 +242,7 @@ class FakePlatform:
         while len(self.replicas(include_stopped=True)) < total:
             fake = self._add(release.version, **self.new_behaviour)  # type: ignore[arg-type]
             self.events.append(f"create {fake.replica.name}")
+        self.container_counts.append(len(self.replicas_by_id))
         if self.scale_up_fails_after_create:
             self.scale_up_fails_after_create = False
             raise PlatformUnavailable("starting the new replicas: connection reset by peer")

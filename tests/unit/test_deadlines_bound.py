@@ -13,7 +13,8 @@ from zerodrop.adapters.docker_cli import run_docker
 from zerodrop.errors import DockerCliError, WaitTimeout
 from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
-from zerodrop.rollout.retirement_pool import Retirement, Retirements
+from zerodrop.rollout.retirement import Retirement
+from zerodrop.rollout.retirement_pool import Retirements
 from zerodrop.waits import wait_for
 
 

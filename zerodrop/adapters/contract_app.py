@@ -115,7 +115,7 @@ class ContractApp:
             return None
         timeout = f"{HELPER_TIMEOUT + wait:g}"
         command = [
-            "python",
+            "python3",
             "-S",
             "-c",
             in_container.IN_CONTAINER_GET,

@@ -26,7 +26,8 @@ DEFAULT_PORT = 8080  # Traefik's own API entrypoint (`traefik`, :8080)
 NAME = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
 HELPER_LABEL = "zerodrop.helper"  # what `docker ps -a --filter label=zerodrop.helper` shows
 HELPER_LIFETIME = 3600  # seconds a helper lives at most, if zerodrop dies without removing it
-# One GET on a bare socket, in `python -S`: the status line's code on the first line, then the body.
+# One GET on a bare socket, in `python3 -S` (Debian's python3 and python:3.x images both have it):
+# the status line's code on the first line, then the body.
 GET = """\
 import socket, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), float(sys.argv[3]))
@@ -82,7 +83,7 @@ class _Helpers:
         image = os.environ.get("ZERODROP_HELPER_IMAGE", "python:3.12-slim")
         try:
             return client.containers.run(
-                image, ["python", "-S", "-c", f"import time; time.sleep({HELPER_LIFETIME})"],
+                image, ["python3", "-S", "-c", f"import time; time.sleep({HELPER_LIFETIME})"],
                 network_mode=f"container:{traefik.id}", labels={HELPER_LABEL: f"traefik-api {api}"},
                 detach=True, auto_remove=True,
             )  # fmt: skip
@@ -120,7 +121,7 @@ def relay_get(api: ContainerApi, path: str, timeout: float) -> tuple[int, bytes]
     TraefikUnavailable if nothing answers there."""
     helper = HELPERS.helper(api)
     try:
-        result = helper.exec_run(["python", "-S", "-c", GET, str(api.port), path, f"{timeout:g}"])
+        result = helper.exec_run(["python3", "-S", "-c", GET, str(api.port), path, f"{timeout:g}"])
     except APIError as error:
         raise TraefikUnavailable(f"Traefik's API {api} does not answer: {error}") from None
     output = result.output if isinstance(result.output, bytes) else b""

@@ -64,6 +64,11 @@ def _add_roll_flags(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument("--max-surge", type=count, default=1, help="replicas replaced at a time (default 1)")
     parser.add_argument("--max-draining", type=count, help="old replicas finishing at once (default: all)")
+    parser.add_argument(
+        "--no-overlap", dest="overlap", action="store_false",
+        help="start each batch only once Traefik has dropped the old replicas of the one before "
+        "(default: as soon as its new replicas are routed)",
+    )  # fmt: skip
     add_deadline_flags(parser)
     parser.add_argument("--dry-run", action="store_true", help="say the plan; change nothing, fetch nothing")
     parser.add_argument("--json", action="store_true", help="only JSON lines on stdout, a result last")
@@ -106,6 +111,7 @@ def _options(args: argparse.Namespace, image: str) -> RolloutOptions:
         Release(image),
         max_surge=args.max_surge,
         max_draining=args.max_draining,
+        overlap=args.overlap,
         health_timeout=args.timeout,
         route_timeout=args.route_timeout,
         build=False,

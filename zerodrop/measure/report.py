@@ -17,12 +17,13 @@ from zerodrop.rollout.result import RolloutResult
 
 
 def rollout_floor(result: RolloutResult) -> float | None:
-    """The shortest this rollout could have been, from its own phases. Batches follow one another:
-    each takes start-to-healthy + healthy-to-routed of its new replicas and drain-to-out of its old
-    ones (the slowest of each in the batch). An old replica, from its drain, still needs to leave
-    rotation, finish its own requests and stop: the rollout cannot end before the last of them,
-    whichever batch it belongs to. Usually that is the last batch's; an earlier old replica with a
-    longer request can outlast the batches after it. None if a phase is missing."""
+    """The shortest this rollout could have been on its schedule, from its own phases. Each batch
+    takes start-to-healthy + healthy-to-routed of its new replicas, then drains its old ones, which
+    take drain-to-out to leave rotation (the slowest of each in the batch). Sequential, the next
+    batch starts once they are out; overlapped, as soon as this batch's new replicas are routed,
+    and it drains once they are out. An old replica, from its drain, still needs to leave rotation,
+    finish its own requests and stop: the rollout cannot end before the last of them, whichever
+    batch it belongs to. None if a phase is missing."""
     ends: dict[tuple[str, str], PhaseRecord] = {(r.phase, r.replica): r for r in result.records}
 
     def slowest(phase: str, role: str, names: list[str]) -> float | None:
@@ -31,7 +32,7 @@ def rollout_floor(result: RolloutResult) -> float | None:
             return None
         return max(r.seconds for r in found if r is not None)
 
-    elapsed, floor = 0.0, 0.0
+    elapsed, floor, out_before = 0.0, 0.0, 0.0  # when the next batch may start; the last one out
     for old, new in result.batches:
         parts = (
             slowest("start-to-healthy", "new", new),
@@ -41,14 +42,15 @@ def rollout_floor(result: RolloutResult) -> float | None:
         if any(p is None for p in parts):
             return None
         started, routed, out = (p or 0.0 for p in parts)
-        drained_at = elapsed + started + routed
+        drained_at = max(elapsed + started + routed, out_before)
         for name in old:
             drain, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
             if drain is None or stop is None:
                 return None
             floor = max(floor, drained_at + stop.end - drain.start)  # its own drain to its stop's end
-        elapsed = drained_at + out
-    return max(floor, elapsed) if result.batches else None
+        out_before = drained_at + out
+        elapsed = elapsed + started + routed if result.overlap else out_before
+    return max(floor, out_before) if result.batches else None
 
 
 def summary_table(result: RolloutResult) -> str:
@@ -76,10 +78,12 @@ def summary_table(result: RolloutResult) -> str:
     floor = rollout_floor(result)
     if floor:
         lines.append(
-            f"floor {floor:.1f}s (batches' start>healthy + healthy>routed + drain>out, then the old "
-            f"replica that finishes last: its remaining requests and stop): took "
-            f"{result.seconds / floor:.2f}x the floor"
+            f"floor {floor:.1f}s ({'overlapped' if result.overlap else 'sequential'} batches' "
+            "start>healthy + healthy>routed + drain>out, then the old replica that finishes last: "
+            f"its remaining requests and stop): took {result.seconds / floor:.2f}x the floor"
         )
+    if result.cost is not None:
+        lines.append(f"tool: {result.cost.line()}")
     if result.peak_replicas:
         lines.append(
             f"peak replicas running: {result.peak_replicas} "

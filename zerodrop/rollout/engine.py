@@ -2,10 +2,14 @@
 
 Per batch (one replica by default): start the new replicas beside the old ones; wait until Docker
 calls them healthy and Traefik lists them; check once more that they serve; drain the old ones
-(they fail readiness but serve on) and wait until Traefik no longer lists them. From there the old
-replicas retire in the background (wait until idle, stop with the full grace period, remove) while
-the next batch begins: they receive no traffic, so only their own clients wait for them. At most
-`max_draining` old replicas retire at once; the next batch waits for room.
+(they fail readiness but serve on). They retire in the background (until Traefik drops them,
+then until idle, stop with the full grace period, remove) while the next batch starts: the
+overlap. A drained replica serves what Traefik still sends it, so starting the next batch need
+not wait; draining it does, so batches are handed over (old replicas out of rotation) in order.
+At most `max_draining` old replicas retire at once; the next batch waits for room. Without
+overlap, each batch waits until Traefik has dropped its old replicas before the next begins.
+
+At most N + max_surge + max_draining containers of the service exist at once (N: its replicas).
 
 Every new replica is watched until the rollout ends. If one stops serving, the rollout stops:
 it undoes its current batch, and for any earlier batch whose new replicas no longer all serve, it
@@ -32,6 +36,7 @@ from zerodrop.errors import (
     first_line,
 )
 from zerodrop.model import Replica
+from zerodrop.rollout.batch_gates import wait_for_handover, wait_for_room
 from zerodrop.rollout.create import create_batch
 from zerodrop.rollout.deadlines import Timeouts
 from zerodrop.rollout.final_check import answers_through_entrypoint
@@ -43,6 +48,7 @@ from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
 from zerodrop.rollout.result import Interrupt, RolloutResult
 from zerodrop.rollout.retirement_pool import Retirements
+from zerodrop.rollout.tool_cost import ToolCost, Usage
 from zerodrop.rollout.undo import Undo, settle_open_batches
 
 HELD_BACK_RETRIES = 3  # an old replica held back by a successor's health flap is retried this often
@@ -81,6 +87,7 @@ class RolloutEngine:
             poll=options.poll_interval,
             call_timeout=self.route_timeout,
             membership=self.membership,
+            stopping=lambda: self.interrupt.signum is not None,
         )
         self.open_batches: list[Batch] = []  # batches whose old replicas are still retiring
         self.peak_replicas = 0
@@ -101,7 +108,7 @@ class RolloutEngine:
     def replace_batch(self, batch: Batch) -> None:
         """Start, gate and drain, then hand the old replicas to the background retirement."""
         self._guard()
-        self._wait_for_room(len(batch.old))
+        wait_for_room(self.gates, self.retiring, self.log, len(batch.old), self.draining_cap)
         batch.new = self._create(batch)
         for replica in batch.new:
             with self.log.phase("start-to-healthy", f"new {replica.name}", replica.created):
@@ -110,30 +117,16 @@ class RolloutEngine:
             with self.log.phase("healthy-to-routed", f"new {replica.name}"):
                 self.gates.routed(replica, self.route_timeout)
         self.watched.replicas += batch.new
+        wait_for_handover(self.gates, self.retiring, self.log, self.open_batches)
         self.watched.check()  # once more, right before the old ones leave rotation
         began = self._drain(batch)
-        for old in batch.old:
-            with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
-                self.gates.unrouted(old, self.route_timeout)
+        if not self.options.overlap:
+            for old in batch.old:
+                with self.log.phase("drain-to-out", f"old {old.name}", began[old.id]):
+                    self.gates.unrouted(old, self.route_timeout)
         self.open_batches.append(batch)
         for old in batch.old:
-            self.retiring.start(old, began[old.id], batch.new)
-
-    def _wait_for_room(self, needed: int) -> None:
-        """Wait until `needed` more old replicas may retire beside those retiring now."""
-
-        def room() -> bool:
-            return self.retiring.active() + needed <= self.draining_cap
-
-        if room():
-            return
-        with self.log.phase("wait-for-room", f"{self.retiring.active()} retiring"):
-            self.gates.until(
-                room,
-                f"room under --max-draining {self.draining_cap}",
-                self.retiring.bound(),
-                self.retiring.ended,
-            )
+            self.retiring.start(old, began[old.id], batch.new, confirm_out=self.options.overlap)
 
     def _raise_retirement_errors(self) -> None:
         if self.retiring.errors:
@@ -165,7 +158,7 @@ class RolloutEngine:
     def run(self) -> RolloutResult:
         """Replace every replica. RolloutFailed or RolloutInterrupted after the current batch was
         undone; the batches before it stay replaced unless their new replicas stopped serving."""
-        started = time.time()
+        started, usage = time.time(), Usage.now()
         old = self.platform.replicas()
         if not old:
             raise RolloutInputError("the service has no running replicas to replace")
@@ -187,11 +180,23 @@ class RolloutEngine:
             self._finish_retirements()
         except BaseException as error:
             self._fail(Batch([]), error)
+        return self._result(len(old), replaced, batches, started, usage)
+
+    def _result(
+        self,
+        count: int,
+        replaced: list[tuple[str, str]],
+        batches: list[tuple[list[str], list[str]]],
+        started: float,
+        usage: Usage,
+    ) -> RolloutResult:
+        """The result of a rollout whose batches all went through: `count` replicas on the target,
+        then the last request through Traefik's entrypoint."""
         final = self.platform.replicas()
         wrong = [r.name for r in final if r.version != self.options.target.version]
-        if len(final) != len(old) or wrong:
+        if len(final) != count or wrong:
             raise RolloutFailed(
-                f"ended with {len(final)} replicas (wanted {len(old)}), not on target: {wrong}",
+                f"ended with {len(final)} replicas (wanted {count}), not on target: {wrong}",
                 undone=False,
             )
         unverified = answers_through_entrypoint(
@@ -202,21 +207,25 @@ class RolloutEngine:
             time.time() - started,
             list(self.log.records),
             [*self.retiring.cut, *self.undo.cut],
-            len(old),
+            count,
             self.gates.fewest_routed,
             self.peak_replicas,
             batches,
             unverified,
+            overlap=self.options.overlap,
+            cost=ToolCost.since(usage),
         )
 
     def _finish_retirements(self) -> None:
         """Wait, still watching the new replicas, until every old replica has stopped."""
         self.retiring.wait_all(self.gates, self.watched.check, HELD_BACK_RETRIES)
+        self._guard()  # an interrupt that reclaimed a replica still leaving rotation ends here
         self.open_batches = []
         self.watched.replicas = []
 
     def _fail(self, batch: Batch, error: BaseException) -> None:
         reason = first_line(error, limit=1000)
+        self.retiring.hold_under_way()  # what is not handed over yet is undone, not finished
         self.log.note(f"stopping: {reason}; undoing this batch")
         self.watched.replicas = []
         problems: list[str] = []

@@ -34,6 +34,10 @@ class RolloutOptions:
     # Old replicas out of rotation but still finishing requests, at most (None: as many as the
     # service has replicas). They do not count toward max_surge, but they do use memory.
     max_draining: int | None = None
+    # True: the next batch starts as soon as this batch's new replicas are routed, while its old
+    # ones are still leaving Traefik's rotation (they serve on as lame ducks meanwhile). False:
+    # it waits until Traefik has dropped them (the schedule before overlap, for comparison).
+    overlap: bool = True
     # The target's version is a whole image reference (`zerodrop rollout --image`), not a tag.
     image_reference: bool = False
     # What a user runs to mend what a failed undo left (the lab's command, or zerodrop's).

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from zerodrop.errors import EXIT_CUT, EXIT_OK, EXIT_UNVERIFIED
 from zerodrop.model import PhaseRecord
 from zerodrop.rollout.retirement import CutWork
+from zerodrop.rollout.tool_cost import ToolCost
 
 
 @dataclass
@@ -38,6 +39,8 @@ class RolloutResult:
     # Every replica replaced and routed, but the last request through the entrypoint did not
     # answer as expected: what it got (None when it did).
     unverified: str | None = None
+    overlap: bool = False  # the schedule: the next batch started before the old replicas were out
+    cost: ToolCost | None = None  # what the rollout itself used of the machine
 
     @property
     def exit_code(self) -> int:

@@ -1,16 +1,19 @@
 """One replica's retirement (the pool of them runs in zerodrop.rollout.retirement_pool).
 
-Retiring a replica Traefik no longer routes: wait until idle, stop with the grace period,
-remove; and the account of any work that had to be cut."""
+Retiring a drained replica: wait until Traefik no longer routes it, then until idle, stop with the
+grace period, remove; the account of any work that had to be cut; and the record of one retirement
+under way."""
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from zerodrop.errors import PlatformUnavailable
 from zerodrop.model import Replica, StreamsEnded
 from zerodrop.rollout.deadlines import DOCKER_STOP_GRACE
 from zerodrop.rollout.phase_log import RolloutLog
@@ -69,21 +72,24 @@ def retire(
     call_timeout: float,
     before_stop: Callable[[], bool] = lambda: True,
     membership: AbstractContextManager[object] | None = None,
+    route_timeout: float | None = None,
+    on_out: Callable[[], None] = lambda: None,
 ) -> CutWork | None:
-    """For a replica Traefik no longer routes: wait until idle (at most its grace period), stop it
-    with that grace, remove it. Work still in flight at the deadline, or an unclean exit, is
-    returned (and printed) as cut work.
+    """For a drained replica: with `route_timeout`, first wait until Traefik no longer routes it
+    (drain-to-out); then wait until idle (at most its grace period), stop it with that grace,
+    remove it. Work still in flight at the deadline, or an unclean exit, is returned (and
+    printed) as cut work.
 
-    `before_stop` may still call the stop off (the replica stays running; None is returned);
-    `membership` is held for the removal."""
+    `on_out` is told once Traefik has dropped it (it may still call the retirement off by
+    raising); `before_stop` may still call the stop off (the replica stays running; None is
+    returned); `membership` is held for the removal."""
+    if route_timeout is not None:
+        leave_rotation(
+            gates, log, replica, label=label, drain_began=drain_began, timeout=route_timeout, on_out=on_out
+        )
     out_at = time.time()  # Traefik has just dropped it (drain-to-out)
     end_streams(platform, gates, log, replica, label=label, call_timeout=call_timeout)
-    with log.phase("drain-to-idle", label, drain_began) as record:
-        left = gates.idle(replica, replica.stop_timeout)
-        if left is None:
-            record.detail = "the service does not say what is in flight: stopping with its grace period"
-        elif left:
-            record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
+    left = wait_idle(gates, log, replica, label=label, drain_began=drain_began)
     if not before_stop():
         return None
     with log.phase("stop", label) as record:
@@ -102,6 +108,36 @@ def retire(
     with membership or contextlib.nullcontext():
         gates.call(lambda: platform.remove(replica.id), f"removing {replica.name}", call_timeout)
     return cut
+
+
+def wait_idle(
+    gates: ReplicaWaits, log: RolloutLog, replica: Replica, *, label: str, drain_began: float
+) -> int | None:
+    """Wait until a replica out of rotation is idle, at most its grace period (drain-to-idle):
+    what it still served then (0 idle, -1 unknown, None: the service cannot say)."""
+    with log.phase("drain-to-idle", label, drain_began) as record:
+        left = gates.idle(replica, replica.stop_timeout)
+        if left is None:
+            record.detail = "the service does not say what is in flight: stopping with its grace period"
+        elif left:
+            record.detail = f"{'?' if left < 0 else left} in flight at the grace deadline; stopping anyway"
+    return left
+
+
+def leave_rotation(
+    gates: ReplicaWaits,
+    log: RolloutLog,
+    replica: Replica,
+    *,
+    label: str,
+    drain_began: float,
+    timeout: float,
+    on_out: Callable[[], None],
+) -> None:
+    """Wait until Traefik no longer routes a drained replica (drain-to-out), then say so."""
+    with log.phase("drain-to-out", label, drain_began):
+        gates.unrouted(replica, timeout)
+        on_out()
 
 
 def end_streams(
@@ -131,3 +167,31 @@ def stop_grace(replica: Replica) -> float:
     """How long a stop waits for the replica before SIGKILL: its own stop_grace_period, never less
     than Docker's default (a container created without one reports 0)."""
     return max(replica.stop_timeout, DOCKER_STOP_GRACE)
+
+
+def still_serves(platform: ServicePlatform, replica: Replica) -> bool:
+    """Whether a replica runs and is healthy; True when Docker does not answer (unknown: the
+    rollout's own watch decides)."""
+    try:
+        state = platform.find(replica.id)
+    except PlatformUnavailable:
+        return True
+    return state is not None and state.serving_state
+
+
+@dataclass
+class Retirement:
+    """One old replica on its way out, on its own thread."""
+
+    replica: Replica
+    drain_began: float
+    successors: list[Replica]
+    confirm_out: bool = False  # it may still be routed: wait until Traefik drops it first
+    out: bool = False  # Traefik has dropped it: its batch is handed over as far as it goes
+    reclaim: threading.Event = field(default_factory=threading.Event)
+    stopping: bool = False
+    reclaimed: bool = False
+    held: bool = False  # its stop was held back: a successor did not serve at that moment
+    failed: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None

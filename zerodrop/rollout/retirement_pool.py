@@ -1,13 +1,18 @@
 """The pool of retirements, one replica each (zerodrop.rollout.retirement), run side by side.
 
-Pipelined retirement: old replicas that have left Traefik's rotation finish their in-flight
-requests and stop in the background, each on its own thread, while the rollout starts its next
-batch (they no longer receive traffic, so nothing waits on them but their own clients).
+Pipelined retirement: drained old replicas leave Traefik's rotation (confirmed in its API), finish
+their in-flight requests and stop in the background, each on its own thread, while the rollout
+starts its next batch (a drained replica still serves what Traefik sends it until it is out, and
+from then on nothing waits on it but its own clients).
 
-A retirement can be reclaimed while it still waits for its replica to go idle: the replica is then
-left running, drained, for the undo to put back in rotation. Once its stop has begun it is not
-reclaimed; it finishes. Nor does it begin while a replica that took over from it (its batch's new
-replicas) does not serve: the old one is then held back, running and drained, for the undo.
+A retirement can be reclaimed while it still waits for its replica to leave rotation or go idle:
+the replica is then left running, drained, for the undo to put back in rotation. Its batch is
+handed over once every old replica of it is out of rotation; a stop of the rollout (an interrupt
+as soon as it is requested, a failure when the rollout undoes) reclaims every retirement whose
+replica is not out yet, so the batches under way are undone, not half handed over. Once its
+stop has begun it is not reclaimed; it finishes. Nor does it begin while a replica that took over
+from it (its batch's new replicas) does not serve: the old one is then held back, running and
+drained, for the undo.
 
 Removals take their shared turn of `membership` (zerodrop.rollout.membership), which compose adding replicas
 takes alone: compose counts the service's containers, so none may vanish while it runs.
@@ -18,7 +23,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from functools import partial
 
 from zerodrop.errors import PlatformUnavailable, Reclaimed, RolloutFailed, WaitTimeout, first_line
 from zerodrop.model import Replica
@@ -27,33 +32,7 @@ from zerodrop.rollout.membership import Membership
 from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retirement import CutWork, retire, stop_grace
-
-
-def still_serves(platform: ServicePlatform, replica: Replica) -> bool:
-    """Whether a replica runs and is healthy; True when Docker does not answer (unknown: the
-    rollout's own watch decides)."""
-    try:
-        state = platform.find(replica.id)
-    except PlatformUnavailable:
-        return True
-    return state is not None and state.serving_state
-
-
-@dataclass
-class Retirement:
-    """One old replica on its way out, on its own thread."""
-
-    replica: Replica
-    drain_began: float
-    successors: list[Replica]
-    reclaim: threading.Event = field(default_factory=threading.Event)
-    stopping: bool = False
-    reclaimed: bool = False
-    held: bool = False  # its stop was held back: a successor did not serve at that moment
-    failed: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
+from zerodrop.rollout.retirement import CutWork, Retirement, retire, still_serves, stop_grace
 
 
 class Retirements:
@@ -67,8 +46,10 @@ class Retirements:
         poll: float,
         call_timeout: float,
         membership: Membership,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.platform = platform
+        self.stopping = stopping  # the rollout was asked to stop (an interrupt)
         self.log = log
         self.poll = poll
         self.call_timeout = call_timeout
@@ -77,13 +58,14 @@ class Retirements:
         self.cut: list[CutWork] = []
         self.errors: list[str] = []
         self.ended = threading.Event()  # set each time a retirement ends: a wait on them wakes at once
+        self.moved = threading.Event()  # set each time a replica leaves rotation or a retirement ends
         self._lock = threading.Lock()
 
     def bound(self) -> float:
-        """How long the slowest retirement can take: idle and stop within its grace (at least
-        10 s), removal, and each step's calls, plus a margin."""
+        """How long the slowest retirement can take: leaving rotation, idle and stop within its
+        grace (at least 10 s), removal, and each step's calls, plus a margin."""
         graces = [stop_grace(r.replica) for r in self.all] or [DOCKER_STOP_GRACE]
-        return 2 * max(graces) + 3 * self.call_timeout + 10
+        return 2 * max(graces) + 4 * self.call_timeout + 10
 
     def active(self) -> int:
         """Retirements not finished yet: old replicas still running or stopping."""
@@ -93,46 +75,77 @@ class Retirements:
         """The retirements not finished yet."""
         return [r for r in self.all if not r.done.is_set()]
 
-    def start(self, replica: Replica, drain_began: float, successors: list[Replica]) -> None:
-        """Retire a replica Traefik no longer routes, in the background; `successors` must still
-        serve when its stop begins."""
-        retirement = Retirement(replica, drain_began, list(successors))
+    def start(
+        self, replica: Replica, drain_began: float, successors: list[Replica], *, confirm_out: bool = False
+    ) -> None:
+        """Retire a drained replica in the background (with `confirm_out`, one Traefik may still
+        route: its retirement first waits until Traefik drops it); `successors` must still serve
+        when its stop begins."""
+        retirement = Retirement(replica, drain_began, list(successors), confirm_out, out=not confirm_out)
         retirement.thread = threading.Thread(
             target=self._run, args=(retirement,), name=f"retire-{replica.name}", daemon=True
         )
         self.all.append(retirement)
         retirement.thread.start()
 
+    def _rollout_stops(self) -> bool:
+        """The rollout was interrupted, or a retirement failed (it will stop at its next look):
+        from now on no batch is handed over."""
+        return self.stopping() or bool(self.errors)
+
+    def _guard(self, retirement: Retirement) -> None:
+        """Before each poll of a retirement: Reclaimed once it is reclaimed, or once the rollout
+        is interrupted before its replica is out (its batch is then not handed over)."""
+        if not retirement.out and self._rollout_stops():
+            with self._lock:
+                if not retirement.out:
+                    retirement.reclaim.set()
+        if retirement.reclaim.is_set():
+            raise Reclaimed(f"reclaimed: {retirement.replica.name} stays running for the undo")
+
+    def _on_out(self, retirement: Retirement) -> None:
+        """Its replica has left rotation: its batch is handed over, unless it was reclaimed (or
+        the rollout interrupted) first."""
+        with self._lock:
+            if not retirement.reclaim.is_set() and not self._rollout_stops():
+                retirement.out = True
+                self.moved.set()
+                return
+            retirement.reclaim.set()
+        raise Reclaimed(f"reclaimed: {retirement.replica.name} stays running for the undo")
+
+    def _claim_stop(self, retirement: Retirement) -> bool:
+        """Whether its stop may begin: every successor serves and it was not reclaimed."""
+        if not all(still_serves(self.platform, s) for s in retirement.successors):
+            self.log.note(
+                f"holding old {retirement.replica.name} back: a replica that took over stopped serving"
+            )
+            retirement.reclaimed = retirement.held = True
+            return False
+        with self._lock:
+            if retirement.reclaim.is_set():
+                retirement.reclaimed = True
+                return False
+            retirement.stopping = True
+            return True
+
     def _run(self, retirement: Retirement) -> None:
         replica = retirement.replica
-
-        def guard() -> None:
-            if retirement.reclaim.is_set():
-                raise Reclaimed(f"reclaimed: {replica.name} stays running for the undo")
-
-        def claim_stop() -> bool:
-            if not all(still_serves(self.platform, s) for s in retirement.successors):
-                self.log.note(f"holding old {replica.name} back: a replica that took over stopped serving")
-                retirement.reclaimed = retirement.held = True
-                return False
-            with self._lock:
-                if retirement.reclaim.is_set():
-                    retirement.reclaimed = True
-                    return False
-                retirement.stopping = True
-                return True
-
         try:
             cut = retire(
                 self.platform,
-                ReplicaWaits(self.platform, self.poll, guard=guard, progress=self.log.note),
+                ReplicaWaits(
+                    self.platform, self.poll, guard=partial(self._guard, retirement), progress=self.log.note
+                ),
                 self.log,
                 replica,
                 label=f"old {replica.name}",
                 drain_began=retirement.drain_began,
                 call_timeout=self.call_timeout,
-                before_stop=claim_stop,
+                before_stop=partial(self._claim_stop, retirement),
                 membership=self.membership.stopping(),
+                route_timeout=self.call_timeout if retirement.confirm_out else None,
+                on_out=partial(self._on_out, retirement),
             )
             if cut is not None:
                 with self._lock:
@@ -149,6 +162,7 @@ class Retirements:
         finally:
             retirement.done.set()
             self.ended.set()
+            self.moved.set()
 
     def reclaim(self, replicas: list[Replica]) -> list[Replica]:
         """Stop retiring these replicas if their stop has not begun, and wait for those whose stop
@@ -169,6 +183,20 @@ class Retirements:
                 self._wait_done(retirement)
         return [r.replica for r in mine if r.reclaimed or r.failed]
 
+    def hold_under_way(self) -> None:
+        """The rollout stops: every retirement whose replica Traefik has not dropped yet is
+        reclaimed now (its batch is under way, to be undone), whatever happens after."""
+        with self._lock:
+            for retirement in self.all:
+                if not retirement.out and not retirement.done.is_set():
+                    retirement.reclaim.set()
+                    retirement.reclaimed = True
+
+    def handed_over(self, replicas: list[Replica]) -> bool:
+        """Whether Traefik has dropped every one of these replicas (their batch is handed over)."""
+        wanted = {r.id for r in replicas}
+        return all(r.out for r in self.all if r.replica.id in wanted)
+
     def held_back(self) -> list[Retirement]:
         """Ended retirements whose stop was held back (not reclaimed by the rollout): their old
         replica still runs, drained."""
@@ -177,7 +205,7 @@ class Retirements:
     def retry(self, retirement: Retirement) -> None:
         """Retire a held-back replica again, from its idle wait (it is still out of rotation)."""
         self.all.remove(retirement)
-        self.start(retirement.replica, retirement.drain_began, retirement.successors)
+        self.start(retirement.replica, retirement.drain_began, retirement.successors, confirm_out=True)
 
     def failed(self, replicas: list[Replica]) -> bool:
         """Whether the retirement of any of these replicas failed."""

@@ -18,8 +18,8 @@ from zerodrop.rollout.phase_log import RolloutLog
 from zerodrop.rollout.plan import Batch
 from zerodrop.rollout.platform import ServicePlatform
 from zerodrop.rollout.replica_waits import ReplicaWaits
-from zerodrop.rollout.retirement import CutWork, retire
-from zerodrop.rollout.retirement_pool import Retirements, still_serves
+from zerodrop.rollout.retirement import CutWork, retire, still_serves
+from zerodrop.rollout.retirement_pool import Retirements
 
 
 @dataclass
@@ -172,19 +172,27 @@ class Undo:
 def settle_open_batches(
     platform: ServicePlatform, open_batches: list[Batch], retiring: Retirements, undo: Undo, log: RolloutLog
 ) -> list[str]:
-    """Earlier batches whose old replicas still retire: where a new replica no longer serves or
-    an old one failed to retire, reclaim the old ones that have not begun to stop and undo that
-    batch too; the others finish retiring. What could not be done, as lines."""
+    """Earlier batches whose old replicas still retire: where one was not handed over yet (an old
+    replica still in Traefik's rotation), a new replica no longer serves or an old one failed to
+    retire, reclaim the old ones that have not begun to stop and undo that batch too; the others
+    finish retiring. What could not be done, as lines."""
     problems: list[str] = []
     for batch in reversed(open_batches):
-        if all(still_serves(platform, r) for r in batch.new) and not retiring.failed(batch.old):
+        handed_over = retiring.handed_over(batch.old)
+        if (
+            handed_over
+            and all(still_serves(platform, r) for r in batch.new)
+            and not retiring.failed(batch.old)
+        ):
             continue
         batch.drained = retiring.reclaim(batch.old)
         names = ", ".join(r.name for r in batch.drained) or "none"
-        log.note(
-            "undoing an earlier batch too (a new replica stopped serving or an old one did not "
-            f"retire); old ones back: {names}"
+        why = (
+            "a new replica stopped serving or an old one did not retire"
+            if handed_over
+            else "its old replicas had not left Traefik's rotation yet"
         )
+        log.note(f"undoing an earlier batch too ({why}); old ones back: {names}")
         problems += undo.run(batch)
     retiring.finish()
     return problems + retiring.errors

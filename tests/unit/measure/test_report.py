@@ -3,6 +3,8 @@ summary table."""
 
 from __future__ import annotations
 
+import pytest
+
 from zerodrop.measure.report import summary_table
 
 
@@ -56,3 +58,28 @@ def test_the_floor_counts_each_old_replica_of_a_batch_from_its_own_drain():
     ]
     result = RolloutResult([], 21.2, records, batches=[(["app-1", "app-2"], ["app-3", "app-4"])])
     assert rollout_floor(result) == (2 + 0.5) + (21 - 3)
+
+
+def test_the_floor_of_an_overlapped_rollout_starts_each_batch_once_the_one_before_is_routed():
+    """At Docker's 30 s interval: app-4 starts as soon as app-3 is routed (30.5), while app-1 takes
+    28 s to leave rotation; app-2 drains once app-4 is routed (61.5, app-1 out since 58.5) and stops
+    at 90. Sequential, the same phases would start app-4 only at 58.5: a floor of 118."""
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.result import RolloutResult
+
+    records = [
+        PhaseRecord("start-to-healthy", "new app-3", 0, 30),
+        PhaseRecord("healthy-to-routed", "new app-3", 30, 30.5),
+        PhaseRecord("drain-to-out", "old app-1", 30.5, 58.5),
+        PhaseRecord("stop", "old app-1", 58.5, 59),
+        PhaseRecord("start-to-healthy", "new app-4", 30.5, 61),
+        PhaseRecord("healthy-to-routed", "new app-4", 61, 61.5),
+        PhaseRecord("drain-to-out", "old app-2", 61.5, 89.5),
+        PhaseRecord("stop", "old app-2", 89.5, 90),
+    ]
+    batches = [(["app-1"], ["app-3"]), (["app-2"], ["app-4"])]
+    overlapped = RolloutResult([], 90.0, records, batches=batches, overlap=True)
+    assert rollout_floor(overlapped) == pytest.approx(90.0)
+    assert "took 1.00x the floor" in summary_table(overlapped) and "overlapped" in summary_table(overlapped)
+    assert rollout_floor(RolloutResult([], 90.0, records, batches=batches)) == pytest.approx(118.0)

@@ -111,8 +111,10 @@ def test_exec_failing_while_waiting_for_idle_is_retried_then_reported_as_unknown
 
 def test_an_unexpected_error_while_retiring_runs_the_same_undo():
     """docker stop of the old replica raises something the engine does not know: the old replica is
-    put back, the new one retired gracefully, and the error becomes one RolloutFailed."""
+    put back, the new one retired gracefully, and the error becomes one RolloutFailed. (app-2
+    leaves rotation slowly, so the next batch is still under way when app-1's stop fails.)"""
     platform = FakePlatform()
+    platform.by_name("app-2").polls_to_unrouted = 10_000
 
     def explode(_: FakePlatform) -> None:
         raise RuntimeError("engine hiccup")
@@ -137,8 +139,11 @@ def test_an_unexpected_error_while_retiring_runs_the_same_undo():
 def test_an_interrupt_in_each_phase_undoes_the_batch(phase_call, phase):
     """Up to drain-to-out the interrupted batch is undone: v1 serves. From drain-to-idle on, the old
     replica has been handed to its background retirement and the next batch is under way: that next
-    batch is undone, the first one completes (app-1 retires, app-3 stays)."""
+    batch is undone, the first one completes (app-1 retires, app-3 stays). (app-2 leaves rotation
+    slowly: on a busy machine the next batch could otherwise be handed over too before app-1's
+    retirement thread reaches its in-flight check, and then it rightly stays.)"""
     platform = FakePlatform()
+    platform.by_name("app-2").polls_to_unrouted = 10_000
     interrupt = Interrupt()
     platform.on(phase_call, lambda _: interrupt.request(signal.SIGINT))
     with pytest.raises(RolloutInterrupted) as caught:
@@ -151,8 +156,10 @@ def test_an_interrupt_in_each_phase_undoes_the_batch(phase_call, phase):
 
 def test_an_interrupt_during_a_stop_finishes_that_step_and_undoes_the_next_batch():
     """The stop of app-1 runs on its retirement's thread while the next batch may already have
-    begun (pipelined retirement): the stop finishes, and the next batch, if it began, is undone."""
+    begun (pipelined retirement): the stop finishes, and the next batch, if it began, is undone.
+    (app-2 leaves rotation slowly, so that batch is not handed over before the interrupt.)"""
     platform = FakePlatform()
+    platform.by_name("app-2").polls_to_unrouted = 10_000
     interrupt = Interrupt()
     platform.on("stop app-1", lambda _: interrupt.request(signal.SIGTERM))
     with pytest.raises(RolloutInterrupted) as caught:
