@@ -20,6 +20,7 @@ from zerodrop.measure.report import rollout_floor
 from zerodrop.model import Release, is_ready
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.rollout.tool_cost import ToolCost
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
@@ -35,6 +36,12 @@ RECREATE, RECIPE, DRAIN_SLEEP, ONE, SURGE = (
     "lab rollout, 1 at a time",
     "lab rollout, --max-surge N",
 )
+ONE_SEQUENTIAL = "lab rollout, 1 at a time, --no-overlap"  # the schedule before overlap
+# docker-rollout's documented drain recipe (a pre-stop hook that drains, then sleeps longer than
+# healthcheck interval x retries + the longest request), done by this bench: the lab's healthcheck
+# has 1 retry and its longest request is 15 s, so at a 30 s interval the sleep is 45 s.
+DRAIN_SLEEP_DOCUMENTED = "drain + sleep 45 (docker-rollout's recipe)"
+DOCUMENTED_SLEEP = 45.0
 DEFAULT_LOAD, HIGH_LOAD = "20 GET/s", "1000 GET/s"
 STREAMS_LOAD = "20 GET/s + streams"  # the default load holding 4 SSE streams and 2 WebSockets too
 
@@ -48,6 +55,7 @@ class Run:
     target: str = "v2"
     floor: float | None = None
     exit_code: int | None = None  # the lab rollout's exit status (0 done, 3 done with cut work)
+    cost: ToolCost | None = None  # the lab rollout's own CPU and memory
 
 
 def recreate_all(run: Run) -> None:
@@ -78,8 +86,8 @@ def manual_recipe(run: Run) -> None:
     _stop_and_remove(run, old, RECIPE_STOP_GRACE)
 
 
-def drain_and_sleep(run: Run) -> None:
-    """Start every new replica, wait until Docker calls them healthy, drain flag, sleep 10, stop."""
+def drain_and_sleep(run: Run, seconds: float = RECIPE_SLEEP) -> None:
+    """Start every new replica, wait until Docker calls them healthy, drain flag, sleep, stop."""
     old = _scale_up_new(run)
 
     def new_ones_healthy() -> bool:
@@ -91,21 +99,24 @@ def drain_and_sleep(run: Run) -> None:
         container = get_container(run.client, replica_id)
         if container is not None:
             send_signal(container, "SIGUSR1")  # the app's drain flag: readiness fails, serving goes on
-    time.sleep(RECIPE_SLEEP)  # the recipe's fixed guess, the very thing this strategy measures
+    time.sleep(seconds)  # the recipe's fixed guess, the very thing this strategy measures
     _stop_and_remove(run, old, None)
 
 
-def lab_rollout(max_surge: Callable[[ComposeTarget], int]) -> Callable[[Run], None]:
-    """The lab's own rollout with the given batch size; it reports its floor."""
+def lab_rollout(max_surge: Callable[[ComposeTarget], int], *, overlap: bool = True) -> Callable[[Run], None]:
+    """The lab's own rollout with the given batch size and schedule; it reports its floor and cost."""
 
     def roll(run: Run) -> None:
-        options = RolloutOptions(Release(run.target), max_surge=max_surge(run.cfg), build=False)
+        options = RolloutOptions(
+            Release(run.target), max_surge=max_surge(run.cfg), build=False, overlap=overlap
+        )
         log_path = run.cfg.out_dir / f"{run.cfg.project}.rollout.jsonl"
         result = execute_rollout(
             lab_platform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
         )
         run.floor = rollout_floor(result)
         run.exit_code = EXIT_CUT if result.cut else EXIT_OK
+        run.cost = result.cost
 
     return roll
 
@@ -116,4 +127,6 @@ STRATEGIES: dict[str, Callable[[Run], None]] = {
     DRAIN_SLEEP: drain_and_sleep,
     ONE: lab_rollout(lambda cfg: 1),
     SURGE: lab_rollout(lambda cfg: cfg.replicas),
+    ONE_SEQUENTIAL: lab_rollout(lambda cfg: 1, overlap=False),
+    DRAIN_SLEEP_DOCUMENTED: lambda run: drain_and_sleep(run, DOCUMENTED_SLEEP),
 }

@@ -42,6 +42,8 @@ class Row:
     streams_dropped: dict[str, int] = field(default_factory=dict)  # the others, by kind
     longest_silence: float = 0.0  # the longest a stream's client went without an event, seconds
     exit_code: int | None = None  # the lab rollout's exit status; None for the other strategies
+    tool_cpu: float | None = None  # the lab rollout's CPU seconds, its own and its commands'
+    tool_peak_mib: float | None = None  # the lab rollout's process at its peak
 
     def cells(self) -> list[str]:
         """The row's Markdown cells."""
@@ -61,6 +63,7 @@ class Row:
             floor,
             busy,
             str(self.peak),
+            f"{self.tool_cpu:.1f} s, {self.tool_peak_mib:.0f} MiB" if self.tool_cpu is not None else "-",
         ]
 
 
@@ -76,6 +79,7 @@ HEADER = [
     "floor",
     "old replicas' last answer",
     "peak containers",
+    "rollout's CPU, memory",
 ]
 
 
@@ -92,7 +96,12 @@ def rows_from_table(markdown: str) -> list[Row]:
     rows: list[Row] = []
     for line in markdown.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != len(HEADER) or cells[0] in {HEADER[0], "---"} or set(cells[0]) <= {"-"}:
+        # Tables published before the cost column have one cell fewer.
+        if (
+            len(cells) not in (len(HEADER), len(HEADER) - 1)
+            or cells[0] in {HEADER[0], "---"}
+            or set(cells[0]) <= {"-"}
+        ):
             continue
         failed, requests = (int(x) for x in cells[4].split(" / "))
         lost, acked = (int(x) for x in cells[6].split(" / "))

@@ -90,6 +90,8 @@ def run_one(client: docker.DockerClient, base: ComposeTarget, cell: Cell) -> Row
     row.failures = probe.failure_kinds()
     row.writes_acked, row.writes_lost = writes.acked, len(writes.missing)
     row.floor, row.peak, row.exit_code = run.floor, sampler.peak, run.exit_code
+    if run.cost is not None:
+        row.tool_cpu, row.tool_peak_mib = run.cost.cpu_own + run.cost.cpu_children, run.cost.peak_mib
     streams = probe.streams_report()
     if streams is not None:
         row.streams, row.handed_over = streams.lanes, streams.handovers

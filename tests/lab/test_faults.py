@@ -15,6 +15,7 @@ hits it mid-drain; each test checks that before it starts the rollout."""
 
 from __future__ import annotations
 
+import re
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -419,10 +420,12 @@ def test_8_rollout_sigkilled_after_a_drain_then_status_and_recover(docker_client
     for finding in (
         "stale rollout lock",
         "drained replica still running",
-        "extra replicas: 3 run",
+        "extra replicas: ",
         "mixed versions",
     ):
         assert f"found: {finding}" in status_out, finding
+    # 3 run, or 4: the overlapped schedule may have started the next batch's replica as it was killed
+    assert re.search(r"found: extra replicas: [34] run", status_out), status_out
     assert recover_code == 0
     assert_end_state(docker_client, stack, {"v1", "v2"})
     check_failures_and_writes(
