@@ -1,15 +1,17 @@
-"""Engine 26's start_interval beside Engine 20.10: one compose-lab rollout (2 replicas, v1 -> v2,
-healthcheck interval 30 s, Docker's default) three ways in one run:
-- on the host's engine (20.10 here: no start_interval, compose refuses the key);
-- on an Engine-26 node (the cluster's node image, a container on the host), without it;
-- on the same node with docker-compose.start-interval.yml (start_interval 1 s).
+"""Engine 26's start_interval beside Engine 20.10: the compose lab's rollout (v1 -> v2, healthcheck
+interval 30 s, Docker's default) under the probe (`lab demo`: 4 long requests, 20 GET/s, 10 POST/s,
+4 SSE streams and 2 WebSockets), each way overlapped (the default) and sequential (--no-overlap):
+- on the host's engine (20.10 here: no start_interval, compose refuses the key), 2 replicas;
+- on an Engine-26 node (the cluster's node image, a container on the host), without it, 2 replicas;
+- on the same node with docker-compose.start-interval.yml (start_interval 1 s), 2 and 4 replicas.
 
-    make bench-start-interval        (about 5 minutes)
+    make bench-start-interval        (about 20 minutes)
 
 The lab reaches the node's engine through its Docker API, published on 127.0.0.1 (DOCKER_HOST),
 and its Traefik through ports the node publishes on 127.0.0.1 (bench/overrides/engine-node-ports.yml).
-For each run: the rollout's total, its floor, and where the time goes, per replica, from its
-phase log (start>healthy, healthy>routed, drain>out). Out: out/bench/start-interval.{md,json}.
+For each run: failed requests and dropped streams, the rollout's total, its floor, and where the
+time goes, per replica, from its phase log (start>healthy, healthy>routed, drain>out).
+Out: out/bench/start-interval.{md,json}.
 """
 
 from __future__ import annotations
@@ -58,19 +60,25 @@ def phase_means(log: Path) -> dict[str, float]:
     return {phase: round(mean(values), 2) for phase, values in seen.items()}
 
 
-def one_run(label: str, env: dict[str, str], scratch: Path) -> dict[str, object]:
-    """Up, roll to v2, down, on a private project; the figures."""
+def one_run(label: str, env: dict[str, str], scratch: Path, *, overlap: bool = True) -> dict[str, object]:
+    """Up, roll to v2 under the probe, down, on a private project; the figures."""
     log = scratch / f"{uuid.uuid4().hex[:6]}.jsonl"
+    label = f"{label}, {'overlapped' if overlap else 'sequential'}"
     print(f"bench-start-interval: {label}", flush=True)
     try:
         lab(env, "up", "--no-build")
-        out = lab(env, "rollout", "--to", "v2", "--no-build", "--log", str(log))
+        out = lab(env, "demo", "--to", "v2", "--log", str(log), *(() if overlap else ("--no-overlap",)))
     finally:
         lab(env, "down")
     total = re.search(r"^total ([\d.]+)s", out, re.M)
     floor = re.search(r"^floor ([\d.]+)s", out, re.M)
+    probe = re.search(r"^probe: .*?(\d+) requests .*failed (\d+)", out, re.M)
+    streams = re.search(r"^streams: .*dropped: ([^;]+); longest silence ([\d.]+)s", out, re.M)
     row: dict[str, object] = {
         "run": label,
+        "replicas": int(env["APP_REPLICAS"]),
+        "failed": f"{probe.group(2)} / {probe.group(1)}" if probe else None,
+        "streams_dropped": streams.group(1) if streams else None,
         "rollout_seconds": float(total.group(1)) if total else None,
         "floor_seconds": float(floor.group(1)) if floor else None,
         **phase_means(log),
@@ -81,10 +89,14 @@ def one_run(label: str, env: dict[str, str], scratch: Path) -> dict[str, object]
 
 def table(rows: list[dict[str, object]]) -> str:
     """The Markdown table."""
-    head = "| run | rollout | floor | start>healthy | healthy>routed | drain>out |\n" + "|---" * 6 + "|\n"
+    head = (
+        "| run | N | failed / requests | streams dropped | rollout | floor | start>healthy | healthy>routed "
+        "| drain>out |\n" + "|---" * 9 + "|\n"
+    )
     return head + "".join(
-        f"| {r['run']} | {r['rollout_seconds']} s | {r['floor_seconds']} s "
-        f"| {r.get('start-to-healthy')} s | {r.get('healthy-to-routed')} s | {r.get('drain-to-out')} s |\n"
+        f"| {r['run']} | {r['replicas']} | {r['failed']} | {r['streams_dropped']} | {r['rollout_seconds']} s "
+        f"| {r['floor_seconds']} s | {r.get('start-to-healthy')} s | {r.get('healthy-to-routed')} s "
+        f"| {r.get('drain-to-out')} s |\n"
         for r in rows
     )
 
@@ -117,8 +129,11 @@ def common_env(scratch: Path, replicas: int) -> dict[str, str]:
     }  # fmt: skip
 
 
-def node_rows(scratch: Path, runs: list[tuple[str, str]], replicas: int = 2) -> list[dict[str, object]]:
-    """On a fresh Engine-26 node, one run per (label, extra compose files); the node is removed."""
+def node_rows(
+    scratch: Path, runs: list[tuple[str, str]], replicas: int = 2, *, schedules: tuple[bool, ...] = (True,)
+) -> list[dict[str, object]]:
+    """On a fresh Engine-26 node, one run per (label, extra compose files) and schedule (overlap
+    or not); the node is removed."""
     base = load_config()
     http, api, dockerd = free_loopback_port(), free_loopback_port(), free_loopback_port()
     traefik = load_cluster_config().swarm.passthrough.get("TRAEFIK_IMAGE") or DEFAULT_TRAEFIK_IMAGE
@@ -130,8 +145,11 @@ def node_rows(scratch: Path, runs: list[tuple[str, str]], replicas: int = 2) -> 
             "LAB_PROJECT": "zdbench-e26", "LAB_HTTP_PORT": str(http), "LAB_API_PORT": str(api),
         }  # fmt: skip
         return [
-            one_run(f"engine {engine}, {label}", {**on_node, "LAB_COMPOSE_FILE": files}, scratch)
+            one_run(
+                f"engine {engine}, {label}", {**on_node, "LAB_COMPOSE_FILE": files}, scratch, overlap=overlap
+            )
             for label, files in runs
+            for overlap in schedules
         ]
     finally:
         remove_node()
@@ -140,6 +158,7 @@ def node_rows(scratch: Path, runs: list[tuple[str, str]], replicas: int = 2) -> 
 ON_NODE = f"docker-compose.yml:{NODE_PORTS_FILE}"
 WITHOUT = (f"interval {INTERVAL}", ON_NODE)
 WITH = (f"interval {INTERVAL}, start_interval 1s", f"{ON_NODE}:{START_INTERVAL_FILE}")
+BOTH = (False, True)  # sequential, then overlapped
 
 
 def main() -> None:
@@ -153,8 +172,10 @@ def main() -> None:
         **common_env(scratch, 2), "LAB_PROJECT": f"zdbench-{uuid.uuid4().hex[:6]}",
         "LAB_HTTP_PORT": str(free_loopback_port()), "LAB_API_PORT": str(free_loopback_port()),
     }  # fmt: skip
-    rows = [one_run(f"host engine {host.version()['Version']}, interval {INTERVAL}", on_host, scratch)]
-    rows += node_rows(scratch, [WITHOUT, WITH])
+    label = f"host engine {host.version()['Version']}, interval {INTERVAL}"
+    rows = [one_run(label, on_host, scratch, overlap=overlap) for overlap in BOTH]
+    rows += node_rows(scratch, [WITHOUT, WITH], schedules=BOTH)
+    rows += node_rows(scratch, [WITH], replicas=4, schedules=BOTH)
     (scratch / "start-interval.md").write_text(table(rows), encoding="utf-8")
     (scratch / "start-interval.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     print("\n" + table(rows))

@@ -86,6 +86,13 @@ def _add_measure_commands(commands: argparse._SubParsersAction[OneLineParser]) -
     report.set_defaults(run=cmd_report)
     demo = commands.add_parser("demo", help="roll the running lab to another version under load")
     demo.add_argument("--to", default="v2", help="version to roll to (default v2)")
+    demo.add_argument(
+        "--no-overlap",
+        dest="overlap",
+        action="store_false",
+        help="start each batch only once Traefik has dropped the old replicas of the one before",
+    )
+    demo.add_argument("--log", type=Path, help="the rollout's phase log (default out/demo-rollout.jsonl)")
     demo.set_defaults(run=cmd_demo)
     workshop = commands.add_parser("workshop", help="reproduce a workshop scenario, broken then fixed")
     workshop.add_argument(

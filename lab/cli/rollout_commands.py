@@ -61,11 +61,11 @@ def cmd_demo(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Probe the running lab while it rolls to another version; print the figures and the plot."""
     client = connect()
     target = resolve_target(cfg, args.to, {})
-    log_path = cfg.out_dir / "demo-rollout.jsonl"
+    log_path = args.log or cfg.out_dir / "demo-rollout.jsonl"
     measured = probe_during_rollout(
         client,
         cfg,
-        RolloutOptions(target=target),
+        RolloutOptions(target=target, overlap=args.overlap),
         default_probe_options(cfg, streams=True),
         log_path=log_path,
         out=lambda line: print(line, flush=True),

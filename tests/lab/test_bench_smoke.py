@@ -61,9 +61,10 @@ def test_the_streams_bench_counts_held_streams_for_a_strategy(tmp_path):
 
 def test_the_start_interval_bench_runs_the_lab_on_an_engine_26_node(tmp_path):
     """`make bench-start-interval`'s smoke: the compose lab, one replica, interval 30 s, on an
-    Engine-26 node through its Docker API on 127.0.0.1, rolled v1 -> v2 with start_interval 1 s.
-    The new replica is healthy long before the 30 s interval: Docker checks it every
-    start_interval (without it, the first check comes at 30 s)."""
+    Engine-26 node through its Docker API on 127.0.0.1, rolled v1 -> v2 with start_interval 1 s
+    under the probe (`lab demo`, streams held). The new replica is healthy long before the 30 s
+    interval: Docker checks it every start_interval (without it, the first check comes at 30 s);
+    nothing fails and no stream is dropped."""
     from bench.start_interval import WITH, node_rows, table
 
     subprocess.run(["bash", "scripts/build-cluster-node-image.sh"], cwd=REPO_ROOT, check=True)
@@ -71,6 +72,7 @@ def test_the_start_interval_bench_runs_the_lab_on_an_engine_26_node(tmp_path):
     print(table([row]))
     assert row["rollout_seconds"] and row["floor_seconds"], row
     assert float(row["start-to-healthy"]) < 10, f"start_interval was not used: {row}"  # type: ignore[arg-type]
+    assert str(row["failed"]).startswith("0 / ") and row["streams_dropped"] == "none", row
 
 
 def test_the_defaults_bench_runs_both_schedules_under_load_with_nothing_dropped(tmp_path):
