@@ -8,7 +8,7 @@ probe (4 long requests, 20 GET/s, 10 POST/s, 4 SSE streams and 2 WebSockets):
 At 2 and 4 replicas, each on a fresh private stack on this host's engine.
 
     make bench-defaults            (about 25 minutes)
-    .venv/bin/python bench/defaults.py --smoke    (the two schedules, 2 replicas, 2 s interval)
+    .venv/bin/python bench/defaults.py --smoke    (the overlapped rollout, 2 replicas, 2 s interval)
 
 Out: out/bench/defaults.{md,json}; each row names its rollout's phase log (out/<project>...).
 """
@@ -33,9 +33,9 @@ HEADER = (
 
 
 def plan(smoke: bool) -> list[Cell]:
-    """Every strategy at 2 and 4 replicas, interval 30 s; or the smoke's two schedules."""
+    """Every strategy at 2 and 4 replicas, interval 30 s; or the smoke's overlapped rollout."""
     if smoke:
-        return [Cell(s, STREAMS_LOAD, "2s", 2) for s in (ONE, ONE_SEQUENTIAL)]
+        return [Cell(ONE, STREAMS_LOAD, "2s", 2)]
     return [
         Cell(s, STREAMS_LOAD, INTERVAL, n)
         for n in (2, 4)
@@ -71,7 +71,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--smoke", action="store_true", help="the two schedules, 2 replicas, 2 s interval")
+    parser.add_argument(
+        "--smoke", action="store_true", help="the overlapped rollout, 2 replicas, 2 s interval"
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default out/bench)")
     args = parser.parse_args()
     out_dir = args.out or load_config().out_dir / "bench"

@@ -94,15 +94,11 @@ def test_06_shutdown_work_longer_than_grace_loses_writes(docker_client, base):
 
 
 def test_keep_alive_race_measurement_fixed_setting_has_no_502(docker_client, base):
-    """The broken variant is a measurement, not an assertion (the race is rare on one host; see
-    docs/workshop/keep-alive-race.md): its figures are printed, and the test checks that it ran
-    with the keep-alive the page describes, so the bursts' idle gaps straddle it."""
-    from lab.workshop.keepalive_race import BROKEN_KEEPALIVE_SECONDS, KEEPALIVE_GAPS
-
-    broken = run(docker_client, base, "keepalive-race", BROKEN)
-    assert broken.acked_writes > 0
-    assert broken.figures["app keep-alive s"] == BROKEN_KEEPALIVE_SECONDS
-    assert min(KEEPALIVE_GAPS) < BROKEN_KEEPALIVE_SECONDS < max(KEEPALIVE_GAPS)
+    """The fixed setting (the app keeps idle connections 30 s, Traefik only 10 s, so the proxy
+    always closes first) under the page's bursts: not one failure. The broken variant is a
+    measurement, not an assertion (the race is rare on one host; see
+    docs/workshop/keep-alive-race.md): it runs in `make keepalive-race`, not in CI, where it
+    asserted nothing but that it ran."""
     fixed = run(docker_client, base, "keepalive-race", FIXED)
     assert fixed.figures["app keep-alive s"] == 30
     assert_clean(fixed)
