@@ -9,9 +9,12 @@ the drained replica during the measurement):
 
 1. drain app-1 (SIGUSR1: it fails /healthz but serves on) right after Docker's own check of it;
 2. wait until Traefik's API says its server is DOWN;
-3. cause three reloads, 8 s apart: scale the service up by one, down again, up again;
-4. all along, poll Traefik's API every 0.1 s and send 20 GET/s through Traefik's port on
-   127.0.0.1, counting the answers app-1 gives after it was first DOWN.
+3. cause four reloads, 6 s apart: start a container the provider routes at once (a router of
+   its own, no healthcheck), remove it, start another, remove it. (A change Traefik's generated
+   configuration does not show, such as a replica that is not healthy yet, reloads nothing:
+   Traefik skips a configuration it already has);
+4. all along, poll Traefik's API and send GET /health (about 15 a second, one at a time) through
+   Traefik's port on 127.0.0.1, counting the answers app-1 gives after it was first DOWN.
 
     make bench-health-reset        (about 3 minutes)
 
@@ -20,23 +23,26 @@ Out: out/bench/health-reset.json and a summary line per reload.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
 
+import docker
 import httpx
+from docker.models.containers import Container
 
 from lab.compose_lab import ensure_images, private_project
 from lab.config import REPO_ROOT, load_config
-from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import connect, send_signal, service_containers
 from zerodrop.adapters.traefik_api import api_object
+from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
 
 OVERRIDE = REPO_ROOT / "bench" / "overrides" / "traefik-healthcheck.yml"
 DOCKER_INTERVAL = "60s"
-RELOADS = (3, 2, 3)  # the service's container count at each reload
-RELOAD_GAP = 8.0  # seconds between reloads
+RELOADS = ("start", "remove", "start", "remove")  # what is done to a router-only container
+RELOAD_GAP = 6.0  # seconds between reloads
 POLL = 0.05
 
 
@@ -44,6 +50,41 @@ def server_status(api_url: str, url: str) -> str:
     """UP, DOWN, or absent: the server's status in Traefik's API."""
     doc = api_object(api_url, "/api/http/services/app@docker") or {}
     return str((doc.get("serverStatus") or {}).get(url, "absent"))
+
+
+class ReloadTrigger:
+    """Containers of the project that Traefik routes as soon as they start (no healthcheck), each
+    with a router and service of its own: each start and each removal changes Traefik's
+    configuration, so it reloads."""
+
+    def __init__(self, client: docker.DockerClient, cfg: ComposeTarget, image: str, network: str) -> None:
+        self.client, self.cfg, self.image, self.network = client, cfg, image, network
+        self.running: list[Container] = []
+        self.made = 0
+
+    def act(self, what: str) -> None:
+        """Start one, or remove the last one started."""
+        if what == "remove":
+            self.running.pop().remove(force=True)
+            return
+        self.made += 1
+        name = f"reload{self.made}"
+        labels = {
+            "com.docker.compose.project": self.cfg.project, "com.docker.compose.service": "reload-trigger",
+            "traefik.enable": "true", f"traefik.http.routers.{name}.rule": f"Host(`{name}.invalid`)",
+            f"traefik.http.services.{name}.loadbalancer.server.port": "8000",
+        }  # fmt: skip
+        self.running.append(
+            self.client.containers.run(
+                self.image, labels=labels, network=self.network, healthcheck={"test": ["NONE"]}, detach=True
+            )
+        )
+
+    def close(self) -> None:
+        """Every trigger container, gone."""
+        for container in self.running:
+            container.remove(force=True)
+        self.running.clear()
 
 
 def main() -> None:
@@ -57,6 +98,8 @@ def main() -> None:
         app1 = sorted(service_containers(client, cfg.project, cfg.service), key=lambda c: c.name or "")[0]
         ip = next(iter(app1.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
         url, replica = f"http://{ip}:8000", app1.attrs["Config"]["Hostname"]
+        network = next(iter(app1.attrs["NetworkSettings"]["Networks"]))
+        trigger = ReloadTrigger(client, cfg, app1.attrs["Config"]["Image"], network)
 
         def checks() -> int:
             app1.reload()
@@ -77,24 +120,37 @@ def main() -> None:
         answers: list[tuple[float, str]] = []
         last = "DOWN"
         reloads: list[float] = []
-        with httpx.Client(headers={"Host": cfg.app_host}, timeout=5) as http:
+        with httpx.Client(headers={"Host": cfg.app_host}, timeout=5) as http, contextlib.closing(trigger):
             next_reload = time.monotonic() + 2
             end = time.monotonic() + 2 + RELOAD_GAP * len(RELOADS)
             pending = list(RELOADS)
             while time.monotonic() < end:
                 now = time.monotonic()
                 if pending and now >= next_reload:
-                    compose.scale(cfg, pending.pop(0))
+                    trigger.act(pending.pop(0))
                     reloads.append(time.monotonic() - t0)
                     next_reload += RELOAD_GAP
                 status = server_status(api, url)
                 if status != last:
                     events.append({"at": round(time.monotonic() - t0, 2), "status": status})
                     last = status
-                answer = http.get(f"{web}/")
-                answers.append((time.monotonic() - t0, answer.headers.get("x-app-replica", "?")))
+                try:
+                    answer = http.get(f"{web}/health")
+                    who = (
+                        answer.headers.get("x-app-replica", "?")
+                        if answer.status_code == 200
+                        else f"http-{answer.status_code}"
+                    )
+                except httpx.HTTPError as error:
+                    who = type(error).__name__
+                answers.append((time.monotonic() - t0, who))
                 time.sleep(POLL)
         after = [at for at, who in answers if who == replica]
+        failed = [
+            (round(at, 2), who)
+            for at, who in answers
+            if who.startswith("http-") or who.endswith(("Error", "Timeout"))
+        ]
         result = {
             "down_after_drain_s": round(down_at, 2),
             "reloads_at_s": [round(r, 2) for r in reloads],
@@ -102,6 +158,7 @@ def main() -> None:
             "requests": len(answers),
             "answered_by_drained_replica": len(after),
             "answered_by_it_at_s": [round(a, 2) for a in after],
+            "failed": failed,
         }
     out = base.out_dir / "bench" / "health-reset.json"
     out.parent.mkdir(parents=True, exist_ok=True)
