@@ -12,6 +12,7 @@ from lab.lab_app import lab_platform
 from lab.under_load import default_probe_options, probe_during_rollout, save_report
 from zerodrop.adapters.compose_file import settable_variables
 from zerodrop.adapters.docker_sdk import connect
+from zerodrop.cli.arguments import schedule_options
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.stopped_report import report_stopped, say
 from zerodrop.errors import (
@@ -29,15 +30,7 @@ from zerodrop.target import ComposeTarget
 def cmd_rollout(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     """Replace the service's replicas one batch at a time, with no request dropped."""
     target = resolve_target(cfg, args.to, parse_assignments(args.set))
-    options = RolloutOptions(
-        target=target,
-        max_surge=args.max_surge,
-        max_draining=args.max_draining,
-        overlap=args.overlap,
-        health_timeout=args.timeout,
-        route_timeout=args.route_timeout,
-        build=not args.no_build,
-    )
+    options = RolloutOptions(target=target, **schedule_options(args), build=not args.no_build)
     # Everything that can be checked without Docker is, before connecting: bad input says so even
     # when the engine is down.
     validate_options(options)

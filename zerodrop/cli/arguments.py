@@ -139,3 +139,14 @@ def stream_options(args: argparse.Namespace) -> dict[str, Any]:
     if hasattr(args, "stream_path"):
         fields |= {"stream_path": args.stream_path, "ws_path": args.ws_path}
     return fields
+
+
+def schedule_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The RolloutOptions fields the batch and deadline flags set (both rollout commands take them)."""
+    return {
+        "max_surge": args.max_surge,
+        "max_draining": args.max_draining,
+        "overlap": args.overlap,
+        "health_timeout": args.timeout,
+        "route_timeout": args.route_timeout,
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from zerodrop.cli.arguments import OneLineParser, count, duration, phase_log_file
+from zerodrop.cli.arguments import OneLineParser, count, duration, phase_log_file, schedule_options
 from zerodrop.cli.compose_flags import add_compose_flags
 from zerodrop.cli.image_source import (
     DEFAULT_PULL_TIMEOUT,
@@ -109,11 +109,7 @@ def recover_command(args: argparse.Namespace) -> str:
 def _options(args: argparse.Namespace, image: str) -> RolloutOptions:
     return RolloutOptions(
         Release(image),
-        max_surge=args.max_surge,
-        max_draining=args.max_draining,
-        overlap=args.overlap,
-        health_timeout=args.timeout,
-        route_timeout=args.route_timeout,
+        **schedule_options(args),
         build=False,
         image_reference=True,
         recover_command=recover_command(args),
