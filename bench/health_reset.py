@@ -26,7 +26,9 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import docker
 import httpx
@@ -87,28 +89,67 @@ class ReloadTrigger:
         self.running.clear()
 
 
+def drain_after_dockers_check(app1: Container) -> float:
+    """Drain app-1 right after Docker's own check of it (so Docker keeps calling it healthy for
+    most of an interval); the monotonic time of the drain."""
+
+    def checks() -> int:
+        app1.reload()
+        return len(app1.attrs["State"]["Health"]["Log"])
+
+    seen = checks()
+    wait_for(lambda: checks() > seen, what="Docker's next check of app-1", timeout=90, interval=0.2)
+    drained = time.monotonic()
+    send_signal(app1, "SIGUSR1")
+    return drained
+
+
+def answered_by(http: httpx.Client, web: str) -> str:
+    """Which replica answered one GET /health through Traefik, or what went wrong."""
+    try:
+        answer = http.get(f"{web}/health")
+    except httpx.HTTPError as error:
+        return f"error:{type(error).__name__}"
+    return (
+        answer.headers.get("x-app-replica", "?")
+        if answer.status_code == 200
+        else f"error:http-{answer.status_code}"
+    )
+
+
+def observe(
+    trigger: ReloadTrigger, status: Callable[[], str], ask: Callable[[], str], t0: float
+) -> dict[str, list[Any]]:
+    """Reload Traefik RELOADS times, RELOAD_GAP apart, while watching the server's status and who
+    answers (bounded: RELOAD_GAP x RELOADS + 2 s)."""
+    seen: dict[str, list[Any]] = {"reloads": [], "changes": [], "answers": []}
+    last, pending = "DOWN", list(RELOADS)
+    next_reload, end = time.monotonic() + 2, time.monotonic() + 2 + RELOAD_GAP * len(RELOADS)
+    while time.monotonic() < end:
+        if pending and time.monotonic() >= next_reload:
+            trigger.act(pending.pop(0))
+            seen["reloads"].append(round(time.monotonic() - t0, 2))
+            next_reload += RELOAD_GAP
+        if (now := status()) != last:
+            seen["changes"].append({"at": round(time.monotonic() - t0, 2), "status": now})
+            last = now
+        seen["answers"].append((round(time.monotonic() - t0, 2), ask()))
+        time.sleep(POLL)  # pacing the bounded loop, not a wait for a state
+    return seen
+
+
 def main() -> None:
     """Run the measurement once and print what it saw."""
     client, base = connect(), load_config()
     ensure_images(client, base, ("v1",))
-    with private_project(
-        client, base, "zdbench", {"APP_HEALTH_INTERVAL": DOCKER_INTERVAL}, override=OVERRIDE
-    ) as cfg:
+    variables = {"APP_HEALTH_INTERVAL": DOCKER_INTERVAL}
+    with private_project(client, base, "zdbench", variables, override=OVERRIDE) as cfg:
         api, web = f"http://127.0.0.1:{cfg.api_port}", f"http://127.0.0.1:{cfg.http_port}"
         app1 = sorted(service_containers(client, cfg.project, cfg.service), key=lambda c: c.name or "")[0]
-        ip = next(iter(app1.attrs["NetworkSettings"]["Networks"].values()))["IPAddress"]
-        url, replica = f"http://{ip}:8000", app1.attrs["Config"]["Hostname"]
-        network = next(iter(app1.attrs["NetworkSettings"]["Networks"]))
+        network, settings = next(iter(app1.attrs["NetworkSettings"]["Networks"].items()))
+        url, replica = f"http://{settings['IPAddress']}:8000", app1.attrs["Config"]["Hostname"]
         trigger = ReloadTrigger(client, cfg, app1.attrs["Config"]["Image"], network)
-
-        def checks() -> int:
-            app1.reload()
-            return len(app1.attrs["State"]["Health"]["Log"])
-
-        seen = checks()
-        wait_for(lambda: checks() > seen, what="Docker's next check of app-1", timeout=90, interval=0.2)
-        t0 = time.monotonic()
-        send_signal(app1, "SIGUSR1")
+        t0 = drain_after_dockers_check(app1)
         wait_for(
             lambda: server_status(api, url) == "DOWN",
             what="Traefik to mark app-1 DOWN",
@@ -116,50 +157,18 @@ def main() -> None:
             interval=0.05,
         )
         down_at = time.monotonic() - t0
-        events: list[dict[str, object]] = []
-        answers: list[tuple[float, str]] = []
-        last = "DOWN"
-        reloads: list[float] = []
         with httpx.Client(headers={"Host": cfg.app_host}, timeout=5) as http, contextlib.closing(trigger):
-            next_reload = time.monotonic() + 2
-            end = time.monotonic() + 2 + RELOAD_GAP * len(RELOADS)
-            pending = list(RELOADS)
-            while time.monotonic() < end:
-                now = time.monotonic()
-                if pending and now >= next_reload:
-                    trigger.act(pending.pop(0))
-                    reloads.append(time.monotonic() - t0)
-                    next_reload += RELOAD_GAP
-                status = server_status(api, url)
-                if status != last:
-                    events.append({"at": round(time.monotonic() - t0, 2), "status": status})
-                    last = status
-                try:
-                    answer = http.get(f"{web}/health")
-                    who = (
-                        answer.headers.get("x-app-replica", "?")
-                        if answer.status_code == 200
-                        else f"http-{answer.status_code}"
-                    )
-                except httpx.HTTPError as error:
-                    who = type(error).__name__
-                answers.append((time.monotonic() - t0, who))
-                time.sleep(POLL)
-        after = [at for at, who in answers if who == replica]
-        failed = [
-            (round(at, 2), who)
-            for at, who in answers
-            if who.startswith("http-") or who.endswith(("Error", "Timeout"))
-        ]
-        result = {
-            "down_after_drain_s": round(down_at, 2),
-            "reloads_at_s": [round(r, 2) for r in reloads],
-            "status_changes": events,
-            "requests": len(answers),
-            "answered_by_drained_replica": len(after),
-            "answered_by_it_at_s": [round(a, 2) for a in after],
-            "failed": failed,
-        }
+            seen = observe(trigger, lambda: server_status(api, url), lambda: answered_by(http, web), t0)
+    answers = seen["answers"]
+    result = {
+        "down_after_drain_s": round(down_at, 2),
+        "reloads_at_s": seen["reloads"],
+        "status_changes": seen["changes"],
+        "requests": len(answers),
+        "answered_by_drained_replica": sum(1 for _, who in answers if who == replica),
+        "answered_by_it_at_s": [at for at, who in answers if who == replica],
+        "failed": [(at, who) for at, who in answers if who.startswith("error:")],
+    }
     out = base.out_dir / "bench" / "health-reset.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     Path(out).write_text(json.dumps(result, indent=1), encoding="utf-8")
