@@ -60,7 +60,12 @@ def report_result(
         unverified=result.unverified,
         drift=drift,
         phase_log=str(log_path),
-    )
+        tool=None if result.cost is None else {
+            "cpu_seconds": round(result.cost.cpu_own, 2),
+            "commands_cpu_seconds": round(result.cost.cpu_children, 2),
+            "peak_memory_mib": round(result.cost.peak_mib, 1),
+        },
+    )  # fmt: skip
 
 
 def report_stopped_rollout(stopped: RolloutStopped, out: Output) -> int:

@@ -71,3 +71,32 @@ def test_a_refusal_is_an_error_object_then_the_result(tmp_path, args, status, ki
     assert lines[-1]["outcome"] == ("refused" if status == 2 else "unavailable")
     if args[0] in ("rollout", "rollback") and kind != "UsageError":
         assert {"project", "from", "to", "seconds", "cut"} <= set(lines[-1])
+
+
+def test_a_finished_rollouts_result_carries_the_tools_own_cost_in_the_schema(capsys):
+    """The result of a rollout that finished: seconds, replaced, phase log and what the rollout
+    itself used (its CPU, its commands' CPU, its peak memory), valid against the schema."""
+    from types import SimpleNamespace
+
+    from zerodrop.cli.output import Output
+    from zerodrop.cli.rollout_report import report_result
+    from zerodrop.rollout.result import RolloutResult
+    from zerodrop.rollout.tool_cost import ToolCost, Usage
+
+    cost = ToolCost.since(Usage(0.0, 0.0))
+    result = RolloutResult([("app-1", "app-3")], 12.5, [], overlap=True, cost=cost)
+    found = SimpleNamespace(spec=SimpleNamespace(image="shop:v2", name="api"))
+    out = Output(
+        json=True,
+        context={
+            "command": "rollout",
+            "service": "api",
+            "project": "shop",
+            "from": "shop:v1",
+            "to": "shop:v2",
+        },
+    )
+    status = report_result(result, found, SimpleNamespace(image="shop:v2"), Path("phases.jsonl"), out)  # type: ignore[arg-type]
+    (line,) = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    jsonschema.validate(line, SCHEMA)
+    assert status == 0 and line["tool"]["cpu_seconds"] >= 0 and line["tool"]["peak_memory_mib"] > 0
