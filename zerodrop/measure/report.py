@@ -23,7 +23,8 @@ def rollout_floor(result: RolloutResult) -> float | None:
     batch starts once they are out; overlapped, as soon as this batch's new replicas are routed,
     and it drains once they are out. An old replica, from its drain, still needs to leave rotation,
     finish its own requests and stop: the rollout cannot end before the last of them, whichever
-    batch it belongs to. None if a phase is missing."""
+    batch it belongs to; then comes its last request through Traefik's entrypoint (as long as the
+    service takes to answer it). None if a phase is missing."""
     ends: dict[tuple[str, str], PhaseRecord] = {(r.phase, r.replica): r for r in result.records}
 
     def slowest(phase: str, role: str, names: list[str]) -> float | None:
@@ -50,7 +51,10 @@ def rollout_floor(result: RolloutResult) -> float | None:
             floor = max(floor, drained_at + stop.end - drain.start)  # its own drain to its stop's end
         out_before = drained_at + out
         elapsed = elapsed + started + routed if result.overlap else out_before
-    return max(floor, out_before) if result.batches else None
+    if not result.batches:
+        return None
+    last_check = ends.get(("last-check", "Traefik's entrypoint"))
+    return max(floor, out_before) + (last_check.seconds if last_check is not None else 0.0)
 
 
 def summary_table(result: RolloutResult) -> str:
@@ -80,7 +84,8 @@ def summary_table(result: RolloutResult) -> str:
         lines.append(
             f"floor {floor:.1f}s ({'overlapped' if result.overlap else 'sequential'} batches' "
             "start>healthy + healthy>routed + drain>out, then the old replica that finishes last: "
-            f"its remaining requests and stop): took {result.seconds / floor:.2f}x the floor"
+            "its remaining requests and stop; then the last check): "
+            f"took {result.seconds / floor:.2f}x the floor"
         )
     if result.cost is not None:
         lines.append(f"tool: {result.cost.line()}")

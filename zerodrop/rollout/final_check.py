@@ -25,10 +25,14 @@ def answers_through_entrypoint(
         return last[0].matches(target)
 
     bound = max(route_timeout, 2 * platform.answer_timeout)
-    try:
-        gates.until(answered, "a request through Traefik's entrypoint", bound)
-    except WaitTimeout as error:
-        problem = _unanswered(last[0] if last else None, target, bound, error)
+    problem = None
+    with log.phase("last-check", "Traefik's entrypoint") as record:  # part of the rollout's time
+        try:
+            gates.until(answered, "a request through Traefik's entrypoint", bound)
+        except WaitTimeout as error:
+            problem = _unanswered(last[0] if last else None, target, bound, error)
+            record.detail = "not as declared"
+    if problem is not None:
         log.note(f"UNVERIFIED: every replica was replaced and is routed, but {problem}")
         return problem
     by = last[0].version or "the service (it does not say its version)"

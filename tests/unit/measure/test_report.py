@@ -83,3 +83,21 @@ def test_the_floor_of_an_overlapped_rollout_starts_each_batch_once_the_one_befor
     assert rollout_floor(overlapped) == pytest.approx(90.0)
     assert "took 1.00x the floor" in summary_table(overlapped) and "overlapped" in summary_table(overlapped)
     assert rollout_floor(RolloutResult([], 90.0, records, batches=batches)) == pytest.approx(118.0)
+
+
+def test_the_floor_ends_with_the_last_check_through_the_entrypoint():
+    """A service whose check path takes 10 s to answer (the article's program): the rollout's last
+    request through Traefik's entrypoint is part of its time, and of its floor."""
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.result import RolloutResult
+
+    records = [
+        PhaseRecord("start-to-healthy", "new app-3", 0, 2),
+        PhaseRecord("healthy-to-routed", "new app-3", 2, 3),
+        PhaseRecord("drain-to-out", "old app-1", 3, 4),
+        PhaseRecord("stop", "old app-1", 8, 9),
+        PhaseRecord("last-check", "Traefik's entrypoint", 9, 19),
+    ]
+    result = RolloutResult([], 19.0, records, batches=[(["app-1"], ["app-3"])], overlap=True)
+    assert rollout_floor(result) == pytest.approx(9 + 10)
