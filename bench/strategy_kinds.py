@@ -4,6 +4,10 @@ recreate-all, the manual recipe, drain + sleep 10, and the lab's rollout (one at
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,15 +15,12 @@ from dataclasses import dataclass
 import docker
 
 from lab.compose_lab import wait_all_routed
-from lab.lab_app import lab_platform
+from lab.config import REPO_ROOT, lab_environment
 from lab.workshop.actions import stop_all
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import get_container, replicas, send_signal
-from zerodrop.errors import EXIT_CUT, EXIT_OK
-from zerodrop.measure.report import rollout_floor
-from zerodrop.model import Release, is_ready
-from zerodrop.rollout.execute import execute_rollout
-from zerodrop.rollout.plan import RolloutOptions
+from zerodrop.errors import EXIT_CUT, EXIT_OK, EXIT_UNVERIFIED
+from zerodrop.model import is_ready
 from zerodrop.rollout.tool_cost import ToolCost
 from zerodrop.target import ComposeTarget
 from zerodrop.waits import wait_for
@@ -104,21 +105,40 @@ def drain_and_sleep(run: Run, seconds: float = RECIPE_SLEEP) -> None:
 
 
 def lab_rollout(max_surge: Callable[[ComposeTarget], int], *, overlap: bool = True) -> Callable[[Run], None]:
-    """The lab's own rollout with the given batch size and schedule; it reports its floor and cost."""
+    """The lab's own rollout with the given batch size and schedule, run as a user runs it (`python
+    -m lab rollout`, a process of its own, so its CPU and memory are its own, not the probe's);
+    it reports its exit status, floor and cost from its summary."""
 
     def roll(run: Run) -> None:
-        options = RolloutOptions(
-            Release(run.target), max_surge=max_surge(run.cfg), build=False, overlap=overlap
-        )
         log_path = run.cfg.out_dir / f"{run.cfg.project}.rollout.jsonl"
-        result = execute_rollout(
-            lab_platform(run.client, run.cfg), run.cfg, options, log_path, lambda _: None
-        )
-        run.floor = rollout_floor(result)
-        run.exit_code = EXIT_CUT if result.cut else EXIT_OK
-        run.cost = result.cost
+        argv = [sys.executable, "-m", "lab", "rollout", "--to", run.target, "--no-build"]
+        argv += ["--max-surge", str(max_surge(run.cfg)), "--log", str(log_path)]
+        argv += [] if overlap else ["--no-overlap"]
+        done = subprocess.run(
+            argv, env={**os.environ, **lab_environment(run.cfg)}, cwd=REPO_ROOT, capture_output=True,
+            text=True, timeout=2 * WAIT_BOUND, check=False,
+        )  # fmt: skip
+        run.exit_code = done.returncode
+        if done.returncode not in (EXIT_OK, EXIT_CUT, EXIT_UNVERIFIED):
+            said = (done.stdout + done.stderr).strip().splitlines()[-3:]
+            raise RuntimeError(f"lab rollout exited {done.returncode}: {' / '.join(said)}")
+        run.floor, run.cost = summary_figures(done.stdout)
 
     return roll
+
+
+def summary_figures(summary: str) -> tuple[float | None, ToolCost | None]:
+    """The floor and the tool's cost from a rollout's printed summary (None where it has none)."""
+    floor = re.search(r"^floor ([\d.]+)s", summary, re.M)
+    cost = re.search(
+        r"^tool: [\d.]+s CPU \(zerodrop ([\d.]+)s, the commands it ran ([\d.]+)s\), peak memory ([\d.]+) MiB",
+        summary,
+        re.M,
+    )
+    return (
+        float(floor.group(1)) if floor else None,
+        ToolCost(*(float(cost.group(i)) for i in (1, 2, 3))) if cost else None,
+    )
 
 
 STRATEGIES: dict[str, Callable[[Run], None]] = {

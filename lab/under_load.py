@@ -5,7 +5,7 @@ check (`probe_during_rollout`, used by `make demo` and the rollout lab tests).""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -139,7 +139,9 @@ def probe_during_rollout(
     )
     writes = check_writes(client, cfg.project, cfg.service, measured.probe.acked_event_ids())
     failure = None if measured.error is None else str(measured.error)
-    return MeasuredRollout(measured.probe, measured.value, failure, load_phases(log_path), writes)
+    # The probe ran in this process too: no CPU or memory figure of it is the rollout's alone.
+    result = None if measured.value is None else replace(measured.value, cost=None)
+    return MeasuredRollout(measured.probe, result, failure, load_phases(log_path), writes)
 
 
 def save_report(measured: MeasuredRollout, path: Path, log_path: Path) -> Path:

@@ -40,3 +40,25 @@ def test_the_published_strategies_table_reads_back_into_rows():
     assert len(rows) == 34
     assert all(r.failed > 0 for r in rows if r.strategy == RECREATE)
     assert all(r.failed == 0 for r in rows if r.strategy.startswith("lab rollout"))
+
+
+def test_the_bench_reads_a_rollouts_floor_and_cost_from_its_printed_summary():
+    """The strategies bench runs `python -m lab rollout` in a process of its own and reads its
+    floor and its cost from the summary it prints: the same lines summary_table writes."""
+    from bench.strategy_kinds import summary_figures
+    from zerodrop.measure.report import summary_table
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.result import RolloutResult
+    from zerodrop.rollout.tool_cost import ToolCost
+
+    records = [
+        PhaseRecord("start-to-healthy", "new app-3", 0, 2),
+        PhaseRecord("healthy-to-routed", "new app-3", 2, 3),
+        PhaseRecord("drain-to-out", "old app-1", 3, 4),
+        PhaseRecord("stop", "old app-1", 8, 9),
+    ]
+    cost = ToolCost(1.25, 0.5, 61.0)
+    result = RolloutResult([("app-1", "app-3")], 9.5, records, batches=[(["app-1"], ["app-3"])], cost=cost)
+    floor, read = summary_figures(summary_table(result) + "\nrollout: phase log x.jsonl\n")
+    assert floor == 9.0 and read == ToolCost(1.2, 0.5, 61.0)  # printed to a tenth
+    assert summary_figures("total 1.0s\n") == (None, None)
