@@ -67,7 +67,16 @@ def one_run(label: str, env: dict[str, str], scratch: Path, *, overlap: bool = T
     print(f"bench-start-interval: {label}", flush=True)
     try:
         lab(env, "up", "--no-build")
-        out = lab(env, "demo", "--to", "v2", "--log", str(log), *(() if overlap else ("--no-overlap",)))
+        out = lab(
+            env,
+            "demo",
+            "--to",
+            "v2",
+            "--no-build",
+            "--log",
+            str(log),
+            *(() if overlap else ("--no-overlap",)),
+        )
     finally:
         lab(env, "down")
     total = re.search(r"^total ([\d.]+)s", out, re.M)

@@ -93,6 +93,7 @@ def _add_measure_commands(commands: argparse._SubParsersAction[OneLineParser]) -
         help="start each batch only once Traefik has dropped the old replicas of the one before",
     )
     demo.add_argument("--log", type=Path, help="the rollout's phase log (default out/demo-rollout.jsonl)")
+    demo.add_argument("--no-build", action="store_true", help="roll to images already on the engine")
     demo.set_defaults(run=cmd_demo)
     workshop = commands.add_parser("workshop", help="reproduce a workshop scenario, broken then fixed")
     workshop.add_argument(

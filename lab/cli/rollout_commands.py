@@ -58,7 +58,7 @@ def cmd_demo(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     measured = probe_during_rollout(
         client,
         cfg,
-        RolloutOptions(target=target, overlap=args.overlap),
+        RolloutOptions(target=target, overlap=args.overlap, build=not args.no_build),
         default_probe_options(cfg, streams=True),
         log_path=log_path,
         out=lambda line: print(line, flush=True),
