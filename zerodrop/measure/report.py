@@ -20,11 +20,11 @@ def rollout_floor(result: RolloutResult) -> float | None:
     """The shortest this rollout could have been on its schedule, from its own phases. Each batch
     takes start-to-healthy + healthy-to-routed of its new replicas, then drains its old ones, which
     take drain-to-out to leave rotation (the slowest of each in the batch). Sequential, the next
-    batch starts once they are out; overlapped, as soon as this batch's new replicas are routed,
-    and it drains once they are out. An old replica, from its drain, still needs to leave rotation,
-    finish its own requests and stop: the rollout cannot end before the last of them, whichever
-    batch it belongs to; then comes its last request through Traefik's entrypoint (as long as the
-    service takes to answer it). None if a phase is missing."""
+    batch starts once they are out; overlapped, as soon as this batch's new replicas are routed.
+    An old replica, from its drain, still needs to leave rotation, finish its own requests and
+    stop: the rollout cannot end before the last of them, whichever batch it belongs to; then
+    comes its last request through Traefik's entrypoint (as long as the service takes to answer
+    it). None if a phase is missing."""
     ends: dict[tuple[str, str], PhaseRecord] = {(r.phase, r.replica): r for r in result.records}
 
     def slowest(phase: str, role: str, names: list[str]) -> float | None:
@@ -33,7 +33,7 @@ def rollout_floor(result: RolloutResult) -> float | None:
             return None
         return max(r.seconds for r in found if r is not None)
 
-    elapsed, floor, out_before = 0.0, 0.0, 0.0  # when the next batch may start; the last one out
+    elapsed, floor = 0.0, 0.0  # when the next batch may start; when the last old replica is gone
     for old, new in result.batches:
         parts = (
             slowest("start-to-healthy", "new", new),
@@ -43,18 +43,17 @@ def rollout_floor(result: RolloutResult) -> float | None:
         if any(p is None for p in parts):
             return None
         started, routed, out = (p or 0.0 for p in parts)
-        drained_at = max(elapsed + started + routed, out_before)
+        drained_at = elapsed + started + routed
         for name in old:
             drain, stop = ends.get(("drain-to-out", f"old {name}")), ends.get(("stop", f"old {name}"))
             if drain is None or stop is None:
                 return None
             floor = max(floor, drained_at + stop.end - drain.start)  # its own drain to its stop's end
-        out_before = drained_at + out
-        elapsed = elapsed + started + routed if result.overlap else out_before
+        elapsed = drained_at if result.overlap else drained_at + out
     if not result.batches:
         return None
     last_check = ends.get(("last-check", "Traefik's entrypoint"))
-    return max(floor, out_before) + (last_check.seconds if last_check is not None else 0.0)
+    return max(floor, elapsed) + (last_check.seconds if last_check is not None else 0.0)
 
 
 def summary_table(result: RolloutResult) -> str:

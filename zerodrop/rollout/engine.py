@@ -3,11 +3,12 @@
 Per batch (one replica by default): start the new replicas beside the old ones; wait until Docker
 calls them healthy and Traefik lists them; check once more that they serve; drain the old ones
 (they fail readiness but serve on). They retire in the background (until Traefik drops them,
-then until idle, stop with the full grace period, remove) while the next batch starts: the
-overlap. A drained replica serves what Traefik still sends it, so starting the next batch need
-not wait; draining it does, so batches are handed over (old replicas out of rotation) in order.
-At most `max_draining` old replicas retire at once; the next batch waits for room. Without
-overlap, each batch waits until Traefik has dropped its old replicas before the next begins.
+then until idle, stop with the full grace period, remove) while the next batch starts and drains
+in turn: the overlap. A drained replica serves what Traefik still sends it, and a batch drains
+only once its own new replicas are routed, so the ready, routed count never falls; batches are
+handed over (old replicas out of rotation) in any order. At most `max_draining` old replicas
+retire at once; the next batch waits for room. Without overlap, each batch waits until Traefik
+has dropped its old replicas before the next begins.
 
 At most N + max_surge + max_draining containers of the service exist at once (N: its replicas).
 
@@ -36,7 +37,7 @@ from zerodrop.errors import (
     first_line,
 )
 from zerodrop.model import Replica
-from zerodrop.rollout.batch_gates import wait_for_handover, wait_for_room
+from zerodrop.rollout.batch_gates import wait_for_room
 from zerodrop.rollout.create import create_batch
 from zerodrop.rollout.deadlines import Timeouts
 from zerodrop.rollout.final_check import answers_through_entrypoint
@@ -117,7 +118,6 @@ class RolloutEngine:
             with self.log.phase("healthy-to-routed", f"new {replica.name}"):
                 self.gates.routed(replica, self.route_timeout)
         self.watched.replicas += batch.new
-        wait_for_handover(self.gates, self.retiring, self.log, self.open_batches)
         self.watched.check()  # once more, right before the old ones leave rotation
         began = self._drain(batch)
         if not self.options.overlap:

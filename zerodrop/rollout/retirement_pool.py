@@ -58,7 +58,6 @@ class Retirements:
         self.cut: list[CutWork] = []
         self.errors: list[str] = []
         self.ended = threading.Event()  # set each time a retirement ends: a wait on them wakes at once
-        self.moved = threading.Event()  # set each time a replica leaves rotation or a retirement ends
         self._lock = threading.Lock()
 
     def bound(self) -> float:
@@ -109,7 +108,6 @@ class Retirements:
         with self._lock:
             if not retirement.reclaim.is_set() and not self._rollout_stops():
                 retirement.out = True
-                self.moved.set()
                 return
             retirement.reclaim.set()
         raise Reclaimed(f"reclaimed: {retirement.replica.name} stays running for the undo")
@@ -162,7 +160,6 @@ class Retirements:
         finally:
             retirement.done.set()
             self.ended.set()
-            self.moved.set()
 
     def reclaim(self, replicas: list[Replica]) -> list[Replica]:
         """Stop retiring these replicas if their stop has not begun, and wait for those whose stop

@@ -85,6 +85,30 @@ def test_the_floor_of_an_overlapped_rollout_starts_each_batch_once_the_one_befor
     assert rollout_floor(RolloutResult([], 90.0, records, batches=batches)) == pytest.approx(118.0)
 
 
+def test_the_floor_of_an_overlapped_rollout_drains_the_next_batch_while_the_one_before_leaves():
+    """app-1 takes until 70 to leave rotation (its check grid); app-2 drains at 61.5 all the same,
+    once app-4 is routed, and is out at 80 and stopped at 81: the floor is 81, not app-1's exit
+    plus app-2's own drain-to-stop (70 + 19.5)."""
+    from zerodrop.measure.report import rollout_floor
+    from zerodrop.model import PhaseRecord
+    from zerodrop.rollout.result import RolloutResult
+
+    records = [
+        PhaseRecord("start-to-healthy", "new app-3", 0, 30),
+        PhaseRecord("healthy-to-routed", "new app-3", 30, 30.5),
+        PhaseRecord("drain-to-out", "old app-1", 30.5, 70),
+        PhaseRecord("stop", "old app-1", 70, 71),
+        PhaseRecord("start-to-healthy", "new app-4", 30.5, 61),
+        PhaseRecord("healthy-to-routed", "new app-4", 61, 61.5),
+        PhaseRecord("drain-to-out", "old app-2", 61.5, 80),
+        PhaseRecord("stop", "old app-2", 80, 81),
+    ]
+    batches = [(["app-1"], ["app-3"]), (["app-2"], ["app-4"])]
+    assert rollout_floor(RolloutResult([], 81.0, records, batches=batches, overlap=True)) == pytest.approx(
+        81.0
+    )
+
+
 def test_the_floor_ends_with_the_last_check_through_the_entrypoint():
     """A service whose check path takes 10 s to answer (the article's program): the rollout's last
     request through Traefik's entrypoint is part of its time, and of its floor."""
