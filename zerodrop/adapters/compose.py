@@ -131,6 +131,25 @@ def config(cfg: ComposeTarget) -> dict[str, Any]:
     return data
 
 
+def config_hashes(cfg: ComposeTarget) -> dict[str, str]:
+    """The config hash compose computes now for every service (`docker compose config --hash '*'`):
+    what it compares with its containers' `com.docker.compose.config-hash` label."""
+    text = run_compose(cfg, "config", "--hash", "*", timeout=SCALE_TIMEOUT)
+    pairs = (line.split() for line in text.splitlines() if line.strip())
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+def recreate(
+    cfg: ComposeTarget, service: str, *, timeout: float, should_stop: Callable[[], bool] = lambda: False
+) -> None:
+    """compose's own `up -d` of one service, its dependencies left alone, until it runs (healthy
+    when it has a healthcheck): `up -d --no-deps --no-build --wait --wait-timeout`."""
+    run_compose(
+        cfg, "up", "-d", "--no-deps", "--no-build", "--wait", "--wait-timeout", str(max(1, round(timeout))),
+        service, timeout=timeout + SCALE_TIMEOUT, should_stop=should_stop,
+    )  # fmt: skip
+
+
 def down(cfg: ComposeTarget) -> None:
     """Remove every container, network and volume of the project."""
     run_compose(cfg, "down", "--volumes", "--remove-orphans", "--timeout", "40")

@@ -23,6 +23,8 @@ HTTP_CONFLICT = 409  # Docker's answer to a signal for a container that does not
 PROJECT_LABEL = "com.docker.compose.project"
 SERVICE_LABEL = "com.docker.compose.service"
 NUMBER_LABEL = "com.docker.compose.container-number"
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+CONFIG_HASH_LABEL = "com.docker.compose.config-hash"
 
 ENGINE_HINT = (
     "Docker engine unreachable: start Docker Desktop or your engine, or point DOCKER_HOST "
@@ -105,6 +107,17 @@ def service_containers(
 def replicas(client: docker.DockerClient, project: str, service: str, *, all: bool = False) -> list[Replica]:
     """The running replicas of a service (stopped ones too with `all`), fresh from the engine."""
     return [describe(c) for c in service_containers(client, project, service, all=all)]
+
+
+def config_hashes_running(client: docker.DockerClient, project: str) -> dict[str, list[str]]:
+    """The `com.docker.compose.config-hash` of each running container of a project, by service
+    (one-off containers of `compose run` left out)."""
+    found: dict[str, list[str]] = {}
+    for container in service_containers(client, project):
+        labels = container.labels
+        if labels.get(ONEOFF_LABEL, "False") != "True" and SERVICE_LABEL in labels:
+            found.setdefault(labels[SERVICE_LABEL], []).append(labels.get(CONFIG_HASH_LABEL, ""))
+    return found
 
 
 def get_container(client: docker.DockerClient, container_id: str) -> Container | None:

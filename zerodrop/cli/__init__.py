@@ -18,6 +18,7 @@ from zerodrop.cli.plugin import AS_PLUGIN, install_plugin, plugin_dir, this_comm
 from zerodrop.cli.probe_command import add_probe_command
 from zerodrop.cli.rollout_command import add_rollout_command
 from zerodrop.cli.service_commands import add_service_commands
+from zerodrop.cli.up_command import add_up_command
 from zerodrop.errors import EXIT_BAD_INPUT, EXIT_OK, UsageExit, ZerodropError
 
 
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zerodrop {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     add_rollout_command(commands)
+    add_up_command(commands)
     add_service_commands(commands)
     add_lint_command(commands)
     add_probe_command(commands)

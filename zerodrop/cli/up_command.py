@@ -1,0 +1,134 @@
+"""`zerodrop up`: what `docker compose up -d` does to a project, service by service in compose's
+dependency order, with every changed routed service rolled instead of recreated. `--dry-run`
+prints the plan and changes and fetches nothing."""
+
+from __future__ import annotations
+
+import argparse
+
+from zerodrop.adapters import compose, docker_sdk
+from zerodrop.adapters.docker_sdk import connect
+from zerodrop.cli.arguments import OneLineParser, count, duration
+from zerodrop.cli.compose_flags import add_compose_flags, merged_config, state_dir
+from zerodrop.cli.image_source import DEFAULT_PULL_TIMEOUT, PULL_POLICIES
+from zerodrop.cli.output import Output
+from zerodrop.cli.rollout_command import EXIT_HELP
+from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
+from zerodrop.cli.signals import signals_to
+from zerodrop.cli.up_steps import RealSteps
+from zerodrop.errors import EXIT_OK, ComposeError, RolloutInputError, first_line
+from zerodrop.rollout.lock import rollout_lock
+from zerodrop.rollout.result import Interrupt
+from zerodrop.up.plan import UpPlan, plan_up
+from zerodrop.up.run import UpOutcome, run_plan
+
+UP_EXAMPLES = """examples:
+  TAG=v2 zerodrop up -p shop -f compose.yml --dry-run     # what would change, and how
+  TAG=v2 zerodrop up -p shop -f compose.yml               # roll what is routed, recreate the rest
+  zerodrop up web worker --atomic                        # these two; roll web back if worker fails"""
+
+
+def add_up_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
+    """`zerodrop up`, with compose's flags and its own."""
+    up = commands.add_parser(
+        "up", help="`docker compose up -d` for a whole project, rolling every changed routed service",
+        description="Bring every service (or those named) to what the compose files say, as "
+        "`docker compose up -d` would, in its dependency order: a changed service routed by Traefik "
+        "is rolled (confirmed in Traefik's API, drained, undone on failure), any other changed one "
+        "recreated by compose. A routed service that cannot roll, a single replica owning a named "
+        "volume, or a changed Traefik stops the plan before anything changes.",
+        epilog=f"{UP_EXAMPLES}\n\n{EXIT_HELP}", formatter_class=argparse.RawDescriptionHelpFormatter,
+    )  # fmt: skip
+    up.add_argument("services", nargs="*", metavar="SERVICE", help="only these services (default: all)")
+    add_compose_flags(up)
+    up.add_argument("--pull", choices=PULL_POLICIES, help="as compose: default each service's pull_policy")
+    up.add_argument(
+        "--pull-timeout", type=duration, default=DEFAULT_PULL_TIMEOUT, metavar="DURATION",
+        help=f"how long one pull may take (default {DEFAULT_PULL_TIMEOUT:.0f}s)",
+    )  # fmt: skip
+    up.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
+    up.add_argument(
+        "--max-parallel",
+        type=count,
+        default=1,
+        help="services changed at once where none depends on another (1)",
+    )
+    up.add_argument("--atomic", action="store_true", help="if a step fails, roll back every service rolled")
+    up.add_argument(
+        "--recreate-unrollable", action="store_true",
+        help="recreate a service that cannot roll (a routed one, or one replica with a named volume) "
+        "and accept its outage, which the plan names",
+    )  # fmt: skip
+    add_deadline_flags(up)
+    up.add_argument("--dry-run", action="store_true", help="print the plan; change nothing, fetch nothing")
+    up.add_argument("--json", action="store_true", help="only JSON lines on stdout, a result last")
+    up.set_defaults(run=cmd_up)
+
+
+def read_plan(args: argparse.Namespace) -> tuple[UpPlan, RealSteps]:
+    """The plan compose's configuration and the running containers give, and the steps that
+    would carry it out; RolloutInputError (nothing changed) for what cannot go."""
+    project, config = merged_config(args)
+    name = str(config.get("name") or "")
+    project = project.with_overrides(project=name, state_dir=state_dir() / "up")
+    try:
+        hashes = compose.config_hashes(project)
+    except ComposeError as error:
+        raise RolloutInputError(f"docker compose config --hash: {first_line(error)}") from None
+    running = docker_sdk.config_hashes_running(connect(), name)
+    plan = plan_up(config, hashes, running, only=args.services, recreate_unrollable=args.recreate_unrollable)
+    return plan, RealSteps(args, project, args.output, Interrupt())
+
+
+def say_plan(plan: UpPlan, out: Output) -> None:
+    """Each service's step, one line each, and as a `plan` object with --json."""
+    for step in plan.steps:
+        out.say(f"up: {step.line()}")
+    out.emit("plan", steps=[{"service": s.service, "action": s.action, "reason": s.reason,
+                             "depends_on": list(s.depends_on), "outage": s.outage or None}
+                            for s in plan.steps], levels=[list(level) for level in plan.levels])  # fmt: skip
+
+
+def say_outcome(outcome: UpOutcome, out: Output) -> int:
+    """What was done, what failed, what never began and what --atomic rolled back; the exit."""
+    said = {"done": outcome.done, "never begun": outcome.not_begun, "rolled back": outcome.rolled_back,
+            "NOT rolled back": outcome.not_rolled_back}  # fmt: skip
+    for label, names in said.items():
+        if names:
+            out.say(f"up: {label}: {', '.join(names)}")
+    for name, code in outcome.failed.items():
+        out.say(f"up: failed: {name} (exit {code}); what is done stays done" if not outcome.rolled_back
+                else f"up: failed: {name} (exit {code})")  # fmt: skip
+    return out.result(
+        outcome.exit_code, done=outcome.done, service_seconds=outcome.seconds, failed=outcome.failed,
+        not_begun=outcome.not_begun, rolled_back=outcome.rolled_back, not_rolled_back=outcome.not_rolled_back,
+    )  # fmt: skip
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    """Plan, check, then carry out what `docker compose up -d` would do, dropping nothing."""
+    out: Output = args.output
+    plan, steps = read_plan(args)
+    say_plan(plan, out)
+    blocked = plan.blocked()
+    if blocked:
+        raise RolloutInputError(
+            f"not starting: {'; '.join(s.line() for s in blocked)} (name the other services, or "
+            "--recreate-unrollable to accept an outage; Traefik needs the proxy rollout)"
+        )
+    for line in steps.prepare(plan, dry_run=args.dry_run):
+        out.say(f"up: {line}")
+    if args.dry_run:
+        out.say("up: dry run: nothing was changed or fetched")
+        return out.result(EXIT_OK, planned=len(plan.changes()))
+    if not plan.changes():
+        out.say("up: every service is as the compose files say: nothing to do")
+        return out.result(EXIT_OK, done=[])
+    with (
+        rollout_lock(steps.project.state_dir, steps.project.project, "zerodrop up"),
+        signals_to(steps.interrupt),
+    ):
+        outcome = run_plan(plan, steps, max_parallel=args.max_parallel, atomic=args.atomic, say=out.say)
+    if steps.interrupt.signum is not None and not outcome.failed:
+        outcome.failed["(interrupt)"] = 128 + steps.interrupt.signum
+    return say_outcome(outcome, out)
