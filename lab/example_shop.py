@@ -58,10 +58,13 @@ class Shop:
         command: str = "rollout",
         traefik_api: str | None = None,
         env: Mapping[str, str] | None = None,
+        service: str | None = "api",
     ) -> subprocess.CompletedProcess[str]:
-        """Run `zerodrop COMMAND api ...` as a user would (Traefik's API by its published port
-        unless `traefik_api` says otherwise; `env` on top of this process's), printing what it said."""
-        argv = [sys.executable, "-m", "zerodrop", command, "api", *args, *self.flags(*extra_files)]
+        """Run `zerodrop COMMAND api ...` (or, `service` None, `zerodrop COMMAND ...`) as a user
+        would (Traefik's API by its published port unless `traefik_api` says otherwise; `env` on
+        top of this process's), printing what it said."""
+        named = [service] if service else []
+        argv = [sys.executable, "-m", "zerodrop", command, *named, *args, *self.flags(*extra_files)]
         argv += ["--traefik-api", traefik_api or f"http://127.0.0.1:{self.api_port}"]
         done = subprocess.run(
             argv, capture_output=True, text=True, timeout=600, cwd=REPO_ROOT, check=False,
