@@ -28,6 +28,7 @@ LEFTOVER_PREFIXES = (
     "zdown-",
     "zdcluster-",
     "zdconf-",  # the conformance matrix's projects (lab.conformance)
+    "zdwhole-",  # the whole-project example's projects (lab.example_whole)
 )
 
 

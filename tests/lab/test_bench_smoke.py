@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from bench import up as up_bench
 from bench.own_service import COMPOSE_UP, actions, run_one
 from bench.strategies import smoke_plan
 from bench.strategy_kinds import DRAIN_SLEEP, ONE, RECIPE_SLEEP, SURGE
@@ -46,6 +47,17 @@ def test_the_own_service_bench_runs_a_strategy_and_counts_its_drops():
     print(" | ".join(row.cells(None)))
     assert row.exit_code == 0 and row.requests > 50
     assert row.failed > 0 and any(kind.endswith("http-404") for kind in row.kinds), row.kinds
+
+
+def test_the_up_bench_counts_what_compose_up_drops_on_both_routed_services():
+    """`make bench-up`'s smoke: compose's row, every image of the whole-project example changed at
+    once: compose recreates web and api together, and requests to both fail (zerodrop up's own row
+    is tests/lab/test_up.py's, with the same change under the same two probes)."""
+    build_images()
+    row = up_bench.run_one(up_bench.COMPOSE_UP, up_bench.actions()[up_bench.COMPOSE_UP])
+    print(" | ".join(row.cells()))
+    assert row.exit_code == 0 and min(row.requests.values()) > 50
+    assert row.failed["web"] > 0 and row.failed["api"] > 0, row.failed
 
 
 def test_the_streams_bench_counts_held_streams_for_a_strategy(tmp_path):

@@ -102,18 +102,27 @@ def test_every_image_changed_refuses_the_db_then_rolls_both_routed_services_unde
     assert whole.zerodrop_up("--dry-run", env=v2).stdout.count(": unchanged (") == 5
 
 
-@pytest.mark.parametrize("atomic", [False, True], ids=["stays", "atomic"])
-def test_a_failure_in_the_second_routed_service_stops_the_plan(docker_client, whole, atomic, tmp_path):
-    """api to v2, web to an image whose replicas exit as they start: api is rolled, web's rollout
-    fails and undoes its batch, the plan stops with web's exit status; with --atomic api is rolled
-    back to v1 too."""
+def images_of(client: docker.DockerClient, whole: WholeProject, service: str) -> set[str]:
+    """The images a service's running containers were created from."""
+    return {image for name, (_, image) in whole.containers(client).items() if f"-{service}-" in name}
+
+
+def test_a_failure_in_the_second_routed_service_stops_the_plan_and_atomic_rolls_the_first_back(
+    docker_client, whole, tmp_path
+):
+    """web to an image whose replicas exit as they start, after api (web depends on it). First
+    api v1 -> v2: api is rolled, web's rollout fails and undoes its batch, the plan stops with
+    web's exit status, api stays on v2. Then api v2 -> v1 with --atomic: api is rolled, web fails
+    again, and api is rolled back to v2, where this `up` found it."""
     build_broken_image(tmp_path / "broken")
-    env = {**images_at("v1"), **images_at("v2", "API_IMAGE"), "WEB_IMAGE": BROKEN}
-    done = whole.zerodrop_up("--timeout", "10s", *(["--atomic"] if atomic else []), env=env)
+    broken = {**images_at("v1"), "WEB_IMAGE": BROKEN}
+    done = whole.zerodrop_up("--timeout", "10s", env={**broken, **images_at("v2", "API_IMAGE")})
     assert done.returncode == 1, done.stdout
-    assert "up: failed: web (exit 1)" in done.stdout and "up: api: roll done" in done.stdout
-    api = {image for name, (_, image) in whole.containers(docker_client).items() if "-api-" in name}
-    web = {image for name, (_, image) in whole.containers(docker_client).items() if "-web-" in name}
-    assert web == {f"{IMAGE}:v1"}, "web's own rollout undid its batch"
-    assert api == ({f"{IMAGE}:v1"} if atomic else {f"{IMAGE}:v2"})
-    assert ("up: rolled back: api" in done.stdout) == atomic
+    assert "up: api: roll done" in done.stdout and "up: failed: web (exit 1)" in done.stdout
+    assert images_of(docker_client, whole, "web") == {f"{IMAGE}:v1"}, "web's own rollout undid its batch"
+    assert images_of(docker_client, whole, "api") == {f"{IMAGE}:v2"}, "what is done stays done"
+    done = whole.zerodrop_up("--timeout", "10s", "--atomic", env=broken)
+    assert done.returncode == 1, done.stdout
+    assert "up: api: roll done" in done.stdout and "up: rolled back: api" in done.stdout
+    assert images_of(docker_client, whole, "web") == {f"{IMAGE}:v1"}
+    assert images_of(docker_client, whole, "api") == {f"{IMAGE}:v2"}, "--atomic put api back"
