@@ -76,6 +76,13 @@ def count(raw: str) -> int:
     return int(raw)
 
 
+def positive(raw: str) -> int:
+    """A whole number, one or more."""
+    if not raw.isdigit() or int(raw) < 1:
+        raise argparse.ArgumentTypeError(f"{raw!r} must be a whole number, one or more")
+    return int(raw)
+
+
 def _nearest_folder(path: Path) -> Path:
     """The path's nearest folder that exists (its own parent, or an ancestor)."""
     return next(p for p in path.resolve().parents if p.exists())

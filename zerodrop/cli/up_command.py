@@ -8,7 +8,7 @@ import argparse
 
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.cli.arguments import OneLineParser, count, duration
+from zerodrop.cli.arguments import OneLineParser, duration, positive
 from zerodrop.cli.compose_flags import add_compose_flags, merged_config, state_dir
 from zerodrop.cli.image_source import DEFAULT_PULL_TIMEOUT, PULL_POLICIES
 from zerodrop.cli.output import Output
@@ -49,7 +49,7 @@ def add_up_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     up.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
     up.add_argument(
         "--max-parallel",
-        type=count,
+        type=positive,
         default=1,
         help="services changed at once where none depends on another (1)",
     )
@@ -75,6 +75,7 @@ def read_plan(args: argparse.Namespace) -> tuple[UpPlan, RealSteps]:
         hashes = compose.config_hashes(project)
     except ComposeError as error:
         raise RolloutInputError(f"docker compose config --hash: {first_line(error)}") from None
+    plan_up(config, hashes, {}, only=args.services)  # the names given, before the engine is asked
     running = docker_sdk.config_hashes_running(connect(), name)
     plan = plan_up(config, hashes, running, only=args.services, recreate_unrollable=args.recreate_unrollable)
     return plan, RealSteps(args, project, args.output, Interrupt())

@@ -62,6 +62,9 @@ def test_lint_findings_carry_their_rule_code_and_ignore_leaves_one_out(tmp_path)
         (["recover", "api", *FILES, *NOWHERE], 5, "TraefikUnavailable"),
         (["rollout", "api", "--max-surge", "two"], 2, "UsageError"),
         (["rollout"], 2, "UsageError"),
+        (["up", "nosuch", *FILES], 2, "RolloutInputError"),
+        (["up", *FILES], 5, "DockerUnavailable"),
+        (["up", *FILES, "--max-parallel", "0"], 2, "UsageError"),
     ],
 )
 def test_a_refusal_is_an_error_object_then_the_result(tmp_path, args, status, kind):
