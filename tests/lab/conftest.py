@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import pytest
 
 from lab import compose_lab
 from lab.config import load_config
+from lab.example_shop import Shop, build_images, running_shop
 from tests.unit.serving import free_port
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import DockerUnavailable
@@ -66,3 +68,16 @@ def restore_stack(docker_client: docker.DockerClient, lab_cfg: ComposeTarget) ->
     """For tests that stop replicas: bring the stack back to N routed replicas afterwards."""
     yield lab_cfg
     compose_lab.lab_up(docker_client, lab_cfg, build=False)
+
+
+@pytest.fixture(scope="session")
+def shop_images() -> None:
+    """The example shop's images, v1 and v2 (examples/own-service)."""
+    build_images()
+
+
+@pytest.fixture
+def shop(shop_images: None, tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Shop]:
+    """A fresh project of the example shop at v1, every replica routed; removed afterwards."""
+    with running_shop(docker_client, tmp_path) as running:
+        yield running

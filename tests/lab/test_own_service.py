@@ -10,7 +10,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,9 @@ from lab.example_shop import (
     IMAGE,
     REPLICAS,
     Shop,
-    build_images,
     compose,
     compose_env,
     images,
-    running_shop,
 )
 from lab.under_load import measure_under_load
 from zerodrop.adapters.compose_file import read_env_file
@@ -36,17 +33,6 @@ from zerodrop.adapters.docker_sdk import service_containers
 from zerodrop.waits import wait_for
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def shop_images() -> None:
-    build_images()
-
-
-@pytest.fixture
-def shop(shop_images: None, tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Shop]:
-    with running_shop(docker_client, tmp_path) as running:
-        yield running
 
 
 def ids(client: docker.DockerClient, shop: Shop) -> set[str]:

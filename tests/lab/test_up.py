@@ -11,23 +11,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from lab.example_shop import IMAGE, REPLICAS, Shop, build_images, compose_env, images, running_shop
+from lab.example_shop import IMAGE, REPLICAS, compose_env, images
 from lab.example_whole import BROKEN, WholeProject, build_broken_image, images_at, running_whole_project
 from lab.under_load import UnderLoad, measure_under_load
 from zerodrop.adapters.docker_sdk import service_containers
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def shop_images() -> None:
-    build_images()
-
-
-@pytest.fixture
-def shop(shop_images: None, tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Shop]:
-    with running_shop(docker_client, tmp_path) as running:
-        yield running
 
 
 @pytest.fixture

@@ -45,10 +45,8 @@ ROLLBACK_EXAMPLES = """examples:
   zerodrop rollback web --dry-run                      # which image, and the plan"""
 
 
-def _add_roll_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags rollout and rollback share."""
-    parser.add_argument("service", metavar="SERVICE", help="the compose service")
-    add_compose_flags(parser)
+def add_pull_flags(parser: argparse.ArgumentParser) -> None:
+    """--pull and --pull-timeout, for the images a command rolls to."""
     parser.add_argument(
         "--pull", choices=PULL_POLICIES, help="as compose: default the service's pull_policy, else missing"
     )
@@ -56,6 +54,13 @@ def _add_roll_flags(parser: argparse.ArgumentParser) -> None:
         "--pull-timeout", type=duration, default=DEFAULT_PULL_TIMEOUT, metavar="DURATION",
         help=f"how long one pull may take (default {DEFAULT_PULL_TIMEOUT:.0f}s)",
     )  # fmt: skip
+
+
+def _add_roll_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags rollout and rollback share."""
+    parser.add_argument("service", metavar="SERVICE", help="the compose service")
+    add_compose_flags(parser)
+    add_pull_flags(parser)
     parser.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
     parser.add_argument(
         "--drain", metavar="CONTRACT",

@@ -8,11 +8,10 @@ import argparse
 
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.cli.arguments import OneLineParser, duration, positive
+from zerodrop.cli.arguments import OneLineParser, positive
 from zerodrop.cli.compose_flags import add_compose_flags, merged_config, state_dir
-from zerodrop.cli.image_source import DEFAULT_PULL_TIMEOUT, PULL_POLICIES
 from zerodrop.cli.output import Output
-from zerodrop.cli.rollout_command import EXIT_HELP
+from zerodrop.cli.rollout_command import EXIT_HELP, add_pull_flags
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.up_steps import RealSteps
@@ -41,11 +40,7 @@ def add_up_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     )  # fmt: skip
     up.add_argument("services", nargs="*", metavar="SERVICE", help="only these services (default: all)")
     add_compose_flags(up)
-    up.add_argument("--pull", choices=PULL_POLICIES, help="as compose: default each service's pull_policy")
-    up.add_argument(
-        "--pull-timeout", type=duration, default=DEFAULT_PULL_TIMEOUT, metavar="DURATION",
-        help=f"how long one pull may take (default {DEFAULT_PULL_TIMEOUT:.0f}s)",
-    )  # fmt: skip
+    add_pull_flags(up)
     up.add_argument("--traefik-api", help=TRAEFIK_API_HELP)
     up.add_argument(
         "--max-parallel",

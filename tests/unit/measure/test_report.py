@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from zerodrop.measure.report import summary_table
+from zerodrop.measure.report import rollout_floor, summary_table
+from zerodrop.model import PhaseRecord
+from zerodrop.rollout.result import RolloutResult
 
 
 def test_the_floor_sums_each_batch_and_adds_the_last_old_replicas_tail():
@@ -60,53 +62,41 @@ def test_the_floor_counts_each_old_replica_of_a_batch_from_its_own_drain():
     assert rollout_floor(result) == (2 + 0.5) + (21 - 3)
 
 
-def test_the_floor_of_an_overlapped_rollout_starts_each_batch_once_the_one_before_is_routed():
-    """At Docker's 30 s interval: app-4 starts as soon as app-3 is routed (30.5), while app-1 takes
-    28 s to leave rotation; app-2 drains once app-4 is routed (61.5, app-1 out since 58.5) and stops
-    at 90. Sequential, the same phases would start app-4 only at 58.5: a floor of 118."""
-    from zerodrop.measure.report import rollout_floor
-    from zerodrop.model import PhaseRecord
-    from zerodrop.rollout.result import RolloutResult
-
-    records = [
+def overlapped_phases(app1_out: float, app2_out: float, stop: float) -> list[PhaseRecord]:
+    """Two batches at Docker's 30 s interval: app-4 starts once app-3 is routed (30.5); app-1
+    leaves rotation at `app1_out`, app-2 (drained once app-4 is routed, 61.5) at `app2_out`;
+    each stops in `stop` seconds."""
+    return [
         PhaseRecord("start-to-healthy", "new app-3", 0, 30),
         PhaseRecord("healthy-to-routed", "new app-3", 30, 30.5),
-        PhaseRecord("drain-to-out", "old app-1", 30.5, 58.5),
-        PhaseRecord("stop", "old app-1", 58.5, 59),
+        PhaseRecord("drain-to-out", "old app-1", 30.5, app1_out),
+        PhaseRecord("stop", "old app-1", app1_out, app1_out + stop),
         PhaseRecord("start-to-healthy", "new app-4", 30.5, 61),
         PhaseRecord("healthy-to-routed", "new app-4", 61, 61.5),
-        PhaseRecord("drain-to-out", "old app-2", 61.5, 89.5),
-        PhaseRecord("stop", "old app-2", 89.5, 90),
+        PhaseRecord("drain-to-out", "old app-2", 61.5, app2_out),
+        PhaseRecord("stop", "old app-2", app2_out, app2_out + stop),
     ]
+
+
+@pytest.mark.parametrize(
+    ("app1_out", "app2_out", "stop", "overlapped", "sequential"),
+    [
+        # app-1 out at 58.5, before app-4 is routed: sequential would start app-4 only then
+        (58.5, 89.5, 0.5, 90.0, 118.0),
+        # app-1 out only at 70 (its check grid): app-2 drains at 61.5 all the same, out at 80,
+        # stopped at 81; not app-1's exit plus app-2's own drain-to-stop (70 + 19.5)
+        (70.0, 80.0, 1.0, 81.0, 120.5),
+    ],
+)
+def test_the_floor_of_an_overlapped_rollout_starts_and_drains_each_batch_once_the_one_before_is_routed(
+    app1_out, app2_out, stop, overlapped, sequential
+):
     batches = [(["app-1"], ["app-3"]), (["app-2"], ["app-4"])]
-    overlapped = RolloutResult([], 90.0, records, batches=batches, overlap=True)
-    assert rollout_floor(overlapped) == pytest.approx(90.0)
-    assert "took 1.00x the floor" in summary_table(overlapped) and "overlapped" in summary_table(overlapped)
-    assert rollout_floor(RolloutResult([], 90.0, records, batches=batches)) == pytest.approx(118.0)
-
-
-def test_the_floor_of_an_overlapped_rollout_drains_the_next_batch_while_the_one_before_leaves():
-    """app-1 takes until 70 to leave rotation (its check grid); app-2 drains at 61.5 all the same,
-    once app-4 is routed, and is out at 80 and stopped at 81: the floor is 81, not app-1's exit
-    plus app-2's own drain-to-stop (70 + 19.5)."""
-    from zerodrop.measure.report import rollout_floor
-    from zerodrop.model import PhaseRecord
-    from zerodrop.rollout.result import RolloutResult
-
-    records = [
-        PhaseRecord("start-to-healthy", "new app-3", 0, 30),
-        PhaseRecord("healthy-to-routed", "new app-3", 30, 30.5),
-        PhaseRecord("drain-to-out", "old app-1", 30.5, 70),
-        PhaseRecord("stop", "old app-1", 70, 71),
-        PhaseRecord("start-to-healthy", "new app-4", 30.5, 61),
-        PhaseRecord("healthy-to-routed", "new app-4", 61, 61.5),
-        PhaseRecord("drain-to-out", "old app-2", 61.5, 80),
-        PhaseRecord("stop", "old app-2", 80, 81),
-    ]
-    batches = [(["app-1"], ["app-3"]), (["app-2"], ["app-4"])]
-    assert rollout_floor(RolloutResult([], 81.0, records, batches=batches, overlap=True)) == pytest.approx(
-        81.0
-    )
+    records = overlapped_phases(app1_out, app2_out, stop)
+    result = RolloutResult([], overlapped, records, batches=batches, overlap=True)
+    assert rollout_floor(result) == pytest.approx(overlapped)
+    assert "took 1.00x the floor" in summary_table(result) and "overlapped" in summary_table(result)
+    assert rollout_floor(RolloutResult([], overlapped, records, batches=batches)) == pytest.approx(sequential)
 
 
 def test_the_floor_ends_with_the_last_check_through_the_entrypoint():
