@@ -27,7 +27,7 @@ from pathlib import Path
 from lab.config import load_config
 from lab.example_shop import build_images, compose_env
 from lab.example_whole import WHOLE, WholeProject, images_at, running_whole_project
-from lab.under_load import UnderLoad, measure_under_load
+from lab.under_load import SETTLE_SHORT_REQUESTS, UnderLoad, measure_under_load
 from zerodrop.adapters.docker_sdk import connect
 
 ZERODROP_UP = "zerodrop up --recreate-unrollable"
@@ -79,8 +79,9 @@ def actions() -> dict[str, Action]:
     }
 
 
-def run_one(name: str, action: Action) -> Row:
-    """A fresh project at v1, the strategy under a probe on web and one on api, torn down."""
+def run_one(name: str, action: Action, settle: int = SETTLE_SHORT_REQUESTS) -> Row:
+    """A fresh project at v1, the strategy under a probe on web and one on api (each waiting for
+    `settle` short answers before and after), torn down."""
     timed: list[float] = []
     with (
         tempfile.TemporaryDirectory() as directory,
@@ -94,9 +95,9 @@ def run_one(name: str, action: Action) -> Row:
             return done
 
         def on_api() -> UnderLoad[subprocess.CompletedProcess[str]]:
-            return measure_under_load(act, project.probe_options("api"), out=lambda _: None)
+            return measure_under_load(act, project.probe_options("api"), settle=settle, out=lambda _: None)
 
-        web = measure_under_load(on_api, project.probe_options("web"), out=lambda _: None)
+        web = measure_under_load(on_api, project.probe_options("web"), settle=settle, out=lambda _: None)
     api = web.value
     row = Row(name)
     for service, measured in (("web", web), ("api", api)):

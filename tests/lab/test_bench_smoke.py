@@ -54,7 +54,7 @@ def test_the_up_bench_counts_what_compose_up_drops_on_both_routed_services():
     once: compose recreates web and api together, and requests to both fail (zerodrop up's own row
     is tests/lab/test_up.py's, with the same change under the same two probes)."""
     build_images()
-    row = up_bench.run_one(up_bench.COMPOSE_UP, up_bench.actions()[up_bench.COMPOSE_UP])
+    row = up_bench.run_one(up_bench.COMPOSE_UP, up_bench.actions()[up_bench.COMPOSE_UP], settle=30)
     print(" | ".join(row.cells()))
     assert row.exit_code == 0 and min(row.requests.values()) > 50
     assert row.failed["web"] > 0 and row.failed["api"] > 0, row.failed

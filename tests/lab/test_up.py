@@ -17,6 +17,7 @@ from lab.under_load import UnderLoad, measure_under_load
 from zerodrop.adapters.docker_sdk import service_containers
 
 pytestmark = pytest.mark.lab
+SETTLE = 50  # short answers before and after the action, per probe (two probes: one per routed service)
 
 
 @pytest.fixture
@@ -73,10 +74,10 @@ def test_every_image_changed_refuses_the_db_then_rolls_both_routed_services_unde
     def up() -> object:
         return measure_under_load(
             lambda: whole.zerodrop_up("--recreate-unrollable", env=v2), whole.probe_options("api"),
-            out=lambda _: None,
+            settle=SETTLE, out=lambda _: None,
         )  # fmt: skip
 
-    outer = measure_under_load(up, whole.probe_options("web"), out=lambda _: None)
+    outer = measure_under_load(up, whole.probe_options("web"), settle=SETTLE, out=lambda _: None)
     inner = outer.value
     assert isinstance(inner, UnderLoad) and inner.value is not None
     done = inner.value
