@@ -31,7 +31,7 @@ def ids(client: docker.DockerClient, project: str, service: str | None = None) -
     return {c.id or "" for c in service_containers(client, project, service)}
 
 
-def failures(measured: UnderLoad[object]) -> list[tuple[str, str]]:
+def failures(measured: UnderLoad[object]) -> list[tuple[str, str | None]]:
     """The probe's failed requests, by kind and error."""
     return [(r.kind, r.error) for r in measured.probe.failures]
 
