@@ -69,24 +69,33 @@ def run_plan(
     begun when one fails run to their end (each undoes itself if it fails); no later one begins."""
     outcome = UpOutcome()
     changing = {s.service for s in plan.changes()}
+    width = max(1, max_parallel)
     for level in plan.levels:
-        if outcome.failed or runner.stopping():
-            break
         steps = [plan.step(name) for name in level if name in changing]
-        with ThreadPoolExecutor(max(1, min(max_parallel, len(steps) or 1))) as pool:
-            for step, code, seconds in pool.map(lambda s: _timed(runner, s, say), steps):
-                if code == EXIT_OK:
-                    outcome.done.append(step.service)
-                    outcome.seconds[step.service] = round(seconds, 2)
-                    say(f"up: {step.service}: {step.action} done in {seconds:.1f}s")
-                else:
-                    outcome.failed[step.service] = code
-                    say(f"up: {step.service}: {step.action} failed (exit {code}): the plan stops")
+        for at in range(0, len(steps), width):  # at most `width` at once; none after a failure
+            if outcome.failed or runner.stopping():
+                break
+            _run_side_by_side(steps[at : at + width], runner, outcome, say)
     ended = set(outcome.done) | set(outcome.failed)
     outcome.not_begun = [s.service for s in plan.changes() if s.service not in ended]
     if outcome.failed and atomic:
         _roll_back(plan, runner, outcome, say)
     return outcome
+
+
+def _run_side_by_side(
+    steps: list[Step], runner: StepRunner, outcome: UpOutcome, say: Callable[[str], None]
+) -> None:
+    """Run these steps at once, each to its end, and record how each ended."""
+    with ThreadPoolExecutor(len(steps)) as pool:
+        for step, code, seconds in pool.map(lambda s: _timed(runner, s, say), steps):
+            if code == EXIT_OK:
+                outcome.done.append(step.service)
+                outcome.seconds[step.service] = round(seconds, 2)
+                say(f"up: {step.service}: {step.action} done in {seconds:.1f}s")
+            else:
+                outcome.failed[step.service] = code
+                say(f"up: {step.service}: {step.action} failed (exit {code}): the plan stops")
 
 
 def _roll_back(plan: UpPlan, runner: StepRunner, outcome: UpOutcome, say: Callable[[str], None]) -> None:

@@ -79,6 +79,14 @@ def test_the_first_failure_stops_the_plan_and_what_is_done_stays():
     assert not any(e.startswith("back") for e in runner.events)
 
 
+def test_a_failure_stops_the_rest_of_its_own_level_too():
+    """api fails; worker, in the same level, has not begun (one at a time) and never does."""
+    runner = Recorder(fail={"api": 1})
+    outcome = run_plan(shop(), runner)
+    assert outcome.failed == {"api": 1} and "begin worker" not in runner.events
+    assert outcome.not_begun == ["worker", "web"]
+
+
 def test_atomic_rolls_back_every_rolled_service_last_done_first():
     plan = UpPlan(
         (
