@@ -12,9 +12,8 @@ has dropped its old replicas before the next begins.
 
 At most N + max_surge + max_draining containers of the service exist at once (N: its replicas).
 
-Every new replica is watched until the rollout ends. If one stops serving, the rollout stops:
-it undoes its current batch, and for any earlier batch whose new replicas no longer all serve, it
-puts the old replicas that have not begun to stop back in rotation first.
+Every new replica is watched until the rollout ends. If one stops serving, the rollout stops: it
+undoes its current batch and any earlier one whose new replicas no longer all serve.
 
 The invariant: Traefik never routes fewer ready replicas than when the rollout began. Any failure,
 exception or interrupt runs the same undo, which restores it, and the rollout then says what
@@ -117,6 +116,7 @@ class RolloutEngine:
         for replica in batch.new:
             with self.log.phase("healthy-to-routed", f"new {replica.name}"):
                 self.gates.routed(replica, self.route_timeout)
+            batch.routed.append(replica)
         self.watched.replicas += batch.new
         self.watched.check()  # once more, right before the old ones leave rotation
         began = self._drain(batch)

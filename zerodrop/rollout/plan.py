@@ -94,3 +94,4 @@ class Batch:
     old: list[Replica]
     new: list[Replica] = field(default_factory=list)
     drained: list[Replica] = field(default_factory=list)
+    routed: list[Replica] = field(default_factory=list)  # new replicas Traefik listed: they served

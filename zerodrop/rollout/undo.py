@@ -77,7 +77,10 @@ class Undo:
                 self.log.note(f"diagnostics of {replica.name}:")
                 for line in self._diagnostics(replica):
                     self.log.note(f"  {line}")
-            attempts(f"taking new {replica.name} away", partial(self.take_away, replica, serving))
+            # Routed once, it may hold acknowledged work even if its health fails now (an engine
+            # too busy to run its check): while it runs, it stops with its grace, never killed.
+            served = replica in batch.routed and state is not None and state.status == "running"
+            attempts(f"taking new {replica.name} away", partial(self.take_away, replica, serving, served))
         for old in lame:
             attempts(f"retiring old {old.name}", partial(self._retire_lame, old))
         if needed > 0:
@@ -131,10 +134,11 @@ class Undo:
                       call_timeout=self.call_timeout)  # fmt: skip
         self.cut += [done] if done else []
 
-    def take_away(self, replica: Replica, serving: bool = True) -> None:
+    def take_away(self, replica: Replica, serving: bool = True, served: bool = False) -> None:
         """A new replica that is not needed: drained, confirmed out of Traefik's list and retired
-        with its grace if it may be serving; else removed."""
-        if serving and self.gates.is_routed(replica):
+        with its grace if it may be serving, or `served` (it was routed and still runs); else
+        removed."""
+        if served or (serving and self.gates.is_routed(replica)):
             began = time.time()
             self.gates.call(
                 lambda: self.platform.drain(replica.id),

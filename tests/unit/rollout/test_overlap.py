@@ -109,3 +109,24 @@ def test_an_interrupt_once_the_last_batch_is_drained_but_not_out_undoes_that_bat
         engine(platform, interrupt).run()
     assert names(platform.serving()) == ["app-2", "app-3"]
     assert "undrain app-2" in platform.events and "remove app-1" in platform.events
+
+
+def test_a_new_replica_that_served_then_fails_its_check_is_stopped_with_its_grace_not_killed():
+    """app-3 was routed (it served, and may hold acknowledged work); the rollout is interrupted
+    while app-1 still leaves rotation, and the undo then finds app-3 failing its healthcheck (an
+    engine too busy to run it). It is drained and stopped with its grace, not removed running."""
+    platform = slow_to_leave(FakePlatform(count=2), NEVER, "app-1")
+    interrupt = Interrupt()
+
+    def interrupted(p: FakePlatform) -> None:
+        p.by_name("app-3").flap_seen_by = "MainThread"  # the undo's next look finds it unhealthy
+        interrupt.request(signal.SIGINT)
+
+    platform.on("drain app-1", interrupted)
+    with pytest.raises(RolloutInterrupted):
+        engine(platform, interrupt).run()
+    assert names(platform.serving()) == ["app-1", "app-2"]
+    events = platform.events
+    assert "stop app-3" in events and events.index("drain app-3") < events.index("stop app-3") < events.index(
+        "remove app-3"
+    ), events
