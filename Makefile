@@ -11,7 +11,7 @@ DEV_STAMP := $(VENV)/.installed-dev
 SETUP := bash scripts/setup.sh
 
 .PHONY: help venv setup lab-up lab-down lab-status lab-logs demo rollout rollback recover clean-lab soak probe test test-unit check-install \
-	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-up bench-defaults bench-health-reset bench-streams bench-smoke lint images-offline provision \
+	test-lab test-rollout test-faults test-workshop bench-probe bench-strategies bench-head-to-head bench-rollout-calls bench-own-service bench-up bench-proxy-handover bench-defaults bench-health-reset bench-streams bench-smoke lint images-offline provision \
 	test-conformance swarm-up swarm-rollout swarm-status swarm-down test-swarm cluster-image cluster-up cluster-rollout cluster-status cluster-down test-cluster bench-cluster bench-start-interval workshop-10 bench-swarm workshop-7 workshop-8 keepalive-race
 
 help: ## list the targets
@@ -125,6 +125,9 @@ bench-own-service: $(STAMP) ## the example shop v1 -> v2 under load: zerodrop, d
 
 bench-up: $(STAMP) ## the whole-project example, every image changed, under two probes: zerodrop up beside docker compose up -d (~3 min)
 	PYTHONPATH=. $(PY) bench/up.py
+
+bench-proxy-handover: $(STAMP) ## replacing Traefik itself under load: compose's recreate beside two Traefiks on one port (reusePort), with and without tcp_migrate_req (~8 min)
+	PYTHONPATH=. $(PY) bench/proxy_handover.py
 
 bench-defaults: $(STAMP) ## Docker's default 30s healthcheck: the overlapped and the sequential rollout and docker-rollout's sleep recipe, 2 and 4 replicas, under load with streams (~25 min)
 	PYTHONPATH=. $(PY) bench/defaults.py

@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from bench import proxy_handover as proxy_bench
 from bench import up as up_bench
 from bench.own_service import COMPOSE_UP, actions, run_one
 from bench.strategies import smoke_plan
@@ -16,6 +17,7 @@ from bench.strategy_runs import run_plan
 from bench.streams import streams_plan, streams_table
 from lab.config import REPO_ROOT, load_config
 from lab.example_shop import build_images
+from zerodrop.adapters.docker_sdk import connect
 
 pytestmark = pytest.mark.lab
 
@@ -58,6 +60,16 @@ def test_the_up_bench_counts_what_compose_up_drops_on_both_routed_services():
     print(" | ".join(row.cells()))
     assert row.exit_code == 0 and min(row.requests.values()) > 50
     assert row.failed["web"] > 0 and row.failed["api"] > 0, row.failed
+
+
+def test_the_proxy_handover_bench_replaces_traefik_with_no_request_failed():
+    """`make bench-proxy-handover`'s smoke: two Traefiks with reusePort in the network namespace an
+    anchor container holds; the old one gets SIGTERM once the new one routes the app (its own
+    API): not one request fails (no streams held here: the bench counts how they end)."""
+    row = proxy_bench.run_one(connect(), proxy_bench.SMOKE, streams=False)
+    print(" | ".join(row.cells()))
+    assert row.requests > 100 and row.failed == 0, row.kinds
+    assert row.phases["new routes loaded"] > 0 and row.phases["old stopped"] > 0
 
 
 def test_the_streams_bench_counts_held_streams_for_a_strategy(tmp_path):
