@@ -27,7 +27,6 @@ Traffic goes only to 127.0.0.1 (the edge Traefiks listen there). Out: out/bench/
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
@@ -35,6 +34,7 @@ from pathlib import Path
 
 import docker
 
+from bench.bench_output import markdown_table, write_results
 from bench.proxy_edges import MIGRATE, Place, anchored_place, host_place, remove_edges, start_edge, sysctl
 from lab.compose_lab import private_project
 from lab.config import load_config
@@ -154,8 +154,7 @@ HEADER = ("way", "failed / requests", "failures by kind", "streams held, handed 
 
 def table(rows: list[Row]) -> str:
     """The Markdown table."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    return "\n".join(lines + ["| " + " | ".join(r.cells()) + " |" for r in rows])
+    return markdown_table(HEADER, [r.cells() for r in rows])
 
 
 def main() -> None:
@@ -172,9 +171,7 @@ def main() -> None:
     for variant in (SMOKE,) if args.smoke else PLAN:
         rows.append(run_one(client, variant))
         print(" | ".join(rows[-1].cells()), flush=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "proxy-handover.md").write_text(table(rows) + "\n", encoding="utf-8")
-    (out_dir / "proxy-handover.json").write_text(json.dumps([asdict(r) for r in rows], indent=1))
+    write_results(out_dir, "proxy-handover", table(rows), [asdict(r) for r in rows])
     print(table(rows))
 
 

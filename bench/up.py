@@ -16,7 +16,6 @@ and writes out/bench/up.{md,json}.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from bench.bench_output import markdown_table, write_results
 from lab.config import load_config
 from lab.example_shop import build_images, compose_env
 from lab.example_whole import WHOLE, WholeProject, images_at, running_whole_project
@@ -115,8 +115,7 @@ def run_one(name: str, action: Action, settle: int = SETTLE_SHORT_REQUESTS) -> R
 
 def table(rows: list[Row]) -> str:
     """The Markdown table."""
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    return "\n".join(lines + ["| " + " | ".join(r.cells()) + " |" for r in rows])
+    return markdown_table(HEADER, [r.cells() for r in rows])
 
 
 def main() -> None:
@@ -130,9 +129,7 @@ def main() -> None:
     out_dir = args.out or load_config().out_dir / "bench"
     build_images()
     rows = [run_one(name, act) for name, act in actions().items() if not args.smoke or name == COMPOSE_UP]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "up.md").write_text(table(rows) + "\n", encoding="utf-8")
-    (out_dir / "up.json").write_text(json.dumps([asdict(r) for r in rows], indent=1), encoding="utf-8")
+    write_results(out_dir, "up", table(rows), [asdict(r) for r in rows])
     print(table(rows))
 
 
