@@ -18,7 +18,7 @@ from zerodrop.cli.up_steps import RealSteps
 from zerodrop.errors import EXIT_OK, ComposeError, RolloutInputError, first_line
 from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.result import Interrupt
-from zerodrop.up.plan import UpPlan, plan_up
+from zerodrop.up.plan import UpPlan, check_named, plan_up
 from zerodrop.up.run import UpOutcome, run_plan
 
 UP_EXAMPLES = """examples:
@@ -70,7 +70,7 @@ def read_plan(args: argparse.Namespace) -> tuple[UpPlan, RealSteps]:
         hashes = compose.config_hashes(project)
     except ComposeError as error:
         raise RolloutInputError(f"docker compose config --hash: {first_line(error)}") from None
-    plan_up(config, hashes, {}, only=args.services)  # the names given, before the engine is asked
+    check_named(config, args.services)  # before the engine is asked
     running = docker_sdk.config_hashes_running(connect(), name)
     plan = plan_up(config, hashes, running, only=args.services, recreate_unrollable=args.recreate_unrollable)
     return plan, RealSteps(args, project, args.output, Interrupt())

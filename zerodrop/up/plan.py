@@ -146,6 +146,17 @@ def dependency_levels(deps: Mapping[str, Sequence[str]]) -> tuple[tuple[str, ...
     return tuple(levels)
 
 
+def check_named(config: Mapping[str, Any], only: Sequence[str]) -> None:
+    """RolloutInputError for a service named that the project does not have."""
+    services: Mapping[str, Any] = config.get("services") or {}
+    unknown = [name for name in only if name not in services]
+    if unknown:
+        raise RolloutInputError(
+            f"the compose project has no service {', '.join(map(repr, unknown))} "
+            f"(it has: {', '.join(sorted(services))})"
+        )
+
+
 def plan_up(
     config: Mapping[str, Any],
     config_hashes: Mapping[str, str],
@@ -158,12 +169,7 @@ def plan_up(
     its running containers') and action, in dependency order. `only`: those services alone
     (RolloutInputError for one the project does not have)."""
     services: Mapping[str, Any] = config.get("services") or {}
-    unknown = [name for name in only if name not in services]
-    if unknown:
-        raise RolloutInputError(
-            f"the compose project has no service {', '.join(map(repr, unknown))} "
-            f"(it has: {', '.join(sorted(services))})"
-        )
+    check_named(config, only)
     exposed = static_of(dict(services)).exposed_by_default
     steps: dict[str, Step] = {}
     for name in only or sorted(services):
