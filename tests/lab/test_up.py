@@ -31,6 +31,18 @@ def ids(client: docker.DockerClient, project: str, service: str | None = None) -
     return {c.id or "" for c in service_containers(client, project, service)}
 
 
+def start_orphan(client: docker.DockerClient, project: str) -> str:
+    """A container of the project whose service ("legacy") no compose file has: compose's orphan.
+    It exits 0 on SIGTERM, so a stop with its grace ends it without a kill. Its name."""
+    container = client.containers.run(
+        f"{IMAGE}:v1", ["python3", "-c", "import signal, sys; signal.signal(signal.SIGTERM, lambda *_: "
+                        "sys.exit(0)); signal.pause()"], detach=True, name=f"{project}-legacy-1",
+        labels={"com.docker.compose.project": project, "com.docker.compose.service": "legacy",
+                "com.docker.compose.oneoff": "False"},
+    )  # fmt: skip
+    return container.name or ""
+
+
 def failures(measured: UnderLoad[object]) -> list[tuple[str, str | None]]:
     """The probe's failed requests, by kind and error."""
     return [(r.kind, r.error) for r in measured.probe.failures]
@@ -62,18 +74,22 @@ def test_up_on_a_project_not_written_for_it_rolls_the_changed_service_and_touche
 
 
 def test_every_image_changed_refuses_the_db_then_rolls_both_routed_services_under_load(docker_client, whole):
-    """Every image at v2: `up` refuses (the db is one replica owning a volume) and changes nothing;
-    `up --recreate-unrollable` rolls api then web under two probes with 0 failed, recreates the
-    worker and the db, and leaves Traefik's container alone."""
+    """Every image at v2, and an orphan: `up` refuses (the db is one replica owning a volume) and
+    changes nothing; `up --recreate-unrollable --remove-orphans` rolls api then web under two
+    probes with 0 failed, recreates the worker and the db, leaves Traefik's container alone, and
+    then stops and removes the orphan."""
     v2 = images_at("v2")
+    orphan = start_orphan(docker_client, whole.project)
     before, proxy = ids(docker_client, whole.project), ids(docker_client, whole.project, "proxy")
-    refused = whole.zerodrop_up(env=v2)
+    refused = whole.zerodrop_up("--remove-orphans", env=v2)
     assert refused.returncode == 2 and "db: refuse (one replica owning named volume(s) data" in refused.stderr
+    assert f"up: orphan: {orphan} (its service is no longer in the compose files)" in refused.stdout
     assert ids(docker_client, whole.project) == before, "a refused plan changes nothing"
 
     def up() -> object:
         return measure_under_load(
-            lambda: whole.zerodrop_up("--recreate-unrollable", env=v2), whole.probe_options("api"),
+            lambda: whole.zerodrop_up("--recreate-unrollable", "--remove-orphans", env=v2),
+            whole.probe_options("api"),
             settle=SETTLE, out=lambda _: None,
         )  # fmt: skip
 
@@ -89,6 +105,9 @@ def test_every_image_changed_refuses_the_db_then_rolls_both_routed_services_unde
     assert set(images.values()) - {f"{IMAGE}:v2"} == {images[n] for n in images if "proxy" in n}
     assert ids(docker_client, whole.project, "proxy") == proxy
     assert not ids(docker_client, whole.project, "worker") & before, "the worker was recreated"
+    assert f"up: orphans removed: {orphan}" in done.stdout
+    assert done.stdout.index("up: web: roll done") < done.stdout.index(f"up: orphan {orphan}: stopping")
+    assert not [c for c in docker_client.containers.list(all=True) if c.name == orphan]
     assert whole.zerodrop_up("--dry-run", env=v2).stdout.count(": unchanged (") == 5
 
 
@@ -103,12 +122,18 @@ def test_a_failure_in_the_second_routed_service_stops_the_plan_and_atomic_rolls_
     """web to an image whose replicas exit as they start, after api (web depends on it). First
     api v1 -> v2: api is rolled, web's rollout fails and undoes its batch, the plan stops with
     web's exit status, api stays on v2. Then api v2 -> v1 with --atomic: api is rolled, web fails
-    again, and api is rolled back to v2, where this `up` found it."""
+    again, and api is rolled back to v2, where this `up` found it. An orphan stays where the plan
+    did not finish, even with --remove-orphans."""
     build_broken_image(tmp_path / "broken")
     broken = {**images_at("v1"), "WEB_IMAGE": BROKEN}
-    done = whole.zerodrop_up("--timeout", "10s", env={**broken, **images_at("v2", "API_IMAGE")})
+    orphan = start_orphan(docker_client, whole.project)
+    done = whole.zerodrop_up(
+        "--timeout", "10s", "--remove-orphans", env={**broken, **images_at("v2", "API_IMAGE")}
+    )
     assert done.returncode == 1, done.stdout
     assert "up: api: roll done" in done.stdout and "up: failed: web (exit 1)" in done.stdout
+    assert "up: the orphans stay: the plan did not finish" in done.stdout
+    assert docker_client.containers.get(orphan).status == "running"
     assert images_of(docker_client, whole, "web") == {f"{IMAGE}:v1"}, "web's own rollout undid its batch"
     assert images_of(docker_client, whole, "api") == {f"{IMAGE}:v2"}, "what is done stays done"
     done = whole.zerodrop_up("--timeout", "10s", "--atomic", env=broken)

@@ -18,7 +18,8 @@ from docker.models.containers import Container
 
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.app_control import AppControl
-from zerodrop.adapters.traefik_api import routed_ips, router_doc, router_problem
+from zerodrop.adapters.traefik_api import routed_ips, router_doc, router_problem, server_ip, server_urls
+from zerodrop.adapters.traefik_reads import SharedReads
 from zerodrop.errors import PlatformUnavailable, ReplicaUnreachable, TraefikUnavailable, first_line
 from zerodrop.model import EntrypointAnswer, Release, Replica, StreamsEnded
 from zerodrop.parallel import each
@@ -57,6 +58,7 @@ class DockerPlatform:
         # Whether a compose command under way should be ended (the rollout sets its interrupt).
         self.should_stop: Callable[[], bool] = lambda: False
         self.expected_rule: str | None = None  # the router's rule when first seen routing
+        self.shared: SharedReads | None = None  # Traefik's API read once for rollouts side by side
 
     @property
     def reclaimable(self) -> bool:
@@ -94,13 +96,20 @@ class DockerPlatform:
     def routed_ips(self) -> set[str]:
         """IPs Traefik routes to for the service."""
         with transient("asking Traefik's API"):
-            return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
+            if self.shared is None:
+                return routed_ips(self.cfg.api_url, self.cfg.traefik_service)
+            doc = self.shared.doc("services", self.cfg.traefik_service)
+            return set() if doc is None else {server_ip(url) for url in server_urls(doc)}
 
     def route_problem(self) -> str | None:
         """What is wrong with the service's router in Traefik's API, None when it routes with the
         rule it had when first asked."""
         with transient("asking Traefik's API for the router"):
-            doc = router_doc(self.cfg.api_url, self.cfg.traefik_router)
+            doc = (
+                router_doc(self.cfg.api_url, self.cfg.traefik_router)
+                if self.shared is None
+                else self.shared.doc("routers", self.cfg.traefik_router)
+            )
         problem = router_problem(doc, self.cfg.traefik_router, self.expected_rule)
         if problem is None and doc is not None and self.expected_rule is None:
             self.expected_rule = str(doc.get("rule"))

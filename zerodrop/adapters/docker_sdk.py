@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import time
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -118,6 +119,23 @@ def config_hashes_running(client: docker.DockerClient, project: str) -> dict[str
         if labels.get(ONEOFF_LABEL, "False") != "True" and SERVICE_LABEL in labels:
             found.setdefault(labels[SERVICE_LABEL], []).append(labels.get(CONFIG_HASH_LABEL, ""))
     return found
+
+
+def orphan_containers(client: docker.DockerClient, project: str, services: Iterable[str]) -> list[Container]:
+    """The containers of a project (stopped ones too) whose service the compose files no longer
+    have: compose's orphans (one-off containers of `compose run` left out)."""
+    known = set(services)
+    return [
+        c for c in service_containers(client, project, all=True)
+        if c.labels.get(ONEOFF_LABEL, "False") != "True" and c.labels.get(SERVICE_LABEL) not in known
+    ]  # fmt: skip
+
+
+def remove_with_grace(client: docker.DockerClient, container: Container) -> None:
+    """Stop a container with its own stop grace (SIGTERM, then the engine's SIGKILL at its
+    StopTimeout), then remove it."""
+    client.api.stop(container.id or "")
+    container.remove()
 
 
 def get_container(client: docker.DockerClient, container_id: str) -> Container | None:

@@ -15,7 +15,7 @@ from zerodrop.cli.rollout_command import EXIT_HELP, add_pull_flags
 from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.up_steps import RealSteps
-from zerodrop.errors import EXIT_OK, ComposeError, RolloutInputError, first_line
+from zerodrop.errors import EXIT_FAILED, EXIT_OK, ComposeError, RolloutInputError, first_line
 from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.result import Interrupt
 from zerodrop.up.plan import UpPlan, check_named, plan_up
@@ -48,6 +48,11 @@ def add_up_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
         default=1,
         help="services changed at once where none depends on another (1)",
     )
+    up.add_argument(
+        "--remove-orphans", action="store_true",
+        help="once every change is done, stop (with its grace) and remove each container of a service "
+        "the compose files no longer have",
+    )  # fmt: skip
     up.add_argument("--atomic", action="store_true", help="if a step fails, roll back every service rolled")
     up.add_argument(
         "--recreate-unrollable", action="store_true",
@@ -71,8 +76,13 @@ def read_plan(args: argparse.Namespace) -> tuple[UpPlan, RealSteps]:
     except ComposeError as error:
         raise RolloutInputError(f"docker compose config --hash: {first_line(error)}") from None
     check_named(config, args.services)  # before the engine is asked
-    running = docker_sdk.config_hashes_running(connect(), name)
-    plan = plan_up(config, hashes, running, only=args.services, recreate_unrollable=args.recreate_unrollable)
+    client = connect()
+    running = docker_sdk.config_hashes_running(client, name)
+    orphans = [c.name or "" for c in docker_sdk.orphan_containers(client, name, config.get("services") or {})]
+    plan = plan_up(
+        config, hashes, running, only=args.services, recreate_unrollable=args.recreate_unrollable,
+        orphans=orphans,
+    )  # fmt: skip
     return plan, RealSteps(args, project, args.output, Interrupt())
 
 
@@ -80,15 +90,19 @@ def say_plan(plan: UpPlan, out: Output) -> None:
     """Each service's step, one line each, and as a `plan` object with --json."""
     for step in plan.steps:
         out.say(f"up: {step.line()}")
+    for name in plan.orphans:
+        out.say(f"up: orphan: {name} (its service is no longer in the compose files)")
     out.emit("plan", steps=[{"service": s.service, "action": s.action, "reason": s.reason,
                              "depends_on": list(s.depends_on), "outage": s.outage or None}
-                            for s in plan.steps], levels=[list(level) for level in plan.levels])  # fmt: skip
+                            for s in plan.steps], levels=[list(level) for level in plan.levels],
+             orphans=list(plan.orphans))  # fmt: skip
 
 
 def say_outcome(outcome: UpOutcome, out: Output) -> int:
     """What was done, what failed, what never began and what --atomic rolled back; the exit."""
     said = {"done": outcome.done, "never begun": outcome.not_begun, "rolled back": outcome.rolled_back,
-            "NOT rolled back": outcome.not_rolled_back}  # fmt: skip
+            "NOT rolled back": outcome.not_rolled_back,
+             "orphans removed": outcome.orphans_removed}  # fmt: skip
     for label, names in said.items():
         if names:
             out.say(f"up: {label}: {', '.join(names)}")
@@ -98,6 +112,7 @@ def say_outcome(outcome: UpOutcome, out: Output) -> int:
     return out.result(
         outcome.exit_code, done=outcome.done, service_seconds=outcome.seconds, failed=outcome.failed,
         not_begun=outcome.not_begun, rolled_back=outcome.rolled_back, not_rolled_back=outcome.not_rolled_back,
+        orphans_removed=outcome.orphans_removed,
     )  # fmt: skip
 
 
@@ -114,10 +129,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         )
     for line in steps.prepare(plan, dry_run=args.dry_run):
         out.say(f"up: {line}")
+    if plan.orphans and not args.remove_orphans:
+        out.say("up: the orphans stay (as `docker compose up -d` leaves them): --remove-orphans removes them")
     if args.dry_run:
         out.say("up: dry run: nothing was changed or fetched")
         return out.result(EXIT_OK, planned=len(plan.changes()))
-    if not plan.changes():
+    if not plan.changes() and not (plan.orphans and args.remove_orphans):
         out.say("up: every service is as the compose files say: nothing to do")
         return out.result(EXIT_OK, done=[])
     with (
@@ -125,6 +142,16 @@ def cmd_up(args: argparse.Namespace) -> int:
         signals_to(steps.interrupt),
     ):
         outcome = run_plan(plan, steps, max_parallel=args.max_parallel, atomic=args.atomic, say=out.say)
+        if args.remove_orphans and plan.orphans:
+            if outcome.failed or steps.stopping():
+                out.say("up: the orphans stay: the plan did not finish")
+            else:
+                outcome.orphans_removed = steps.remove_orphans(plan.orphans)
+                if len(outcome.orphans_removed) < len(plan.orphans):
+                    outcome.failed["(orphans)"] = EXIT_FAILED
+    for shared in steps.shared.values():
+        if shared.reads:
+            out.say(f"up: {shared.line()}")
     if steps.interrupt.signum is not None and not outcome.failed:
         outcome.failed["(interrupt)"] = 128 + steps.interrupt.signum
     return say_outcome(outcome, out)

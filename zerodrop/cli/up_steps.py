@@ -6,9 +6,15 @@ needs is resolved before the first one begins (`prepare`), so bad input changes 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import requests
+from docker.errors import DockerException
+
 from zerodrop.adapters import compose
+from zerodrop.adapters.docker_sdk import connect, remove_with_grace
+from zerodrop.adapters.traefik_reads import SharedReads
 from zerodrop.cli.arguments import schedule_options
 from zerodrop.cli.image_source import ImageChoice, choose_image, fetch_image
 from zerodrop.cli.output import Output
@@ -44,6 +50,7 @@ class RealSteps:
     out: Output
     interrupt: Interrupt
     rollable: dict[str, Rollable] = field(default_factory=dict)
+    shared: dict[str, SharedReads] = field(default_factory=dict)  # by API URL: one read for all rollouts
 
     def service_args(self, service: str) -> argparse.Namespace:
         """The flags `zerodrop rollout SERVICE` would have been given for one service of the plan."""
@@ -61,6 +68,8 @@ class RealSteps:
                 continue
             args = self.service_args(step.service)
             found = find_service(args)
+            api_url = found.target.api_url
+            found.platform.shared = self.shared.setdefault(api_url, SharedReads(api_url))
             choice = choose_image(None, found.spec, args.pull, args.pull_timeout)
             fetched = fetch_image(found.platform.client, choice, dry_run=dry_run)
             before = ",".join(sorted({r.version for r in found.platform.replicas()})) or choice.image
@@ -85,6 +94,21 @@ class RealSteps:
             self.out.say(f"up: {step.service}: compose failed: {said or first_line(error)}")
             return EXIT_FAILED
         return EXIT_OK
+
+    def remove_orphans(self, names: Sequence[str]) -> list[str]:
+        """Stop (with each one's own grace) and remove these containers; those removed."""
+        removed: list[str] = []
+        client = connect()
+        for name in names:
+            self.out.say(f"up: orphan {name}: stopping with its grace, then removing it")
+            try:
+                container = client.containers.get(name)
+                remove_with_grace(client, container)
+            except (DockerException, requests.RequestException) as error:
+                self.out.say(f"up: orphan {name}: not removed: {first_line(error)}")
+                continue
+            removed.append(name)
+        return removed
 
     def roll_back(self, step: Step) -> int:
         """Roll a service this `up` rolled back to the image it ran before."""

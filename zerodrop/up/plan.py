@@ -50,6 +50,7 @@ class UpPlan:
 
     steps: tuple[Step, ...]
     levels: tuple[tuple[str, ...], ...] = field(default=())  # services that may change side by side
+    orphans: tuple[str, ...] = ()  # containers of services the compose files no longer have
 
     def blocked(self) -> list[Step]:
         """The steps `up` will not carry out: refused services and a changed proxy."""
@@ -164,10 +165,12 @@ def plan_up(
     *,
     only: Sequence[str] = (),
     recreate_unrollable: bool = False,
+    orphans: Sequence[str] = (),
 ) -> UpPlan:
     """The plan for compose's merged configuration: each service's change (its config hash beside
     its running containers') and action, in dependency order. `only`: those services alone
-    (RolloutInputError for one the project does not have)."""
+    (RolloutInputError for one the project does not have). `orphans`: the project's containers
+    of services no longer in the files, carried as found."""
     services: Mapping[str, Any] = config.get("services") or {}
     check_named(config, only)
     exposed = static_of(dict(services)).exposed_by_default
@@ -188,4 +191,4 @@ def plan_up(
         steps[name] = Step(name, action, reason, depends_on, healthy, outage)
     levels = dependency_levels({name: step.depends_on for name, step in steps.items()})
     ordered = tuple(steps[name] for level in levels for name in level)
-    return UpPlan(ordered, levels)
+    return UpPlan(ordered, levels, tuple(sorted(orphans)))

@@ -35,7 +35,8 @@ class StepRunner(Protocol):
 @dataclass
 class UpOutcome:
     """What an `up` did: the services done (in the order they ended) with their seconds, the one
-    that failed and its exit status, those never begun, and, `atomic`, those rolled back."""
+    that failed and its exit status, those never begun, and, `atomic`, those rolled back; the
+    orphan containers removed."""
 
     done: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
@@ -43,6 +44,7 @@ class UpOutcome:
     not_begun: list[str] = field(default_factory=list)
     rolled_back: list[str] = field(default_factory=list)
     not_rolled_back: list[str] = field(default_factory=list)
+    orphans_removed: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
