@@ -24,7 +24,7 @@ from types import FrameType
 
 import uvicorn
 
-from .state import ReplicaState
+from .state import Phase, ReplicaState
 
 log = logging.getLogger("zerodrop.server")
 
@@ -73,8 +73,11 @@ class LameDuckServer(uvicorn.Server):
             log.info("undrain requested: back in rotation")
 
     def request_end_streams(self) -> None:
-        """What SIGHUP does: every open stream says goodbye."""
-        self.state.end_streams = True
+        """What SIGHUP does: every open stream says goodbye; while draining, every new one too (a
+        serving replica keeps its new streams: a proxy hand-over asks its clients to reconnect)."""
+        self.state.streams_round += 1
+        if self.state.phase is Phase.DRAINING:
+            self.state.end_streams = True
         log.info("end of streams requested: %d open stream(s) say goodbye", self.state.streams_open)
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:

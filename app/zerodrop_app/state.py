@@ -36,7 +36,8 @@ class ReplicaState:
     shutdown_failed: bool = False  # the shutdown work could not persist the buffer: exit 1
     streams_open: int = 0  # SSE and WebSocket streams open now
     streams_ended: int = 0  # streams the replica ended after end_streams (SSE end, WebSocket 1012)
-    end_streams: bool = False  # SIGHUP: every stream says goodbye (an undrain clears it)
+    end_streams: bool = False  # SIGHUP while draining: every stream ends, new ones too (undrain clears it)
+    streams_round: int = 0  # SIGHUPs so far: a stream open at one ends (a serving replica's new ones stay)
     # Per process: a restarted container keeps its hostname and counts from 1 again, so without
     # it a lost write could match an older one on disk and the lost-write verdict would pass.
     incarnation: str = field(default_factory=lambda: secrets.token_hex(4))

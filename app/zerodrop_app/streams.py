@@ -51,15 +51,16 @@ def first_id(resume_after: object) -> int:
 async def ticks(state: ReplicaState, start: int) -> AsyncIterator[int]:
     """Consecutive ids from `start`: missed ticks at once (a resume), then one per tick. Once the
     replica is told to end its streams, the stream ends right after its next event, so the
-    client's wait for the next one starts fresh; one opened after that ends at once."""
-    n = start
+    client's wait for the next one starts fresh; on a draining replica one opened after that ends
+    at once."""
+    n, opened_in = start, state.streams_round
     if state.end_streams:
         return
     while True:
         while n <= tick_now():
             yield n
             n += 1
-            if state.end_streams:
+            if state.end_streams or state.streams_round != opened_in:
                 return
         await asyncio.sleep(max(0.0, min(TICK_SECONDS, (n * TICK_SECONDS) - time.time())))
 

@@ -16,6 +16,7 @@ from zerodrop.cli.lint_command import add_lint_command
 from zerodrop.cli.output import Output
 from zerodrop.cli.plugin import AS_PLUGIN, install_plugin, plugin_dir, this_command, uninstall_plugin
 from zerodrop.cli.probe_command import add_probe_command
+from zerodrop.cli.proxy_command import add_proxy_command
 from zerodrop.cli.rollout_command import add_rollout_command
 from zerodrop.cli.service_commands import add_service_commands
 from zerodrop.cli.up_command import add_up_command
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     add_rollout_command(commands)
     add_up_command(commands)
+    add_proxy_command(commands)
     add_service_commands(commands)
     add_lint_command(commands)
     add_probe_command(commands)

@@ -132,3 +132,15 @@ def test_websocket_resumes_after_an_id_and_closes_with_1012_on_the_end_of_stream
                 socket.recv(timeout=5)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012
     wait_for(lambda: stats(app)["streams"] == 0, what="the socket to end", timeout=5, interval=0.05)
+
+
+def test_on_a_serving_replica_the_end_of_streams_ends_those_open_and_a_new_one_stays(app):
+    """A proxy hand-over ends every stream once, so its clients reconnect through the new proxy:
+    the streams opened after it are served as ever."""
+    with httpx.stream("GET", f"{app.url}/stream", timeout=5) as response:
+        lines = lines_of(response)
+        sse_events(lines, 1)
+        app.server.request_end_streams()
+        assert "event: goodbye" in list(lines)
+    with httpx.stream("GET", f"{app.url}/stream", timeout=5) as response:
+        assert len(sse_events(lines_of(response), 3)) == 3, "a stream opened after it is served"
