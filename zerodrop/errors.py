@@ -24,7 +24,9 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
     │   ├── ReplicaLost                        1  a replica counted on stopped running or serving
     │   ├── RouteBroken                        1  Traefik's router no longer routes as it did
     │   ├── RecoverFailed                      1  recover stopped; what it started was taken away
-    │   └── StreamMalformed                    1  a held stream sent data the probe cannot read
+    │   ├── StreamMalformed                    1  a held stream sent data the probe cannot read
+    │   └── HandoverStopped                    1  (or 128 + a signal) a new Traefik was not
+    │                                                confirmed: removed, the old one serves
     ├── WaitTimeout (a TimeoutError)           1  a wait ran out of time
     └── RolloutStopped (a RuntimeError)        1  "rollout stopped: " the current batch was undone
         ├── RolloutFailed                      1  a step failed or ran out of time
@@ -37,6 +39,7 @@ A command that fails prints one line, `<prefix><message>`, and exits with the cl
 from __future__ import annotations
 
 import signal
+from typing import Any
 
 EXIT_OK = 0  # done: every replica replaced, nothing cut
 EXIT_FAILED = 1  # a step failed: the current batch was undone (earlier batches stay replaced)
@@ -189,6 +192,16 @@ class RolloutInterrupted(RolloutStopped):
         super().__init__(f"interrupted by {signal.Signals(signum).name}", left_behind)
         self.signum = signum
         self.exit_code = EXIT_SIGNAL_BASE + signum
+
+
+class HandoverStopped(OperationFailed):
+    """The proxy rollout's new Traefik was not confirmed (or an interrupt came first): it was
+    removed and the old one serves as before. `result`: what the hand-over did and timed."""
+
+    def __init__(self, message: str, result: Any, exit_code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.result = result
+        self.exit_code = exit_code
 
 
 class Reclaimed(Exception):

@@ -14,11 +14,12 @@ from docker.errors import NotFound
 
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.traefik_api import masked
-from zerodrop.errors import PlatformUnavailable, first_line
-from zerodrop.proxy.handover import Instance
+from zerodrop.errors import ComposeError, OperationFailed, PlatformUnavailable, first_line
+from zerodrop.proxy.platform import Instance
 from zerodrop.proxy.routing import Answer, routing_of
 from zerodrop.target import ComposeTarget
 
+STOP_GRACE = 40  # seconds a half-started second Traefik has to finish what it took
 LISTS = "?per_page=1000"  # Traefik's API pages its lists (100 by default)
 
 
@@ -41,7 +42,18 @@ class DockerProxyPlatform:
         """compose's `up -d --no-deps --no-recreate --scale SERVICE=2`: the first stays as it is, the
         second is created from what the files say now."""
         before = {i.id for i in self.instances()}
-        compose.scale(self.target, 2, extra_files=self.extra_files)
+        try:
+            compose.scale(self.target, 2, extra_files=self.extra_files)
+        except ComposeError as error:  # whatever it created may have bound the ports: stopped with its grace
+            for container in docker_sdk.service_containers(
+                self.client, self.target.project, self.target.service, all=True
+            ):
+                if container.id not in before:
+                    self.client.api.stop(container.id or "", timeout=STOP_GRACE)
+                    container.remove()
+            raise OperationFailed(
+                f"compose could not start a second {self.target.service}: {first_line(error)}"
+            ) from None
         added = [i for i in self.instances() if i.id not in before]
         if len(added) != 1:
             raise PlatformUnavailable(f"compose's scale to 2 added {len(added)} Traefik containers, not one")

@@ -13,69 +13,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from zerodrop.errors import (
     EXIT_CUT,
     EXIT_FAILED,
     EXIT_OK,
     EXIT_SIGNAL_BASE,
+    HandoverStopped,
     PlatformUnavailable,
     RolloutInputError,
     WaitTimeout,
     ZerodropError,
 )
+from zerodrop.proxy.platform import Instance, ProxyPlatform
 from zerodrop.proxy.routing import Answer
 from zerodrop.rollout.result import Interrupt
 from zerodrop.waits import wait_for
 
 CLOSED_AFTER = 16  # answers in a row from the new Traefik alone: the old one's listeners are closed
 STREAMS_EVERY = 2.0  # seconds between two streams signals while the old Traefik still holds connections
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One Traefik container of the service."""
-
-    id: str
-    name: str
-
-
-class ProxyPlatform(Protocol):
-    """The Traefik service, its API and the routed services behind it, as the handover needs them."""
-
-    def instances(self) -> list[Instance]:
-        """The running containers of the Traefik service."""
-        ...
-
-    def start_second(self) -> Instance:
-        """A second container of the service, from what the compose files say now, beside the first."""
-        ...
-
-    def running(self, instance: Instance) -> bool:
-        """Whether the container still runs."""
-        ...
-
-    def ask(self) -> Answer:
-        """One answer of Traefik's API on a fresh connection (either Traefik's, as the kernel
-        chooses); PlatformUnavailable if none came."""
-        ...
-
-    def terminate(self, instance: Instance) -> None:
-        """SIGTERM: Traefik closes its listeners and finishes what it holds."""
-        ...
-
-    def end_streams(self) -> int:
-        """Send each routed service's streams signal to its replicas; how many replicas got one."""
-        ...
-
-    def stop(self, instance: Instance, grace: float) -> None:
-        """Stop the container: SIGTERM, then SIGKILL after `grace` seconds."""
-        ...
-
-    def remove(self, instance: Instance) -> None:
-        """Remove the (exited) container."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -103,16 +59,6 @@ class HandoverResult:
     exited_by_itself: bool = False
     exit_code: int = EXIT_OK
     reason: str = ""
-
-
-class HandoverStopped(ZerodropError):
-    """The new Traefik was not confirmed (or an interrupt came first): it was removed, the old one
-    serves as before."""
-
-    def __init__(self, reason: str, result: HandoverResult, exit_code: int = EXIT_FAILED) -> None:
-        super().__init__(reason)
-        self.result = result
-        self.exit_code = exit_code
 
 
 class _Clock:
@@ -167,27 +113,40 @@ def hand_over(
         result.exit_code, result.reason = code, str(error)
         raise HandoverStopped(f"the new Traefik was not confirmed: {error}", result, code) from None
     clock.lap("new routes loaded", f"{new.name} routes everything {old.name} routes")
-    platform.terminate(old)
-    _closed(platform, options, before.started)
-    clock.lap(
-        "old listeners closed",
-        f"{old.name} got SIGTERM; {CLOSED_AFTER} answers in a row came from {new.name}",
-    )
-    result.exited_by_itself = _hand_streams_over(platform, options, old, result)
-    detail = f"{result.streams_signals} streams signal(s) to {result.replicas_signalled} replica(s)"
-    if not result.exited_by_itself:
-        platform.stop(old, 0)
-        result.exit_code, result.reason = (
-            EXIT_CUT,
-            f"{old.name} still held connections after {options.exit_timeout:g}s",
-        )
-        clock.lap("old killed", f"{detail}; {result.reason}: killed, what it held was cut")
-    else:
-        clock.lap("streams handed over", f"{detail}; {old.name} exited by itself")
-    platform.remove(old)
+    _retire(platform, options, old, before.started, clock)
     if interrupt.signum is not None and result.exit_code == EXIT_OK:
         result.exit_code = EXIT_SIGNAL_BASE + interrupt.signum  # too late to undo: finished instead
     return result
+
+
+def _retire(
+    platform: ProxyPlatform, options: HandoverOptions, old: Instance, started: str, clock: _Clock
+) -> None:
+    """SIGTERM the old Traefik; once only the new one listens, hand its streams over until it exits
+    by itself (else kill it: EXIT_CUT); remove it."""
+    result = clock.result
+    platform.terminate(old)
+    try:
+        _closed(platform, options, started)
+    except WaitTimeout as error:  # it still accepts: sending its streams away would bring them back to it
+        platform.stop(old, options.exit_timeout)
+        platform.remove(old)
+        result.exit_code, result.reason = EXIT_CUT, f"{old.name} kept listening after SIGTERM ({error})"
+        clock.lap("old stopped", f"{result.reason}: stopped by the engine, its streams not handed over")
+        return
+    clock.lap(
+        "old listeners closed", f"{old.name} got SIGTERM; {CLOSED_AFTER} answers in a row from the new one"
+    )
+    result.exited_by_itself = _hand_streams_over(platform, options, old, result)
+    detail = f"{result.streams_signals} streams signal(s) to {result.replicas_signalled} replica(s)"
+    if result.exited_by_itself:
+        clock.lap("streams handed over", f"{detail}; {old.name} exited by itself")
+    else:
+        platform.stop(old, 0)
+        result.exit_code = EXIT_CUT
+        result.reason = f"{old.name} still held connections after {options.exit_timeout:g}s"
+        clock.lap("old killed", f"{detail}; {result.reason}: killed, what it held was cut")
+    platform.remove(old)
 
 
 def _confirm(
