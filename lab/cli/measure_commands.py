@@ -9,7 +9,7 @@ from lab.cli.arguments import (
     probe_options_from,
 )
 from lab.compose_lab import ensure_images
-from lab.workshop import SCENARIOS, run_scenario
+from lab.workshop import FIXED, SCENARIOS, run_scenario
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.errors import EXIT_FAILED, InputError
 from zerodrop.lint.engine_rules import engine_rules
@@ -70,8 +70,12 @@ def cmd_workshop(cfg: ComposeTarget, args: argparse.Namespace) -> int:
     print(f"workshop {args.scenario}: {title} (each variant on a fresh stack of its own)", flush=True)
     variants = (args.variant,) if args.variant else SCENARIOS[args.scenario].variants
     plots = None if args.no_plot else cfg.out_dir / "workshop"
-    run_scenario(client, cfg, args.scenario, variants, plots)
-    return 0
+    outcomes = run_scenario(client, cfg, args.scenario, variants, plots)
+    verdict = SCENARIOS[args.scenario].verdict
+    missed = [m for o in outcomes if o.variant == FIXED and verdict for m in verdict(o)]
+    for line in missed:
+        print(f"workshop {args.scenario}: the fix did not hold: {line}", flush=True)
+    return EXIT_FAILED if missed else 0
 
 
 def cmd_lint(cfg: ComposeTarget, args: argparse.Namespace) -> int:

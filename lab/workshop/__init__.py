@@ -21,6 +21,7 @@ from lab.workshop import (
     p06_slow_shutdown_work,
     p09_long_lived,
     p11_article_program,
+    p12_replace_traefik,
 )
 from lab.workshop.harness import BROKEN, FIXED, RECIPE, Outcome, Page
 from zerodrop.measure.timeline import plot_timeline
@@ -39,6 +40,7 @@ SCENARIOS: dict[str, Page] = {
         p06_slow_shutdown_work.PAGE,
         p09_long_lived.PAGE,
         p11_article_program.PAGE,
+        p12_replace_traefik.PAGE,
         keepalive_race.PAGE,
     )
 }

@@ -128,6 +128,7 @@ class Page:
     slug: str = ""
     variants: tuple[str, ...] = (BROKEN, FIXED)  # what `make workshop-N` runs, in order
     streams: bool = False  # the probe holds SSE streams and WebSockets too
+    verdict: Callable[[Outcome], list[str]] | None = None  # what the fixed variant missed ([]: it held)
 
     @property
     def key(self) -> str:

@@ -1,0 +1,86 @@
+"""Page 12, replacing Traefik itself. Both variants run Traefik in the anchor's network namespace
+with reusePort (docker-compose.proxy-anchor.yml) and change one static setting (the web
+entrypoint's graceTimeOut, 30s -> 25s), under the probe with streams held. Broken: compose's own
+`docker compose up -d traefik`, which stops the old Traefik before it starts the new one. Fixed:
+`zerodrop rollout-proxy`: first with an image that cannot run Traefik (it is undone: the old one
+serves on), then the change itself."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from lab.compose_lab import wait_all_routed
+from lab.config import REPO_ROOT
+from lab.workshop.harness import BROKEN, FIXED, Outcome, Page, Scene
+from lab.workshop.p09_long_lived import after
+from zerodrop.adapters import compose, docker_sdk
+from zerodrop.adapters.compose_file import read_env_file
+
+ANCHOR = REPO_ROOT / "docker-compose.proxy-anchor.yml"
+CHANGE = {"TRAEFIK_GRACE_TIMEOUT": "25s"}  # a static setting: only a new Traefik process takes it
+NEW_IMAGE = "PROXY_ROLLOUT_IMAGE"  # `make proxy-rollout TRAEFIK_IMAGE=...`: the new Traefik's image
+
+
+def traefik_ids(scene: Scene) -> list[str]:
+    """The running Traefik containers of the stack."""
+    return [c.id or "" for c in docker_sdk.service_containers(scene.client, scene.cfg.project, "traefik")]
+
+
+def rollout_proxy(scene: Scene, *args: str) -> subprocess.CompletedProcess[str]:
+    """`zerodrop rollout-proxy` on the stack, as a user runs it, with the change; its exit noted."""
+    flags = ["-p", scene.cfg.project, *[a for f in scene.cfg.compose_files for a in ("-f", str(f))]]
+    env = {**os.environ, **scene.cfg.compose_env(), **CHANGE}
+    scene.mark(f"zerodrop rollout-proxy {' '.join(args)}".strip())
+    done = subprocess.run(
+        [sys.executable, "-m", "zerodrop", "rollout-proxy", *flags, *args], env=env, capture_output=True,
+        text=True, timeout=300, cwd=REPO_ROOT, check=False,
+    )  # fmt: skip
+    scene.outcome.exit_codes.append(done.returncode)
+    scene.outcome.notes += [line for line in done.stdout.splitlines() if line.startswith("rollout-proxy: ")]
+    scene.outcome.notes += [line for line in done.stderr.splitlines() if line.strip()]
+    return done
+
+
+def action(scene: Scene) -> None:
+    """Replace Traefik with the changed setting, the variant's way."""
+    before = traefik_ids(scene)
+    if scene.variant == BROKEN:
+        scene.mark("docker compose up -d traefik")
+        compose.up(scene.cfg, "--no-deps", "traefik", extra_env=CHANGE)
+        wait_all_routed(scene.client, scene.cfg, scene.cfg.replicas, timeout=120)
+    else:
+        python = read_env_file(REPO_ROOT / ".env").get("PYTHON_IMAGE") or "python:3.12-slim"
+        rollout_proxy(scene, "--image", python)  # not Traefik: it cannot start, and is undone
+        scene.outcome.figures["old Traefik kept after the undone attempt"] = int(traefik_ids(scene) == before)
+        image = os.environ.get(NEW_IMAGE)
+        rollout_proxy(scene, *(["--image", image] if image else []))
+    now = traefik_ids(scene)
+    scene.outcome.figures["Traefik replaced"] = int(len(now) == 1 and not set(now) & set(before))
+
+
+def verdict(outcome: Outcome) -> list[str]:
+    """What the fix missed: a failed request, a dropped stream, a Traefik not replaced, the undone
+    attempt not undone, a wrong exit ([] when it held)."""
+    missed = [f"{r.kind} {r.error}" for r in (outcome.probe.failures if outcome.probe else [])][:10]
+    figures = outcome.figures
+    handed, dropped = figures.get("streams handed over"), figures.get("streams dropped")
+    if dropped is None or dropped > 0 or not handed:
+        missed.append(f"streams: {handed} handed over, {dropped} dropped")
+    if not figures.get("Traefik replaced") or not figures.get("old Traefik kept after the undone attempt"):
+        missed.append(f"containers: {figures}")
+    if len(outcome.exit_codes) != 2 or outcome.exit_codes[0] in (0, None) or outcome.exit_codes[1] != 0:
+        missed.append(f"exit codes {outcome.exit_codes} (expected the attempt to fail, then 0)")
+    return missed
+
+
+PAGE = Page(
+    12,
+    "replacing Traefik itself",
+    action,
+    overrides={BROKEN: ANCHOR, FIXED: ANCHOR},
+    after=after,
+    streams=True,
+    verdict=verdict,
+)
