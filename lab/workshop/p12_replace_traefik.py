@@ -1,6 +1,6 @@
 """Page 12, replacing Traefik itself. Both variants run Traefik in the anchor's network namespace
 with reusePort (docker-compose.proxy-anchor.yml) and change one static setting (the web
-entrypoint's graceTimeOut, 30s -> 25s), under the probe with streams held. Broken: compose's own
+entrypoint's graceTimeOut, 20s -> 18s), under the probe with streams held. Broken: compose's own
 `docker compose up -d traefik`, which stops the old Traefik before it starts the new one. Fixed:
 `zerodrop rollout-proxy`: first with an image that cannot run Traefik (it is undone: the old one
 serves on), then the change itself."""
@@ -19,7 +19,11 @@ from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.compose_file import read_env_file
 
 ANCHOR = REPO_ROOT / "docker-compose.proxy-anchor.yml"
-CHANGE = {"TRAEFIK_GRACE_TIMEOUT": "25s"}  # a static setting: only a new Traefik process takes it
+# The web entrypoint's graceTimeOut: 20s on both stacks (above the app's 15 s requests, so the old
+# Traefik can finish them; below the lab's 30s, so compose's recreate takes less of the run), then
+# changed. A static setting: only a new Traefik process takes it.
+BEFORE = {"TRAEFIK_GRACE_TIMEOUT": "20s"}
+CHANGE = {"TRAEFIK_GRACE_TIMEOUT": "18s"}
 NEW_IMAGE = "PROXY_ROLLOUT_IMAGE"  # `make proxy-rollout TRAEFIK_IMAGE=...`: the new Traefik's image
 
 
@@ -79,6 +83,7 @@ PAGE = Page(
     12,
     "replacing Traefik itself",
     action,
+    variables={BROKEN: BEFORE, FIXED: BEFORE},
     overrides={BROKEN: ANCHOR, FIXED: ANCHOR},
     after=after,
     streams=True,

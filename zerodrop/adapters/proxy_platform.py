@@ -51,8 +51,10 @@ class DockerProxyPlatform:
                 if container.id not in before:
                     self.client.api.stop(container.id or "", timeout=STOP_GRACE)
                     container.remove()
+            said = [line.strip() for line in error.output.splitlines() if line.strip()] or [first_line(error)]
             raise OperationFailed(
-                f"compose could not start a second {self.target.service}: {first_line(error)}"
+                f"compose could not start a second {self.target.service} ({said[-1][:200]}): "
+                "what it created was removed; the old one serves as before"
             ) from None
         added = [i for i in self.instances() if i.id not in before]
         if len(added) != 1:
