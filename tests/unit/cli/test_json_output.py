@@ -65,6 +65,8 @@ def test_lint_findings_carry_their_rule_code_and_ignore_leaves_one_out(tmp_path)
         (["up", "nosuch", *FILES], 2, "RolloutInputError"),
         (["up", *FILES], 5, "DockerUnavailable"),
         (["up", *FILES, "--max-parallel", "0"], 2, "UsageError"),
+        (["rollout-proxy", *FILES], 2, "RolloutInputError"),
+        (["rollout-proxy", "--traefik-api", "container:traefik"], 2, "RolloutInputError"),
     ],
 )
 def test_a_refusal_is_an_error_object_then_the_result(tmp_path, args, status, kind):
