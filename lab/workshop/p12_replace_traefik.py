@@ -3,7 +3,8 @@ with reusePort (docker-compose.proxy-anchor.yml) and change one static setting (
 entrypoint's graceTimeOut, 20s -> 18s), under the probe with streams held. Broken: compose's own
 `docker compose up -d traefik`, which stops the old Traefik before it starts the new one. Fixed:
 `zerodrop rollout-proxy`: first with an image that cannot run Traefik (it is undone: the old one
-serves on), then the change itself."""
+serves on), then the change itself. Beside the probe (kept-alive connections), requests on fresh
+connections meet whichever Traefik listens."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 
 from lab.compose_lab import wait_all_routed
 from lab.config import REPO_ROOT
+from lab.fresh_connections import fresh_connections
 from lab.workshop.harness import BROKEN, FIXED, Outcome, Page, Scene
 from lab.workshop.p09_long_lived import after
 from zerodrop.adapters import compose, docker_sdk
@@ -48,20 +50,30 @@ def rollout_proxy(scene: Scene, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def action(scene: Scene) -> None:
-    """Replace Traefik with the changed setting, the variant's way."""
+    """Replace Traefik with the changed setting, the variant's way, while requests on fresh
+    connections (the probe's reuse theirs) meet whichever Traefik the kernel hands them to."""
     before = traefik_ids(scene)
+    with fresh_connections(scene.cfg.http_port, scene.cfg.app_host) as fresh:
+        replace_traefik(scene, before)
+    scene.outcome.notes.append(fresh.line())
+    scene.outcome.figures["fresh-connection requests"] = fresh.requests
+    scene.outcome.figures["fresh-connection failed"] = fresh.failed
+    now = traefik_ids(scene)
+    scene.outcome.figures["Traefik replaced"] = int(len(now) == 1 and not set(now) & set(before))
+
+
+def replace_traefik(scene: Scene, before: list[str]) -> None:
+    """compose's recreate (broken), or an undone attempt and then `zerodrop rollout-proxy` (fixed)."""
     if scene.variant == BROKEN:
         scene.mark("docker compose up -d traefik")
         compose.up(scene.cfg, "--no-deps", "traefik", extra_env=CHANGE)
         wait_all_routed(scene.client, scene.cfg, scene.cfg.replicas, timeout=120)
-    else:
-        python = read_env_file(REPO_ROOT / ".env").get("PYTHON_IMAGE") or "python:3.12-slim"
-        rollout_proxy(scene, "--image", python)  # not Traefik: it cannot start, and is undone
-        scene.outcome.figures["old Traefik kept after the undone attempt"] = int(traefik_ids(scene) == before)
-        image = os.environ.get(NEW_IMAGE)
-        rollout_proxy(scene, *(["--image", image] if image else []))
-    now = traefik_ids(scene)
-    scene.outcome.figures["Traefik replaced"] = int(len(now) == 1 and not set(now) & set(before))
+        return
+    python = read_env_file(REPO_ROOT / ".env").get("PYTHON_IMAGE") or "python:3.12-slim"
+    rollout_proxy(scene, "--image", python)  # not Traefik: it cannot start, and is undone
+    scene.outcome.figures["old Traefik kept after the undone attempt"] = int(traefik_ids(scene) == before)
+    image = os.environ.get(NEW_IMAGE)
+    rollout_proxy(scene, *(["--image", image] if image else []))
 
 
 def verdict(outcome: Outcome) -> list[str]:
@@ -69,6 +81,8 @@ def verdict(outcome: Outcome) -> list[str]:
     attempt not undone, a wrong exit ([] when it held)."""
     missed = [f"{r.kind} {r.error}" for r in (outcome.probe.failures if outcome.probe else [])][:10]
     figures = outcome.figures
+    if figures.get("fresh-connection failed", 1) or not figures.get("fresh-connection requests"):
+        missed.append(next(n for n in outcome.notes if n.startswith("fresh connections")))
     handed, dropped = figures.get("streams handed over"), figures.get("streams dropped")
     if dropped is None or dropped > 0 or not handed:
         missed.append(f"streams: {handed} handed over, {dropped} dropped")

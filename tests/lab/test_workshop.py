@@ -142,11 +142,13 @@ def test_11_the_articles_recipe_routes_to_stopping_containers_and_the_rollout_dr
 
 def test_12_recreating_traefik_cuts_everything_and_the_proxy_rollout_drops_nothing(docker_client, base):
     """Traefik in the anchor's namespace, its graceTimeOut changed: compose's recreate fails
-    requests and cuts the streams; `zerodrop rollout-proxy` first undoes an attempt with an image
-    that cannot run Traefik (the old one serves on), then replaces Traefik with no request failed
+    requests (kept-alive and fresh connections alike) and cuts the streams; `zerodrop
+    rollout-proxy` first undoes an attempt with an image that cannot run Traefik (the old one
+    serves on), then replaces Traefik with no request failed, on kept-alive or fresh connections,
     and every stream handed over."""
     broken = run(docker_client, base, 12, BROKEN)
     assert broken.failed > 0 and broken.figures["streams dropped"] > 0
+    assert broken.figures["fresh-connection failed"] > 0
     fixed = run(docker_client, base, 12, FIXED)
     assert_clean(fixed)
     assert SCENARIOS["12"].verdict is not None and SCENARIOS["12"].verdict(fixed) == []
