@@ -97,14 +97,23 @@ def host_place() -> tuple[Place, int]:
     return Place("host", f"127.0.0.1:{port}", apis), port
 
 
-def anchored_place(client: docker.DockerClient, cfg: ComposeTarget, migrate: int) -> tuple[Place, int]:
+ANCHOR_PROGRAM = REPO_ROOT / "deploy" / "proxy-anchor" / "anchor.py"
+
+
+def anchored_place(
+    client: docker.DockerClient, cfg: ComposeTarget, migrate: int, *, steer: bool = False
+) -> tuple[Place, int]:
     """An anchor container on the app's network that holds a network namespace, its port 80 and
-    two API ports published on 127.0.0.1, with the sysctl set in it; both Traefiks join it."""
+    two API ports published on 127.0.0.1, with the sysctl set in it; both Traefiks join it. With
+    `steer`, it is deploy/proxy-anchor/anchor.py, which hands every new connection on port 80 to
+    the oldest Traefik; else a process that only waits."""
     port, api1, api2 = (free_loopback_port() for _ in range(3))
     python = read_env_file(REPO_ROOT / ".env").get("PYTHON_IMAGE") or "python:3.12-slim"
     published = {"80/tcp": port, "8080/tcp": api1, "8081/tcp": api2}
+    program = ["python3", "/anchor.py"] if steer else ["python3", "-c", "import signal; signal.pause()"]
     anchor = client.containers.run(
-        python, ["python3", "-c", "import signal; signal.pause()"], detach=True, network=f"{cfg.project}_lab",
+        python, program, detach=True, network=f"{cfg.project}_lab", environment={"ANCHOR_PORTS": "80"},
+        volumes={str(ANCHOR_PROGRAM): {"bind": "/anchor.py", "mode": "ro"}},
         ports={inside: ("127.0.0.1", outside) for inside, outside in published.items()},
         sysctls={MIGRATE: str(migrate)}, labels={"com.docker.compose.project": cfg.project},
         name=f"{cfg.project}-edge-anchor",

@@ -38,15 +38,17 @@ from bench.bench_output import markdown_table, write_results
 from bench.proxy_edges import MIGRATE, Place, anchored_place, host_place, remove_edges, start_edge, sysctl
 from lab.compose_lab import private_project
 from lab.config import load_config
+from lab.fresh_connections import fresh_connections
 from lab.under_load import default_probe_options, measure_under_load
 from zerodrop.adapters import compose
 from zerodrop.adapters.docker_sdk import connect
-from zerodrop.measure.probe_data import ProbeResult
+from zerodrop.measure.probe_data import ProbeOptions, ProbeResult
 from zerodrop.target import ComposeTarget
 
 RECREATE = "docker compose up -d --force-recreate traefik"
 REUSEPORT = "two Traefiks on the host's network (reusePort), SIGTERM to the old"
 ANCHORED = "two Traefiks in an anchor's network namespace (reusePort), SIGTERM to the old"
+STEERED = "the same, the anchor steering new connections to the oldest Traefik (rollout-proxy's way)"
 
 
 @dataclass(frozen=True)
@@ -76,13 +78,17 @@ class Row:
     handed_over: int = 0
     dropped: dict[str, int] = field(default_factory=dict)
     phases: dict[str, float] = field(default_factory=dict)
+    fresh: int = 0  # requests on fresh connections beside the probe
+    fresh_failed: dict[str, int] = field(default_factory=dict)
 
     def cells(self) -> list[str]:
         """The row as Markdown cells."""
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(self.kinds.items())) or "none"
         dropped = ", ".join(f"{k} {n}" for k, n in sorted(self.dropped.items())) or "none"
         phases = ", ".join(f"{k} {v:.1f}s" for k, v in self.phases.items())
+        fresh = ", ".join(f"{k} {n}" for k, n in sorted(self.fresh_failed.items())) or "none"
         return [self.variant, f"{self.failed} / {self.requests}", kinds,
+                f"{sum(self.fresh_failed.values())} / {self.fresh} ({fresh})",
                 f"{self.streams}, {self.handed_over}, {dropped}", phases]  # fmt: skip
 
 
@@ -119,15 +125,24 @@ def run_one(client: docker.DockerClient, variant: Variant, *, streams: bool = Tr
                 place, port = (
                     host_place()
                     if variant.way == REUSEPORT
-                    else anchored_place(client, cfg, variant.migrate or 0)
+                    else anchored_place(client, cfg, variant.migrate or 0, steer=variant.way == STEERED)
                 )
                 first = start_edge(client, cfg, place, variant.accept_grace)
                 options = replace(options, base_url=f"http://127.0.0.1:{port}")
                 act = lambda: hand_over(client, cfg, place, old=first, variant=variant)  # noqa: E731
-            measured = measure_under_load(act, options, out=lambda _: None)
+            with fresh_connections(options_port(options), cfg.app_host) as fresh:
+                measured = measure_under_load(act, options, out=lambda _: None)
         finally:
             remove_edges(client, cfg.project)
-    return row_of(variant, measured.probe, measured.value or {})
+    row = row_of(variant, measured.probe, measured.value or {})
+    row.fresh = fresh.requests
+    row.fresh_failed = {k: n for k, n in fresh.results.items() if k != "200"}
+    return row
+
+
+def options_port(options: ProbeOptions) -> int:
+    """The port the probe sends to (Traefik's, or the edge's, on 127.0.0.1)."""
+    return int(options.base_url.rsplit(":", 1)[1])
 
 
 def row_of(variant: Variant, probe: ProbeResult, phases: dict[str, float]) -> Row:
@@ -147,9 +162,11 @@ PLAN = (
     Variant(REUSEPORT, migrate=1, accept_grace=2),
     Variant(ANCHORED, migrate=0, accept_grace=0),
     Variant(ANCHORED, migrate=1, accept_grace=0),
+    Variant(STEERED, migrate=1, accept_grace=0),
 )
-SMOKE = PLAN[-1]  # the anchor's namespace, migrate on: the way the tool will take
-HEADER = ("way", "failed / requests", "failures by kind", "streams held, handed over, dropped", "phases")
+SMOKE = PLAN[-1]  # the steering anchor's namespace, migrate on: the tool's way
+HEADER = ("way", "failed / requests", "failures by kind", "fresh connections failed / sent",
+          "streams held, handed over, dropped", "phases")  # fmt: skip
 
 
 def table(rows: list[Row]) -> str:

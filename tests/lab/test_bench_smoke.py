@@ -64,11 +64,13 @@ def test_the_up_bench_counts_what_compose_up_drops_on_both_routed_services():
 
 def test_the_proxy_handover_bench_replaces_traefik_with_no_request_failed():
     """`make bench-proxy-handover`'s smoke: two Traefiks with reusePort in the network namespace an
-    anchor container holds; the old one gets SIGTERM once the new one routes the app (its own
-    API): not one request fails (no streams held here: the bench counts how they end)."""
+    anchor container holds, the anchor steering new connections to the oldest; the old one gets
+    SIGTERM once the new one routes the app (its own API): not one request fails, on the probe's
+    kept-alive connections or on fresh ones (no streams held here: the bench counts how they end)."""
     row = proxy_bench.run_one(connect(), proxy_bench.SMOKE, streams=False)
     print(" | ".join(row.cells()))
     assert row.requests > 100 and row.failed == 0, row.kinds
+    assert row.fresh > 100 and row.fresh_failed == {}, row.fresh_failed
     assert row.phases["new routes loaded"] > 0 and row.phases["old stopped"] > 0
 
 
