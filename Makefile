@@ -78,7 +78,7 @@ workshop-7: $(STAMP) ## workshop page 07: the pre-flight lint on the lab's file,
 	$(PY) -m lab lint
 	$(PY) -m lab lint -f tests/unit/fixtures/lint/grace-request.yml && exit 1 || echo "workshop 7: the trap was found (lint exit 1), as it should be"
 
-workshop-%: $(STAMP) ## workshop page N (1-6 and 9; 7 is the lint; 8 is bench-swarm; 10 bench-cluster), e.g. `make workshop-3`: broken, then fixed, with figures
+workshop-%: $(STAMP) ## workshop page N (1-6, 9, 11 and 12; 7 is the lint; 8 is bench-swarm; 10 bench-cluster), e.g. `make workshop-3`: broken, then fixed, with figures
 	$(PY) -m lab workshop $*
 
 keepalive-race: $(STAMP) ## the keep-alive race measurement (outside the numbered pages): 1,620 writes per variant
