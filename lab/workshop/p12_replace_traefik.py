@@ -34,15 +34,20 @@ def traefik_ids(scene: Scene) -> list[str]:
     return [c.id or "" for c in docker_sdk.service_containers(scene.client, scene.cfg.project, "traefik")]
 
 
-def rollout_proxy(scene: Scene, *args: str) -> subprocess.CompletedProcess[str]:
-    """`zerodrop rollout-proxy` on the stack, as a user runs it, with the change; its exit noted."""
+def zerodrop(scene: Scene, command: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`zerodrop COMMAND` on the stack, as a user runs it, with the change."""
     flags = ["-p", scene.cfg.project, *[a for f in scene.cfg.compose_files for a in ("-f", str(f))]]
     env = {**os.environ, **scene.cfg.compose_env(), **CHANGE}
-    scene.mark(f"zerodrop rollout-proxy {' '.join(args)}".strip())
-    done = subprocess.run(
-        [sys.executable, "-m", "zerodrop", "rollout-proxy", *flags, *args], env=env, capture_output=True,
+    return subprocess.run(
+        [sys.executable, "-m", "zerodrop", command, *flags, *args], env=env, capture_output=True,
         text=True, timeout=300, cwd=REPO_ROOT, check=False,
     )  # fmt: skip
+
+
+def rollout_proxy(scene: Scene, *args: str) -> subprocess.CompletedProcess[str]:
+    """`zerodrop rollout-proxy`, its exit and its lines noted."""
+    scene.mark(f"zerodrop rollout-proxy {' '.join(args)}".strip())
+    done = zerodrop(scene, "rollout-proxy", *args)
     scene.outcome.exit_codes.append(done.returncode)
     scene.outcome.notes += [line for line in done.stdout.splitlines() if line.startswith("rollout-proxy: ")]
     scene.outcome.notes += [line for line in done.stderr.splitlines() if line.strip()]
@@ -74,6 +79,11 @@ def replace_traefik(scene: Scene, before: list[str]) -> None:
     scene.outcome.figures["old Traefik kept after the undone attempt"] = int(traefik_ids(scene) == before)
     image = os.environ.get(NEW_IMAGE)
     rollout_proxy(scene, *(["--image", image] if image else []))
+    if not image:  # the files say what runs now: `zerodrop up` (as compose) finds nothing to change
+        planned = zerodrop(scene, "up", "--dry-run")
+        scene.outcome.figures["up finds every service unchanged"] = int(
+            planned.returncode == 0 and planned.stdout.count(": unchanged (") == 3
+        )
 
 
 def verdict(outcome: Outcome) -> list[str]:
@@ -88,6 +98,8 @@ def verdict(outcome: Outcome) -> list[str]:
         missed.append(f"streams: {handed} handed over, {dropped} dropped")
     if not figures.get("Traefik replaced") or not figures.get("old Traefik kept after the undone attempt"):
         missed.append(f"containers: {figures}")
+    if not os.environ.get(NEW_IMAGE) and not figures.get("up finds every service unchanged"):
+        missed.append("after the replacement, `zerodrop up --dry-run` found a service to change")
     if len(outcome.exit_codes) != 2 or outcome.exit_codes[0] in (0, None) or outcome.exit_codes[1] != 0:
         missed.append(f"exit codes {outcome.exit_codes} (expected the attempt to fail, then 0)")
     return missed

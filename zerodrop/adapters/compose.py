@@ -131,10 +131,10 @@ def config(cfg: ComposeTarget) -> dict[str, Any]:
     return data
 
 
-def config_hashes(cfg: ComposeTarget) -> dict[str, str]:
+def config_hashes(cfg: ComposeTarget, extra_files: Sequence[Path] = ()) -> dict[str, str]:
     """The config hash compose computes now for every service (`docker compose config --hash '*'`):
     what it compares with its containers' `com.docker.compose.config-hash` label."""
-    text = run_compose(cfg, "config", "--hash", "*", timeout=SCALE_TIMEOUT)
+    text = run_compose(cfg, "config", "--hash", "*", timeout=SCALE_TIMEOUT, extra_files=extra_files)
     pairs = (line.split() for line in text.splitlines() if line.strip())
     return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
 

@@ -5,6 +5,10 @@ prints the plan and changes and fetches nothing."""
 from __future__ import annotations
 
 import argparse
+import json
+from typing import Any
+
+import docker
 
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.docker_sdk import connect
@@ -16,9 +20,11 @@ from zerodrop.cli.service_commands import TRAEFIK_API_HELP, add_deadline_flags
 from zerodrop.cli.signals import signals_to
 from zerodrop.cli.up_steps import RealSteps
 from zerodrop.errors import EXIT_FAILED, EXIT_OK, ComposeError, RolloutInputError, first_line
+from zerodrop.private_files import private_dir, private_write
 from zerodrop.rollout.lock import rollout_lock
 from zerodrop.rollout.result import Interrupt
-from zerodrop.up.plan import UpPlan, check_named, plan_up
+from zerodrop.target import ComposeTarget
+from zerodrop.up.plan import UpPlan, check_named, plan_up, service_references
 from zerodrop.up.run import UpOutcome, run_plan
 
 UP_EXAMPLES = """examples:
@@ -65,18 +71,41 @@ def add_up_command(commands: argparse._SubParsersAction[OneLineParser]) -> None:
     up.set_defaults(run=cmd_up)
 
 
+def resolved_hashes(
+    client: docker.DockerClient, project: ComposeTarget, config: dict[str, Any]
+) -> dict[str, str]:
+    """compose's config hash of each service as compose computes it when it creates a container: a
+    `service:NAME` reference stands for NAME's running container (asked with a file of zerodrop's
+    own on top that says so); RolloutInputError if compose cannot say."""
+    references = service_references(config)
+    resolved: dict[str, dict[str, str]] = {}
+    for service, keys in references.items():
+        for key, target in keys.items():
+            running = docker_sdk.service_containers(client, project.project, target)
+            if running:
+                resolved.setdefault(service, {})[key] = f"container:{running[0].id}"
+    try:
+        hashes = compose.config_hashes(project)
+        if resolved:
+            override = private_dir(project.state_dir) / f"references-{project.project}.yml"
+            private_write(override, json.dumps({"services": resolved}))
+            hashes.update(
+                {s: h for s, h in compose.config_hashes(project, [override]).items() if s in resolved}
+            )
+    except ComposeError as error:
+        raise RolloutInputError(f"docker compose config --hash: {first_line(error)}") from None
+    return hashes
+
+
 def read_plan(args: argparse.Namespace) -> tuple[UpPlan, RealSteps]:
     """The plan compose's configuration and the running containers give, and the steps that
     would carry it out; RolloutInputError (nothing changed) for what cannot go."""
     project, config = merged_config(args)
     name = str(config.get("name") or "")
     project = project.with_overrides(project=name, state_dir=state_dir() / "up")
-    try:
-        hashes = compose.config_hashes(project)
-    except ComposeError as error:
-        raise RolloutInputError(f"docker compose config --hash: {first_line(error)}") from None
     check_named(config, args.services)  # before the engine is asked
     client = connect()
+    hashes = resolved_hashes(client, project, config)
     running = docker_sdk.config_hashes_running(client, name)
     orphans = [c.name or "" for c in docker_sdk.orphan_containers(client, name, config.get("services") or {})]
     plan = plan_up(

@@ -147,6 +147,23 @@ def dependency_levels(deps: Mapping[str, Sequence[str]]) -> tuple[tuple[str, ...
     return tuple(levels)
 
 
+REFERENCE_KEYS = ("network_mode", "ipc", "pid")  # where compose takes `service:NAME`
+
+
+def service_references(config: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Each service's `service:NAME` references (network_mode, ipc, pid), by key: compose replaces
+    each by `container:ID` of NAME's running container before it hashes the service, so the
+    hash `config --hash` gives for such a service is never the one on its containers."""
+    services: Mapping[str, Any] = config.get("services") or {}
+    found: dict[str, dict[str, str]] = {}
+    for name, data in services.items():
+        for key in REFERENCE_KEYS:
+            value = str(data.get(key) or "")
+            if value.startswith("service:"):
+                found.setdefault(name, {})[key] = value.split(":", 1)[1]
+    return found
+
+
 def check_named(config: Mapping[str, Any], only: Sequence[str]) -> None:
     """RolloutInputError for a service named that the project does not have."""
     services: Mapping[str, Any] = config.get("services") or {}

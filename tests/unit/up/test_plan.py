@@ -19,6 +19,7 @@ from zerodrop.up.plan import (
     dependency_levels,
     named_volumes,
     plan_up,
+    service_references,
 )
 
 CHECK = {"test": ["CMD", "true"], "interval": "1s", "timeout": "1s", "retries": 1}
@@ -132,3 +133,15 @@ def test_named_volumes_are_volumes_with_a_source_long_or_short():
     assert named_volumes({"volumes": ["data:/d", "./here:/h", "/abs:/a", "/anon"]}) == ["data"]
     assert named_volumes({"volumes": [{"type": "bind", "source": "/x", "target": "/y"},
                                       {"type": "volume", "target": "/anon"}]}) == []  # fmt: skip
+
+
+def test_service_references_are_found_where_compose_resolves_them():
+    """compose hashes `network_mode: service:anchor` as `container:<anchor's id>`: `up` must ask
+    for those services' hashes with the reference resolved, or it takes them for changed."""
+    config = {"services": {
+        "anchor": {"image": "python"},
+        "traefik": {"network_mode": "service:anchor", "pid": "host"},
+        "sidecar": {"ipc": "service:app", "network_mode": "container:abc"},
+        "app": {"image": "shop"},
+    }}  # fmt: skip
+    assert service_references(config) == {"traefik": {"network_mode": "anchor"}, "sidecar": {"ipc": "app"}}
