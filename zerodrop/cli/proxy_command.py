@@ -53,7 +53,7 @@ def add_proxy_command(commands: argparse._SubParsersAction[OneLineParser]) -> No
 def cmd_rollout_proxy(args: argparse.Namespace) -> int:
     """Check, then replace the project's Traefik without a gap; the exit status."""
     out: Output = args.output
-    ready = prepare(args, out)
+    ready = prepare(args, lambda service, project: out.context.update(service=service, project=project))
     for line in ready.lines:
         out.say(f"rollout-proxy: {line}")
     if args.dry_run:

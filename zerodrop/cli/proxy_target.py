@@ -5,7 +5,7 @@ it hands over, and the deadlines its flags give. Anything that cannot go is one 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,6 @@ from zerodrop.adapters.docker_sdk import connect
 from zerodrop.adapters.proxy_platform import DockerProxyPlatform
 from zerodrop.adapters.traefik_routes import routed_by_traefik
 from zerodrop.cli.compose_flags import merged_config, state_dir
-from zerodrop.cli.output import Output
 from zerodrop.cli.service_route import loopback_api
 from zerodrop.errors import RolloutInputError
 from zerodrop.lint.traefik_static import static_of
@@ -106,14 +105,14 @@ def _checked_api(url: str | None) -> str | None:
     return loopback_api(url, "Traefik's API") if url else None
 
 
-def prepare(args: argparse.Namespace, out: Output) -> Prepared:
+def prepare(args: argparse.Namespace, found: Callable[[str, str], None] = lambda *_: None) -> Prepared:
     """Everything checked before anything changes; RolloutInputError (exit 2) for what cannot go."""
     api_given = _checked_api(args.traefik_api)
     target, config = merged_config(args)
     name, data = _service(config, args.service)
     target = target.with_overrides(service=name, project=str(config.get("name") or target.project),
                                    state_dir=state_dir() / "proxy")  # fmt: skip
-    out.context.update(command="rollout-proxy", service=name, project=target.project)
+    found(name, target.project)
     mode = str(data.get("network_mode") or "")
     if not mode.startswith(("service:", "container:")):
         raise RolloutInputError(

@@ -18,18 +18,23 @@ from zerodrop.adapters.traefik_reads import SharedReads
 from zerodrop.cli.arguments import schedule_options
 from zerodrop.cli.image_source import ImageChoice, choose_image, fetch_image
 from zerodrop.cli.output import Output
+from zerodrop.cli.proxy_target import Prepared
+from zerodrop.cli.proxy_target import prepare as prepare_proxy
 from zerodrop.cli.rollout_command import recover_command
 from zerodrop.cli.service_target import ServiceTarget, find_service, held_on_the_engine
 from zerodrop.cli.stopped_report import report_stopped
-from zerodrop.errors import EXIT_FAILED, EXIT_OK, ComposeError, RolloutStopped, first_line
+from zerodrop.errors import EXIT_FAILED, EXIT_OK, ComposeError, HandoverStopped, RolloutStopped, first_line
 from zerodrop.measure.report import summary_table
 from zerodrop.model import Release
+from zerodrop.proxy.handover import hand_over
 from zerodrop.rollout.deadlines import DEFAULT_HEALTH_TIMEOUT
 from zerodrop.rollout.execute import execute_rollout
 from zerodrop.rollout.plan import RolloutOptions, validate_options
 from zerodrop.rollout.result import Interrupt
 from zerodrop.target import ComposeTarget
-from zerodrop.up.plan import ROLL, Step, UpPlan
+from zerodrop.up.plan import PROXY_ROLL, ROLL, Step, UpPlan
+
+PROXY_ROUTES_TIMEOUT = 60.0  # as `zerodrop rollout-proxy --timeout`'s default
 
 
 @dataclass
@@ -51,6 +56,7 @@ class RealSteps:
     interrupt: Interrupt
     rollable: dict[str, Rollable] = field(default_factory=dict)
     shared: dict[str, SharedReads] = field(default_factory=dict)  # by API URL: one read for all rollouts
+    proxies: dict[str, Prepared] = field(default_factory=dict)  # the Traefik service, checked
 
     def service_args(self, service: str) -> argparse.Namespace:
         """The flags `zerodrop rollout SERVICE` would have been given for one service of the plan."""
@@ -64,6 +70,13 @@ class RealSteps:
         RolloutInputError before anything changes. What each found, as lines."""
         lines: list[str] = []
         for step in plan.steps:
+            if step.action == PROXY_ROLL:
+                proxy_args = argparse.Namespace(
+                    **{**vars(self.args), "service": step.service, "image": None, "traefik_api": None,
+                       "timeout": PROXY_ROUTES_TIMEOUT},
+                )  # fmt: skip
+                self.proxies[step.service] = prepare_proxy(proxy_args)
+                lines += [f"{step.service}: {line}" for line in self.proxies[step.service].lines]
             if step.action != ROLL:
                 continue
             args = self.service_args(step.service)
@@ -85,6 +98,8 @@ class RealSteps:
         """Roll a routed service to the image compose resolves, else let compose recreate it."""
         if step.action == ROLL:
             return self._roll(step.service, self.rollable[step.service].choice.image)
+        if step.action == PROXY_ROLL:
+            return self._replace_proxy(step.service)
         timeout = self.args.timeout or DEFAULT_HEALTH_TIMEOUT
         self.out.say(f"up: {step.service}: docker compose up -d --no-deps --wait {step.service}")
         try:
@@ -109,6 +124,17 @@ class RealSteps:
                 continue
             removed.append(name)
         return removed
+
+    def _replace_proxy(self, service: str) -> int:
+        """`zerodrop rollout-proxy SERVICE`, as checked in `prepare`; its exit status."""
+        ready = self.proxies[service]
+        try:
+            say = lambda line: self.out.say(f"up: {service}: {line}")  # noqa: E731
+            result = hand_over(ready.platform, ready.options, say, self.interrupt)
+        except HandoverStopped as stopped:
+            self.out.say(f"up: {service}: {stopped}")
+            return stopped.exit_code
+        return result.exit_code
 
     def roll_back(self, step: Step) -> int:
         """Roll a service this `up` rolled back to the image it ran before."""

@@ -10,11 +10,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from zerodrop.adapters.compose_file import is_traefik
+from zerodrop.adapters.compose_file import command, is_traefik
 from zerodrop.adapters.compose_service import read_service, refusals
 from zerodrop.adapters.traefik_routes import routed_by_traefik
 from zerodrop.errors import RolloutInputError
 from zerodrop.lint.traefik_static import static_of
+from zerodrop.proxy.traefik_flags import flags_of, reuseport_problems
 from zerodrop.rollout.contract import DRAIN_LABEL
 
 UNCHANGED = "unchanged"  # every running container has the hash compose computes now
@@ -22,8 +23,9 @@ CREATE = "create"  # no container yet: compose creates it (nothing serves it, no
 RECREATE = "recreate"  # changed, not routed by Traefik: compose's own recreate is right
 ROLL = "roll"  # changed, routed, rollable: zerodrop's rollout, confirmed in Traefik
 REFUSE = "refuse"  # changed, and recreating it would cut what it serves or holds
-PROXY = "needs the proxy rollout"  # the Traefik service itself changed: `up` never recreates it
-ACTIONS = (UNCHANGED, CREATE, RECREATE, ROLL, REFUSE, PROXY)
+PROXY = "needs the proxy rollout"  # the Traefik service itself changed and cannot be replaced beside itself
+PROXY_ROLL = "proxy rollout"  # the Traefik service changed, anchored with reusePort: zerodrop rollout-proxy
+ACTIONS = (UNCHANGED, CREATE, RECREATE, ROLL, REFUSE, PROXY, PROXY_ROLL)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class UpPlan:
 
     def changes(self) -> list[Step]:
         """The steps that change something."""
-        return [s for s in self.steps if s.action in (CREATE, RECREATE, ROLL)]
+        return [s for s in self.steps if s.action in (CREATE, RECREATE, ROLL, PROXY_ROLL)]
 
     def step(self, service: str) -> Step:
         """The step of one service."""
@@ -110,7 +112,7 @@ def _changed(
     """How a changed service changes: (action, reason, outage accepted with `forced`)."""
     spec = read_service(config, name)
     if is_traefik(dict(data)):
-        return PROXY, "the Traefik service itself: every routed request goes through it", ""
+        return _proxy_change(data)
     volumes = named_volumes(data)
     single = (spec.replicas or 1) == 1 and running <= 1
     if not routed_by_traefik(spec.labels, exposed):
@@ -131,6 +133,17 @@ def _changed(
         if forced
         else (REFUSE, why, "")
     )
+
+
+def _proxy_change(data: Mapping[str, Any]) -> tuple[str, str, str]:
+    """How a changed Traefik service changes: replaced beside itself when it runs in another
+    service's network namespace with reusePort on every entrypoint, else not by `up`."""
+    mode = str(data.get("network_mode") or "")
+    problems = reuseport_problems(flags_of(command(dict(data))))
+    if mode.startswith(("service:", "container:")) and not problems:
+        return PROXY_ROLL, f"the Traefik service, in {mode.split(':', 1)[1]}'s namespace with reusePort", ""
+    why = problems[0] if problems else "its own network namespace (docs/proxy-rollout.md)"
+    return PROXY, f"the Traefik service itself, which cannot be replaced beside itself: {why}", ""
 
 
 def dependency_levels(deps: Mapping[str, Sequence[str]]) -> tuple[tuple[str, ...], ...]:

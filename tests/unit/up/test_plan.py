@@ -11,6 +11,7 @@ from zerodrop.errors import RolloutInputError
 from zerodrop.up.plan import (
     CREATE,
     PROXY,
+    PROXY_ROLL,
     RECREATE,
     REFUSE,
     ROLL,
@@ -145,3 +146,25 @@ def test_service_references_are_found_where_compose_resolves_them():
         "app": {"image": "shop"},
     }}  # fmt: skip
     assert service_references(config) == {"traefik": {"network_mode": "anchor"}, "sidecar": {"ipc": "app"}}
+
+
+def test_a_changed_traefik_in_an_anchor_s_namespace_with_reuseport_is_replaced_beside_itself():
+    """The proxy rollout's set-up (docker-compose.proxy-anchor.yml): `up` replaces Traefik with
+    zerodrop rollout-proxy; without reusePort on an entrypoint it still stops the plan, saying why."""
+    config = project()
+    config["services"]["anchor"] = {"image": "python"}
+    config["services"]["traefik"] = {
+        "image": "traefik:v3.7", "network_mode": "service:anchor",
+        "command": ["--providers.docker.exposedByDefault=false", "--entrypoints.web.address=:80",
+                    "--entrypoints.web.reusePort=true"],
+    }  # fmt: skip
+    now = {**NOW, "anchor": "anchor-new"}
+    plan = plan_up(config, now, {**running({"traefik"}), "anchor": ["anchor-new"]})
+    assert plan.step("traefik").action == PROXY_ROLL and "anchor's namespace" in plan.step("traefik").reason
+    assert plan.blocked() == [] and [s.service for s in plan.changes()] == ["traefik"]
+    config["services"]["traefik"]["command"] = ["--entrypoints.web.address=:80"]
+    plan = plan_up(config, now, {**running({"traefik"}), "anchor": ["anchor-new"]})
+    assert (
+        plan.step("traefik").action == PROXY
+        and "entrypoint web has no reusePort" in plan.step("traefik").reason
+    )
