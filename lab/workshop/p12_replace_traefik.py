@@ -4,8 +4,8 @@ entrypoint's graceTimeOut, 20s -> 18s), under the probe with streams held. Broke
 `docker compose up -d traefik`, which stops the old Traefik before it starts the new one. Fixed:
 `zerodrop rollout-proxy`: first with an image that cannot run Traefik (it is undone: the old one
 serves on), then the change itself; then `zerodrop up`, which finds nothing to change, and,
-with the setting changed again, replaces Traefik the same way. Beside the probe (kept-alive connections), requests on fresh
-connections meet whichever Traefik listens."""
+with the setting changed again, replaces Traefik the same way. Beside the probe (kept-alive
+connections), requests on fresh connections meet whichever Traefik listens."""
 
 from __future__ import annotations
 
