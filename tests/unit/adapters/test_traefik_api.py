@@ -4,12 +4,11 @@ in the API's URL never appears in a message. Against a real HTTP server on 127.0
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
 
+from tests.unit.http_answers import answering
 from zerodrop.adapters.traefik_api import masked, routed_ips, router_doc
 from zerodrop.adapters.traefik_routes import Route, confirm_route
 from zerodrop.errors import TraefikUnavailable
@@ -25,23 +24,8 @@ ANSWERS = {
 
 @pytest.fixture
 def api() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            status, body = ANSWERS.get(self.path, (404, b"404 page not found"))
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://admin:s3cret@127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
+    with answering(lambda path: ANSWERS.get(path, (404, b"404 page not found"))) as port:
+        yield f"http://admin:s3cret@127.0.0.1:{port}"
 
 
 @pytest.mark.parametrize(

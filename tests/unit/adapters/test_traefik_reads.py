@@ -5,15 +5,14 @@ it is asked."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.unit.http_answers import answering
 from zerodrop.adapters.traefik_reads import SharedReads
 
 SERVICES = [
@@ -27,30 +26,17 @@ LATER = {"name": "later@docker", "loadBalancer": {"servers": [{"url": "http://10
 def api() -> Iterator[tuple[str, list[str]]]:
     asked: list[str] = []
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            asked.append(self.path)
-            time.sleep(0.1)  # a read that takes a while, so that callers meet while it is under way
-            if self.path.startswith("/api/http/services?"):
-                status, body = 200, json.dumps(SERVICES).encode()
-            elif self.path == "/api/http/services/later@docker":
-                status, body = 200, json.dumps(LATER).encode()
-            else:
-                status, body = 404, b"404 page not found"
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def answer(path: str) -> tuple[int, bytes]:
+        asked.append(path)
+        time.sleep(0.1)  # a read that takes a while, so that callers meet while it is under way
+        if path.startswith("/api/http/services?"):
+            return 200, json.dumps(SERVICES).encode()
+        if path == "/api/http/services/later@docker":
+            return 200, json.dumps(LATER).encode()
+        return 404, b"404 page not found"
 
-        def log_message(self, *_: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", asked
-    finally:
-        server.shutdown()
+    with answering(answer) as port:
+        yield f"http://127.0.0.1:{port}", asked
 
 
 def test_rollouts_checking_at_once_share_one_read(api):
