@@ -14,6 +14,7 @@ import docker
 
 from zerodrop.adapters import docker_sdk
 from zerodrop.adapters.compose_file import command, is_traefik
+from zerodrop.adapters.compose_service import read_service
 from zerodrop.adapters.docker_sdk import connect
 from zerodrop.adapters.proxy_platform import DockerProxyPlatform
 from zerodrop.adapters.traefik_routes import routed_by_traefik
@@ -45,23 +46,21 @@ def streams_of(config: Mapping[str, Any]) -> list[tuple[str, str]]:
     """Each routed service that declares a streams signal, with it."""
     services: Mapping[str, Any] = config.get("services") or {}
     exposed = static_of(dict(services)).exposed_by_default
-    found = []
-    for name, data in sorted(services.items()):
-        labels = data.get("labels") or {}
-        labels = dict(labels) if isinstance(labels, Mapping) else dict(str(x).split("=", 1) for x in labels)
-        if STREAMS_LABEL in labels and routed_by_traefik(labels, exposed):
-            found.append((name, parse_streams(labels[STREAMS_LABEL])))
-    return found
+    labels = {name: read_service(config, name).labels for name in sorted(services)}
+    return [
+        (name, parse_streams(mine[STREAMS_LABEL]))
+        for name, mine in labels.items()
+        if STREAMS_LABEL in mine and routed_by_traefik(mine, exposed)
+    ]
 
 
 def _service(config: Mapping[str, Any], named: str | None) -> tuple[str, Mapping[str, Any]]:
-    """The Traefik service: the one named, else the project's one."""
+    """The Traefik service: the one named (RolloutInputError if the project has none so named),
+    else the project's one."""
     services: Mapping[str, Any] = config.get("services") or {}
+    if named:
+        read_service(config, named)
     names = [named] if named else [n for n, d in services.items() if is_traefik(dict(d))]
-    if named and named not in services:
-        raise RolloutInputError(
-            f"the compose project has no service {named!r} (it has: {', '.join(sorted(services))})"
-        )
     if len(names) != 1 or not is_traefik(dict(services[names[0]])):
         raise RolloutInputError(
             f"name the Traefik service (found: {', '.join(names) or 'none that runs Traefik'})"
