@@ -39,6 +39,8 @@ class NewReplicas:
             state = states[replica.id]
             if state is None or not state.serving_state:
                 what = "was removed" if state is None else f"is {state.status}, health {state.health}"
+                if state is not None and state.health == "unhealthy":
+                    what += self._last_failed_check(replica)
                 raise ReplicaLost(f"new replica {replica.name} {what}")
             if replica.routed_in(routed):
                 self.unlisted_since.pop(replica.id, None)
@@ -46,3 +48,21 @@ class NewReplicas:
                 raise ReplicaLost(
                     f"Traefik has not routed new replica {replica.name} for {self.route_timeout:.0f}s"
                 )
+
+    def _last_failed_check(self, replica: Replica) -> str:
+        """The output of the replica's last failed healthcheck, as Docker recorded it, in
+        parentheses: why it left (a timeout on a busy host reads differently from a real failure)."""
+        try:
+            lines = self.platform.diagnostics(replica.id)
+        except PlatformUnavailable:
+            return ""
+        failed = [
+            line
+            for line in lines
+            if line.startswith("health: exit ") and not line.startswith("health: exit 0:")
+        ]
+        if not failed:
+            return ""
+        code, _, output = failed[-1].removeprefix("health: ").partition(": ")
+        last_line = (output.strip().splitlines() or [""])[-1]
+        return f" (last failed check: {code}: {last_line})"

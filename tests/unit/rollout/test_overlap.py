@@ -130,3 +130,16 @@ def test_a_new_replica_that_served_then_fails_its_check_is_stopped_with_its_grac
     assert "stop app-3" in events and events.index("drain app-3") < events.index("stop app-3") < events.index(
         "remove app-3"
     ), events
+
+
+def test_a_new_replica_that_leaves_stops_the_rollout_with_its_failed_checks_output():
+    """app-3 fails one healthcheck while app-1 drains (Docker takes it out, Traefik drops it): the
+    rollout stops, and its reason carries what Docker recorded for the check, so a check that timed
+    out on a busy host reads differently from a service that broke."""
+    platform = slow_to_leave(FakePlatform(count=2), SLOW, "app-1")
+    platform.on("drain app-1", lambda p: setattr(p.by_name("app-3"), "flap_seen_by", "MainThread"))
+    with pytest.raises(RolloutFailed) as caught:
+        engine(platform, Interrupt()).run()
+    assert "new replica app-3 is running, health unhealthy (last failed check: exit 1: not ready)" in str(
+        caught.value
+    )
