@@ -143,11 +143,12 @@ def free_loopback_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def lab_down(cfg: ComposeTarget) -> None:
-    """Remove the stack: containers, networks and volumes, the engine locks a killed rollout left,
-    and forget its rollout history; under the rollout lock, so never in the middle of a rollout."""
+def lab_down(cfg: ComposeTarget, grace: int = 40) -> None:
+    """Remove the stack (each container stopped with at most `grace` seconds): containers,
+    networks and volumes, the engine locks a killed rollout left, and forget its rollout history;
+    under the rollout lock, so never in the middle of a rollout."""
     with rollout_lock(cfg.state_dir, cfg.project, "lab down"):
-        compose.down(cfg)
+        compose.down(cfg, grace)
         client = docker.from_env()
         try:
             remove_project_locks(client, cfg.project)
@@ -176,7 +177,9 @@ def private_project(
     """A fresh v1 compose project beside the lab: `<prefix>-<random>` on free loopback ports, with
     the given compose variables (and a compose override file on top of the lab's own), answering
     through Traefik before it is handed over; always removed, with its rollout state, however the
-    block ends."""
+    block ends. The removal kills what still runs: every verdict is taken inside the block (a
+    final write check stops the replicas gracefully itself), and a graceful stop here would only
+    spend each replica's lame-duck window, or a page's long shutdown work, for nothing."""
     cfg = base.with_overrides(
         compose_files=(*base.compose_files, override) if override else base.compose_files,
         project=f"{prefix}-{uuid.uuid4().hex[:6]}",
@@ -197,7 +200,7 @@ def private_project(
         )
         yield cfg
     finally:
-        lab_down(cfg)
+        lab_down(cfg, grace=0)
 
 
 def memory_by_container(client: docker.DockerClient, cfg: ComposeTarget) -> dict[str, int]:

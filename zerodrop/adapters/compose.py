@@ -150,9 +150,10 @@ def recreate(
     )  # fmt: skip
 
 
-def down(cfg: ComposeTarget) -> None:
-    """Remove every container, network and volume of the project."""
-    run_compose(cfg, "down", "--volumes", "--remove-orphans", "--timeout", "40")
+def down(cfg: ComposeTarget, grace: int = 40) -> None:
+    """Remove every container, network and volume of the project, each container stopped with at
+    most `grace` seconds."""
+    run_compose(cfg, "down", "--volumes", "--remove-orphans", "--timeout", str(grace))
 
 
 def logs(cfg: ComposeTarget, follow: bool = False, tail: int = 100) -> None:

@@ -249,7 +249,7 @@ def test_streams_are_ended_once_traefik_has_dropped_the_replica_and_before_it_st
 def test_a_stream_still_open_when_its_replica_stops_is_cut_work():
     """A stream the replica did not end on the signal stays in flight; at the grace deadline the
     stop cuts it, and only that is cut work (a stream the replica ended is a clean handover)."""
-    platform = FakePlatform(has_streams=True)
+    platform = FakePlatform(has_streams=True, stop_timeout=0.5)  # the wait for idle ends at the grace
     platform.by_name("app-1").streams = 2
     platform.by_name("app-2").streams = 2
     platform.by_name("app-2").held_open = 1
