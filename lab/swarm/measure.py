@@ -106,7 +106,8 @@ def private_swarm_stack(
     client: docker.DockerClient, base: SwarmConfig, variant: Variant, prefix: str = "zdswarm-"
 ) -> Iterator[SwarmConfig]:
     """A v1 stack of the variant beside anything else, named `<prefix><random>` on free ports,
-    routed before it is handed over; always removed. Swarm mode must be on."""
+    routed before it is handed over; always removed, its tasks killed (the measurement is over: a
+    graceful stop would only spend each task's lame duck). Swarm mode must be on."""
     cfg = base.with_refresh(variant.refresh_seconds, variant.drain_seconds).with_overrides(
         stack=f"{prefix}{uuid.uuid4().hex[:6]}",
         http_port=free_loopback_port(),
@@ -116,7 +117,7 @@ def private_swarm_stack(
         swarm_up(client, cfg, "v1")
         yield cfg
     finally:
-        stack_remove(client, cfg, timeout=cfg.stop_grace_seconds + 90)
+        stack_remove(client, cfg, timeout=cfg.stop_grace_seconds + 90, kill=True)
 
 
 def measure_update(

@@ -5,6 +5,7 @@ its API. Swarm mode is switched on only if it was off, and switched off again by
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import ipaddress
 import os
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import docker.errors
 
 from lab.errors import SwarmInputError
 from lab.swarm import engine
@@ -106,10 +108,17 @@ def stack_deploy(cfg: SwarmConfig, version: str, extra_env: dict[str, str] | Non
     )
 
 
-def stack_remove(client: docker.DockerClient, cfg: SwarmConfig, timeout: float) -> None:
-    """`docker stack rm`, then wait (bounded) until its containers and networks are gone."""
+def stack_remove(
+    client: docker.DockerClient, cfg: SwarmConfig, timeout: float, *, kill: bool = False
+) -> None:
+    """`docker stack rm`, then wait (bounded) until its containers and networks are gone; with
+    `kill`, its tasks are killed once their services are removed instead of stopped gracefully."""
     if engine.swarm_active(client) and cfg.stack in engine.swarm_stacks(client):
         _stack_command("rm", cfg.stack, env=cfg.docker_env())
+    if kill:
+        for container in engine.stack_containers(client, cfg.stack):
+            with contextlib.suppress(docker.errors.APIError):  # gone or stopped meanwhile
+                container.kill()
     wait_for(
         lambda: (
             not engine.stack_containers(client, cfg.stack) and not engine.stack_networks(client, cfg.stack)
