@@ -35,6 +35,10 @@ class NodeFault:
     node: str
     at: float = 0.0  # the fault
     node_down: float = 0.0  # Swarm reports the node down
+    listed_at_fault: frozenset[str] = frozenset()  # the servers Traefik listed just before the fault
+    # The last look before Traefik first listed a server it did not list at the fault (the
+    # replacement); a reload resets its health check, so failures may begin again from here.
+    new_server: float = 0.0
     replaced: float = 0.0  # every replica serves on a live node and Traefik routes exactly those
     healed: float = 0.0  # node restarted or reconnected
     back: float = 0.0  # the node is ready again and the service settled
@@ -48,6 +52,7 @@ class NodeFault:
         """'kill NODE: down after 11.0s, replaced after 19.8s, back after 41.2s (healed at 30.0s)'."""
         parts = [
             f"node marked down after {self.seconds(self.node_down)}s",
+            f"a new server listed by Traefik after {self.seconds(self.new_server)}s (or later)",
             f"replacement serving and routed after {self.seconds(self.replaced)}s",
             f"healed at {self.seconds(self.healed)}s",
             f"node ready and service settled after {self.seconds(self.back)}s",
@@ -98,6 +103,7 @@ def fault_target(cfg: ClusterConfig) -> str:
 
 def cause(host: docker.DockerClient, cfg: ClusterConfig, fault: NodeFault) -> None:
     """Kill the node's container, or cut its cluster interface off inside it."""
+    fault.listed_at_fault = frozenset(routing_now(manager_client(cfg), cfg.swarm).routed)
     fault.at = time.time()
     if fault.kind == KILL:
         host.containers.get(fault.node).kill()
@@ -133,9 +139,15 @@ def wait_replaced(cfg: ClusterConfig, fault: NodeFault) -> None:
     manager = manager_client(cfg)
     down_ids = {node_id for node_id, name in node_names(manager).items() if name == fault.node}
 
+    last_look = [fault.node_down]
+
     def replaced() -> bool:
         serving = [t for t in tasks(manager, cfg.swarm) if t.serving and t.node_id not in down_ids]
+        looked = time.time()
         routing = routing_now(manager, cfg.swarm)
+        if not fault.new_server and routing.routed - fault.listed_at_fault:
+            fault.new_server = last_look[0]  # Traefik listed it after the look before this one
+        last_look[0] = looked
         return (  # at least: a start-first update stalled by the fault keeps one extra task
             len(serving) >= cfg.swarm.replicas and {t.ip for t in serving} == routing.routed
         )

@@ -26,8 +26,10 @@ from zerodrop.measure.report import latency_line
 from zerodrop.waits import wait_for
 
 # How long after a node fault a request may still fail: Traefik's health check on the service
-# (interval 2 s + timeout 1 s) takes the lost task out, plus its 0.5 s throttle and margin. A
+# (interval 1 s + timeout 1 s) takes the lost task out, plus its 0.5 s throttle and margin. A
 # request in flight on the node at the fault fails too (at the client's timeout), whenever it began.
+# The same window opens again when Traefik first lists the replacement: a reload marks every
+# server it lists UP until its health check first runs, one interval later (traefik#13223).
 FAULT_WINDOW_SECONDS = 5.0
 BROKEN_REFRESH_SECONDS = 15  # Traefik's default poll: the broken variant is what users start with
 LONG_TIMEOUT_SECONDS = 30.0  # the probe's long requests take 15 s; one on a lost node fails at this
@@ -59,12 +61,18 @@ class ClusterMeasurement(ProbeTally):
         return round(min(starts), 2), round(max(starts), 2)
 
     def failed_outside_window(self) -> int:
-        """Failed requests that began more than FAULT_WINDOW_SECONDS after the fault, or that had
-        ended before it (a request in flight at the fault may fail, whenever it began)."""
+        """Failed requests that had ended before the fault, or began neither within
+        FAULT_WINDOW_SECONDS after it nor within as long after Traefik first listed a new server
+        (a request in flight at the fault may fail, whenever it began)."""
         if self.fault is None:
             return self.failed
         at = self.fault.at
-        return sum(1 for r in self.probe.failures if r.start > at + FAULT_WINDOW_SECONDS or r.end < at)
+        starts = [s for s in (at, self.fault.new_server) if s]
+
+        def inside(start: float) -> bool:
+            return start <= at or any(s <= start <= s + FAULT_WINDOW_SECONDS for s in starts)
+
+        return sum(1 for r in self.probe.failures if r.end < at or not inside(r.start))
 
     def lines(self) -> list[str]:
         """What a person reads: the update or fault, the probe's tally, failures and their window."""
@@ -98,6 +106,7 @@ class ClusterMeasurement(ProbeTally):
             "failure_window": self.failure_window(),
             "failed_outside_window": self.failed_outside_window() if fault else None,
             "node_down_seconds": fault.seconds(fault.node_down) if fault else None,
+            "new_server_seconds": fault.seconds(fault.new_server) if fault else None,
             "replaced_seconds": fault.seconds(fault.replaced) if fault else None,
             "back_seconds": fault.seconds(fault.back) if fault else None,
             "update_state": self.update.state if self.update else self.update_state or None,
